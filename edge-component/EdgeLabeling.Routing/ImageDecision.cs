@@ -1,0 +1,35 @@
+using EdgeLabeling.Contracts;
+
+namespace EdgeLabeling.Routing;
+
+/// <summary>One frame handed to the labeler: its bytes (already fully written), where it came from and when.</summary>
+/// <param name="SourcePath">File the bytes were read from (for messages and the sidecar).</param>
+/// <param name="Bytes">The complete file content.</param>
+/// <param name="Camera">Camera id (duplicate detection is per camera); null means "default".</param>
+/// <param name="CaptureTime">Capture time (file time when the camera gives none).</param>
+public sealed record ImageInput(string SourcePath, ReadOnlyMemory<byte> Bytes, string? Camera, DateTimeOffset CaptureTime);
+
+/// <summary>The one decision made for one image, with its reason.</summary>
+/// <param name="Input">What was decided about.</param>
+/// <param name="Sha256">Lower-case hex SHA-256 of the bytes (content address).</param>
+/// <param name="Extension">"jpg" or "png" as detected from the content (not the file name); "bin" when unreadable.</param>
+/// <param name="Size">Oriented image size; null when quarantined before decoding.</param>
+/// <param name="Outcome">The routing outcome.</param>
+/// <param name="Reason">Short machine-readable reason, e.g. "all-confident", "uncertain:nut@0.41", "truncated-jpeg".</param>
+/// <param name="Boxes">Kept detections (background removed, capped), original pixels.</param>
+public sealed record ImageDecision(
+    ImageInput Input,
+    string Sha256,
+    string Extension,
+    ImageSize? Size,
+    RoutingOutcome Outcome,
+    string Reason,
+    IReadOnlyList<PixelBox> Boxes);
+
+/// <summary>Decode → detect → route, for one image at a time. Never throws for bad images: they are quarantined.</summary>
+public interface IImageLabeler
+{
+    EdgeLabeling.Inference.DetectorInfo Detector { get; }
+
+    ImageDecision Process(ImageInput input);
+}
