@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace EdgeLabeling.Cli.Commands;
+
+internal static class CommandCatalog
+{
+    /// <summary>Every subcommand of edgelabel; add one line per command.</summary>
+    public static IEnumerable<Command> All()
+    {
+        yield break;
+    }
+}
