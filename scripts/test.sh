@@ -20,5 +20,14 @@ export EDGELABEL_RGW_SCRIPT="$PWD/scripts/rgw.sh"
 log "dotnet build"
 dotnet build EdgeLabelingStack.sln -c Release --verbosity quiet -nologo
 log "dotnet test"
-dotnet test EdgeLabelingStack.sln -c Release --no-build --verbosity quiet -nologo \
-  --logger "console;verbosity=normal" "$@"
+results=$(mktemp)
+set +e
+dotnet test EdgeLabelingStack.sln -c Release --no-build --verbosity quiet -nologo "$@" 2>&1 | tee "$results"
+rc=${PIPESTATUS[0]}
+set -e
+# One closing line over all test assemblies (vstest prints one summary per assembly).
+awk '/(Passed|Failed)!  - Failed:/ {
+       for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1)); if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+     } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$results"
+rm -f "$results"
+exit "$rc"

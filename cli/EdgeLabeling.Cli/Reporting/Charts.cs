@@ -1,0 +1,62 @@
+using ScottPlot;
+
+namespace EdgeLabeling.Cli.Reporting;
+
+/// <summary>PNG charts for reports (ScottPlot renders through SkiaSharp, no display needed).</summary>
+internal static class Charts
+{
+    public const int Width = 900;
+    public const int Height = 520;
+
+    /// <summary>Human share (x) against automatic-label precision (y), one point per threshold, the target as a line.</summary>
+    public static void TradeOff(string path, IReadOnlyList<(double Threshold, double HumanShare, double Precision)> points, double target, (double HumanShare, double Precision)? chosen)
+    {
+        var plot = new Plot();
+        var xs = points.Select(p => p.HumanShare * 100).ToArray();
+        var ys = points.Select(p => p.Precision * 100).ToArray();
+        var line = plot.Add.Scatter(xs, ys);
+        line.LegendText = "auto-accept threshold sweep";
+        foreach (var p in points.Where((_, i) => i % 2 == 0))
+        {
+            var label = plot.Add.Text(p.Threshold.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture), p.HumanShare * 100, p.Precision * 100);
+            label.LabelFontSize = 10;
+        }
+
+        var targetLine = plot.Add.HorizontalLine(target * 100);
+        targetLine.LegendText = $"target precision {target:P0}";
+        targetLine.LinePattern = LinePattern.Dashed;
+        if (chosen is { } c)
+        {
+            var m = plot.Add.Marker(c.HumanShare * 100, c.Precision * 100);
+            m.Size = 14;
+            m.LegendText = "recommended";
+        }
+
+        plot.Title("Images sent to people vs precision of automatic labels");
+        plot.XLabel("images sent to people (%)");
+        plot.YLabel("automatic-label precision (%)");
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.SavePng(path, Width, Height);
+    }
+
+    /// <summary>A labeled bar chart (counts, bytes, dollars).</summary>
+    public static void Bars(string path, string title, string yLabel, IReadOnlyList<(string Label, double Value)> bars)
+    {
+        var plot = new Plot();
+        var values = bars.Select(b => b.Value).ToArray();
+        var barPlot = plot.Add.Bars(values);
+        foreach (var (bar, i) in barPlot.Bars.Select((b, i) => (b, i)))
+        {
+            bar.Label = FormatValue(bars[i].Value);
+        }
+
+        barPlot.ValueLabelStyle.FontSize = 12;
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, bars.Count).Select(i => (double)i).ToArray(), bars.Select(b => b.Label).ToArray());
+        plot.Axes.Margins(bottom: 0);
+        plot.Title(title);
+        plot.YLabel(yLabel);
+        plot.SavePng(path, Width, Height);
+    }
+
+    private static string FormatValue(double v) => v >= 100 ? v.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : v.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
+}
