@@ -1,0 +1,45 @@
+namespace EdgeLabeling.Infra.Stacks;
+
+/// <summary>
+/// The labeling metrics the alarms and the dashboard read. Most are EMF lines the Lambdas log
+/// (lambdas/EdgeLabeling.Labeling: EmfMetrics, BatchPlanner); names and dimensions must match those
+/// exactly, because CloudWatch treats another dimension set as another metric.
+/// </summary>
+public static class LabelingMetrics
+{
+    /// <summary>EMF namespace of every labeling metric.</summary>
+    public const string Namespace = "EdgeLabeling";
+
+    /// <summary>Items waiting for people after a batcher run (no dimensions; BatchPlanner).</summary>
+    public const string PendingItems = "PendingItems";
+
+    /// <summary>Ground Truth jobs started by a batcher run (no dimensions; BatchPlanner).</summary>
+    public const string JobsCreated = "JobsCreated";
+
+    /// <summary>One per batcher run, dimension <see cref="DecisionDimension"/> (BatchPlanner).</summary>
+    public const string BatchRuns = "BatchRuns";
+
+    /// <summary>Dimension of <see cref="BatchRuns"/>.</summary>
+    public const string DecisionDimension = "Decision";
+
+    /// <summary>BatchDecisions.Deferred: the run hit an error and left its batch for the next run.</summary>
+    public const string DeferredDecision = "deferred-after-error";
+
+    /// <summary>Items a run could not batch for lack of budget, dimension Reason=budget-exhausted (BatchPlanner).</summary>
+    public const string BudgetBlockedItems = "BudgetBlockedItems";
+
+    /// <summary>Dimension of <see cref="BudgetBlockedItems"/>.</summary>
+    public const string ReasonDimension = "Reason";
+
+    /// <summary>BatchDecisions.BudgetExhausted.</summary>
+    public const string BudgetExhaustedReason = "budget-exhausted";
+
+    /// <summary>
+    /// Failed Ground Truth jobs, counted by a metric filter on the merge Lambda's log: the merge logs
+    /// "Job {job} ended Failed: {n} items returned to pending" (DatasetMerger) and emits no EMF for it.
+    /// </summary>
+    public const string JobsFailed = "LabelingJobsFailed";
+
+    /// <summary>The phrase of the merge's log line the <see cref="JobsFailed"/> filter matches.</summary>
+    public const string JobFailedLogPhrase = "ended Failed";
+}

@@ -1,0 +1,354 @@
+using System.Globalization;
+using Amazon.CDK;
+using Amazon.CDK.AWS.CloudWatch;
+using Amazon.CDK.AWS.DynamoDB;
+using Amazon.CDK.AWS.Events;
+using Amazon.CDK.AWS.Events.Targets;
+using Amazon.CDK.AWS.IAM;
+using Amazon.CDK.AWS.KMS;
+using Amazon.CDK.AWS.Lambda;
+using Amazon.CDK.AWS.Lambda.EventSources;
+using Amazon.CDK.AWS.Logs;
+using Amazon.CDK.AWS.S3;
+using Amazon.CDK.AWS.S3.Notifications;
+using Amazon.CDK.AWS.SQS;
+using Constructs;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Infra.Configuration;
+using LambdaFunction = Amazon.CDK.AWS.Lambda.Function;
+
+namespace EdgeLabeling.Infra.Stacks;
+
+/// <summary>Inputs of <see cref="LabelingStack"/>.</summary>
+public sealed record LabelingStackProps
+{
+    /// <summary>Environment settings.</summary>
+    public required EnvironmentConfig Config { get; init; }
+
+    /// <summary>Stack-level CloudFormation settings.</summary>
+    public required IStackProps StackProps { get; init; }
+
+    /// <summary>Bucket the devices upload to.</summary>
+    public required IBucket IncomingBucket { get; init; }
+
+    /// <summary>Bucket for job inputs, outputs and the dataset.</summary>
+    public required IBucket LabelingDataBucket { get; init; }
+
+    /// <summary>Key encrypting the buckets and the table.</summary>
+    public required IKey DataKey { get; init; }
+
+    /// <summary>Pending-item table.</summary>
+    public required ITable PendingItemsTable { get; init; }
+
+    /// <summary>Folder holding the <c>dotnet publish</c> output of lambdas/EdgeLabeling.Lambdas.</summary>
+    public required string LambdaCodePath { get; init; }
+}
+
+/// <summary>
+/// The stateless labeling compute: ingest (S3 → SQS → Lambda), the scheduled batcher that starts
+/// Ground Truth jobs, the merge triggered by job state changes, the Ground Truth execution role,
+/// alarms and a dashboard. It can be destroyed and redeployed without losing data.
+/// </summary>
+public sealed class LabelingStack : Stack
+{
+    /// <summary>Handler strings of the three functions in the EdgeLabeling.Lambdas assembly.</summary>
+    public static class Handlers
+    {
+        /// <summary>S3 event batches from SQS.</summary>
+        public const string Ingest = "EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.IngestFunction::HandleAsync";
+
+        /// <summary>Scheduled batching into Ground Truth jobs.</summary>
+        public const string Batch = "EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.BatchFunction::HandleAsync";
+
+        /// <summary>Ground Truth job state change → dataset merge.</summary>
+        public const string Merge = "EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.MergeFunction::HandleAsync";
+    }
+
+    /// <summary>
+    /// Job statuses the merge rule matches: the documented Completed/Failed pattern plus Stopped,
+    /// because a stopped job's items must go back to pending too.
+    /// </summary>
+    public static readonly IReadOnlyList<string> JobStatusesHandled = ["Completed", "Failed", "Stopped"];
+
+    /// <summary>The Lambda runtime identifier; CDK 2.160 predates a named constant for it.</summary>
+    public static readonly Runtime DotNet10 = new("dotnet10", RuntimeFamily.DOTNET_CORE);
+
+    /// <summary>Creates the stack.</summary>
+    public LabelingStack(Construct scope, string id, LabelingStackProps props)
+        : base(scope, id, props.StackProps)
+    {
+        var config = props.Config;
+        if (!Directory.Exists(props.LambdaCodePath))
+        {
+            throw new ConfigurationException(
+                $"Lambda code folder '{props.LambdaCodePath}' does not exist; run 'dotnet publish lambdas/EdgeLabeling.Lambdas -c Release -o artifacts/lambdas' (scripts/synth.sh does) or pass -c lambdaAssetPath=<folder>");
+        }
+
+        var retention = LogRetention(config.LogRetentionDays);
+        var keepOrDelete = config.DestroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+        var code = Code.FromAsset(props.LambdaCodePath);
+
+        // --- Workforce -------------------------------------------------------------------------
+        string workteamArn;
+        if (config.CreateWorkteam)
+        {
+            workteamArn = new PrivateWorkforce(this, "Workforce", config.Name, keepOrDelete).WorkteamArn;
+        }
+        else
+        {
+            workteamArn = config.Workteam;
+        }
+
+        // --- Ground Truth execution role --------------------------------------------------------
+        var gtRole = new Role(this, "GroundTruthExecutionRole", new RoleProps
+        {
+            Description = "Assumed by SageMaker Ground Truth to read job inputs and images and write job output",
+            // The source-account condition stops another account's job from borrowing this role.
+            AssumedBy = new ServicePrincipal("sagemaker.amazonaws.com").WithConditions(new Dictionary<string, object>
+            {
+                ["StringEquals"] = new Dictionary<string, object> { ["aws:SourceAccount"] = Account },
+            }),
+        });
+        props.IncomingBucket.GrantRead(gtRole, ObjectKeyLayout.IncomingPrefix + "*");
+        props.LabelingDataBucket.GrantRead(gtRole, LabelingConventions.JobInputPrefix + "*");
+        props.LabelingDataBucket.GrantReadWrite(gtRole, LabelingConventions.JobOutputPrefix + "*");
+        gtRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "LabelingJobLogs",
+            Actions = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            Resources = [Arn(this, "logs", "log-group", "/aws/sagemaker/LabelingJobs*", ArnFormat.COLON_RESOURCE_NAME)],
+        }));
+        GroundTruthRole = gtRole;
+
+        // --- Lambda environment ------------------------------------------------------------------
+        // Names as read by LabelingOptions.FromEnvironment (lambdas/README.md).
+        var environment = new Dictionary<string, string>(config.LambdaEnvironment)
+        {
+            ["INCOMING_BUCKET"] = props.IncomingBucket.BucketName,
+            ["DATA_BUCKET"] = props.LabelingDataBucket.BucketName,
+            ["TABLE_NAME"] = props.PendingItemsTable.TableName,
+            ["WORKTEAM_ARN"] = workteamArn,
+            ["GT_ROLE_ARN"] = gtRole.RoleArn,
+            ["KMS_KEY_ID"] = props.DataKey.KeyArn,
+            ["LABEL_ATTRIBUTE"] = config.LabelAttribute,
+            ["BATCH_MIN_ITEMS"] = config.Batch.MinItems.ToString(CultureInfo.InvariantCulture),
+            ["BATCH_MAX_AGE_MINUTES"] = config.Batch.MaxAgeMinutes.ToString(CultureInfo.InvariantCulture),
+            ["MONTHLY_BUDGET_USD"] = config.Budget.MonthlyUsd.ToString(CultureInfo.InvariantCulture),
+        };
+
+        var logGroups = new Dictionary<string, ILogGroup>(StringComparer.Ordinal);
+        LambdaFunction NewFunction(string name, string handler, string description, IQueue? asyncFailures = null)
+        {
+            var logGroup = new LogGroup(this, name + "Logs", new Amazon.CDK.AWS.Logs.LogGroupProps
+            {
+                Retention = retention,
+                RemovalPolicy = keepOrDelete,
+            });
+            logGroups[name] = logGroup;
+            return new LambdaFunction(this, name, new FunctionProps
+            {
+                Description = description,
+                Runtime = DotNet10,
+                Handler = handler,
+                Code = code,
+                Architecture = config.Lambda.Architecture == "arm64" ? Architecture.ARM_64 : Architecture.X86_64,
+                MemorySize = config.Lambda.MemoryMb,
+                Timeout = Duration.Seconds(config.Lambda.TimeoutSeconds),
+                Environment = environment,
+                LogGroup = logGroup,
+                Tracing = Tracing.ACTIVE,
+                // Asynchronously invoked functions keep the events they failed on.
+                DeadLetterQueue = asyncFailures,
+                RetryAttempts = asyncFailures is null ? null : 2,
+            });
+        }
+
+        // --- Ingest: S3 → SQS → Lambda -----------------------------------------------------------
+        var ingestFn = NewFunction("IngestFunction", Handlers.Ingest, "Registers uploaded images and their review sidecars as pending items");
+        var ingestDlq = new Queue(this, "IngestDeadLetterQueue", new QueueProps
+        {
+            Encryption = QueueEncryption.SQS_MANAGED,
+            EnforceSSL = true,
+            RetentionPeriod = Duration.Days(14),
+        });
+        var ingestQueue = new Queue(this, "IngestQueue", new QueueProps
+        {
+            // SQS-managed SSE: S3 can publish to it without a key policy on the data key.
+            Encryption = QueueEncryption.SQS_MANAGED,
+            EnforceSSL = true,
+            // AWS recommends at least six times the function timeout so retries do not overlap.
+            VisibilityTimeout = Duration.Seconds(6 * config.Lambda.TimeoutSeconds),
+            RetentionPeriod = Duration.Days(4),
+            DeadLetterQueue = new DeadLetterQueue { Queue = ingestDlq, MaxReceiveCount = 5 },
+        });
+        // The bucket is imported by name here so the notification lives in this stack; attaching it
+        // to the storage stack's bucket object would make storage depend on labeling (a cycle).
+        var incomingForEvents = Bucket.FromBucketAttributes(this, "IncomingBucketForEvents", new BucketAttributes
+        {
+            BucketArn = props.IncomingBucket.BucketArn,
+            BucketName = props.IncomingBucket.BucketName,
+        });
+        incomingForEvents.AddEventNotification(EventType.OBJECT_CREATED, new SqsDestination(ingestQueue),
+            new NotificationKeyFilter { Prefix = ObjectKeyLayout.IncomingPrefix });
+        ingestFn.AddEventSource(new SqsEventSource(ingestQueue, new SqsEventSourceProps
+        {
+            BatchSize = 10,
+            MaxBatchingWindow = Duration.Seconds(5),
+            ReportBatchItemFailures = true,
+        }));
+        props.IncomingBucket.GrantRead(ingestFn, ObjectKeyLayout.IncomingPrefix + "*");
+        props.PendingItemsTable.GrantReadWriteData(ingestFn);
+
+        // --- Async failures (EventBridge delivery and function errors) land here ------------------
+        var eventsDlq = new Queue(this, "EventTargetsDeadLetterQueue", new QueueProps
+        {
+            Encryption = QueueEncryption.SQS_MANAGED,
+            EnforceSSL = true,
+            RetentionPeriod = Duration.Days(14),
+        });
+
+        // --- Batcher: scheduled, one at a time ---------------------------------------------------
+        var batchFn = NewFunction("BatchFunction", Handlers.Batch, "Claims pending items and starts Ground Truth bounding-box jobs", eventsDlq);
+        // One batcher at a time keeps the budget forecast and the claim order simple; the store is
+        // still race-safe if two ever overlap.
+        ((CfnFunction)batchFn.Node.DefaultChild!).ReservedConcurrentExecutions = 1;
+        props.PendingItemsTable.GrantReadWriteData(batchFn);
+        // Job inputs only: the batcher builds manifests from the table and never reads images.
+        props.LabelingDataBucket.GrantReadWrite(batchFn, LabelingConventions.JobInputPrefix + "*");
+        batchFn.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "StartLabelingJobs",
+            Actions = ["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:AddTags"],
+            Resources = [Arn(this, "sagemaker", "labeling-job", "*", ArnFormat.SLASH_RESOURCE_NAME)],
+        }));
+        batchFn.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "PassGroundTruthRole",
+            Actions = ["iam:PassRole"],
+            Resources = [gtRole.RoleArn],
+            Conditions = new Dictionary<string, object>
+            {
+                ["StringEquals"] = new Dictionary<string, object> { ["iam:PassedToService"] = "sagemaker.amazonaws.com" },
+            },
+        }));
+        var schedule = new Rule(this, "BatchSchedule", new RuleProps
+        {
+            Description = "Runs the batcher that turns pending items into Ground Truth jobs",
+            Schedule = Schedule.Rate(Duration.Minutes(config.Batch.ScheduleMinutes)),
+        });
+        schedule.AddTarget(Target(batchFn, eventsDlq));
+
+        // --- Merge: GT job state change → dataset --------------------------------------------------
+        var mergeFn = NewFunction("MergeFunction", Handlers.Merge, "Merges Ground Truth output and automatic labels into the dataset", eventsDlq);
+        props.PendingItemsTable.GrantReadWriteData(mergeFn);
+        props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.JobOutputPrefix + "*");
+        props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.JobInputPrefix + "*");
+        props.LabelingDataBucket.GrantReadWrite(mergeFn, LabelingConventions.DatasetPrefix + "*");
+        // Devices upload their auto-label batches to the incoming bucket under auto-labels/{thing}/.
+        props.IncomingBucket.GrantRead(mergeFn, LabelingConventions.AutoLabelsPrefix + "*");
+        props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.AutoLabelsPrefix + "*");
+        mergeFn.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "ReadLabelingJobs",
+            Actions = ["sagemaker:DescribeLabelingJob"],
+            Resources = [Arn(this, "sagemaker", "labeling-job", "*", ArnFormat.SLASH_RESOURCE_NAME)],
+        }));
+        var jobStateRule = new Rule(this, "LabelingJobStateRule", new RuleProps
+        {
+            Description = "Ground Truth labeling job finished: merge its output (duplicates are expected and harmless)",
+            EventPattern = new EventPattern
+            {
+                Source = ["aws.sagemaker"],
+                DetailType = ["SageMaker Ground Truth Labeling Job State Change"],
+                // Stopped jobs are included so their items go back to pending.
+                Detail = new Dictionary<string, object> { ["LabelingJobStatus"] = JobStatusesHandled.ToArray() },
+            },
+        });
+        jobStateRule.AddTarget(Target(mergeFn, eventsDlq));
+
+        var mergeLogs = logGroups["MergeFunction"];
+        IngestFunction = ingestFn;
+        BatchFunction = batchFn;
+        MergeFunction = mergeFn;
+        IngestQueue = ingestQueue;
+        IngestDeadLetterQueue = ingestDlq;
+        EventTargetsDeadLetterQueue = eventsDlq;
+        WorkteamArn = workteamArn;
+
+        new LabelingMonitoring(this, "Monitoring", new LabelingMonitoringProps
+        {
+            Config = config,
+            MergeLogGroup = mergeLogs,
+            Functions = [ingestFn, batchFn, mergeFn],
+            DeadLetterQueues = [ingestDlq, eventsDlq],
+            IngestQueue = ingestQueue,
+        });
+
+        new CfnOutput(this, "WorkteamArnOutput", new CfnOutputProps { Value = workteamArn });
+        new CfnOutput(this, "GroundTruthRoleArn", new CfnOutputProps { Value = gtRole.RoleArn });
+    }
+
+    /// <summary>Lambda registering uploads.</summary>
+    public IFunction IngestFunction { get; }
+
+    /// <summary>Lambda starting Ground Truth jobs.</summary>
+    public IFunction BatchFunction { get; }
+
+    /// <summary>Lambda merging finished jobs into the dataset.</summary>
+    public IFunction MergeFunction { get; }
+
+    /// <summary>Queue of S3 object-created events under incoming/.</summary>
+    public IQueue IngestQueue { get; }
+
+    /// <summary>Ingest events that failed five times.</summary>
+    public IQueue IngestDeadLetterQueue { get; }
+
+    /// <summary>EventBridge deliveries (schedule, job state) that the Lambdas could not take.</summary>
+    public IQueue EventTargetsDeadLetterQueue { get; }
+
+    /// <summary>Role Ground Truth assumes for the jobs.</summary>
+    public IRole GroundTruthRole { get; }
+
+    /// <summary>Workteam the jobs go to (created or imported).</summary>
+    public string WorkteamArn { get; }
+
+    internal static RetentionDays LogRetention(int days) => days switch
+    {
+        1 => RetentionDays.ONE_DAY,
+        3 => RetentionDays.THREE_DAYS,
+        5 => RetentionDays.FIVE_DAYS,
+        7 => RetentionDays.ONE_WEEK,
+        14 => RetentionDays.TWO_WEEKS,
+        30 => RetentionDays.ONE_MONTH,
+        60 => RetentionDays.TWO_MONTHS,
+        90 => RetentionDays.THREE_MONTHS,
+        120 => RetentionDays.FOUR_MONTHS,
+        150 => RetentionDays.FIVE_MONTHS,
+        180 => RetentionDays.SIX_MONTHS,
+        365 => RetentionDays.ONE_YEAR,
+        400 => RetentionDays.THIRTEEN_MONTHS,
+        545 => RetentionDays.EIGHTEEN_MONTHS,
+        731 => RetentionDays.TWO_YEARS,
+        1096 => RetentionDays.THREE_YEARS,
+        1827 => RetentionDays.FIVE_YEARS,
+        2192 => RetentionDays.SIX_YEARS,
+        2557 => RetentionDays.SEVEN_YEARS,
+        2922 => RetentionDays.EIGHT_YEARS,
+        3288 => RetentionDays.NINE_YEARS,
+        3653 => RetentionDays.TEN_YEARS,
+        _ => throw new ConfigurationException($"logRetentionDays {days} is not a CloudWatch Logs retention value"),
+    };
+
+    private static string Arn(Stack stack, string service, string resource, string resourceName, ArnFormat format) =>
+        stack.FormatArn(new ArnComponents { Service = service, Resource = resource, ResourceName = resourceName, ArnFormat = format });
+
+    // EventBridge invokes Lambdas asynchronously: bounded retries, then the event goes to a DLQ
+    // instead of vanishing.
+    private static Amazon.CDK.AWS.Events.Targets.LambdaFunction Target(IFunction fn, IQueue dlq) =>
+        new(fn, new LambdaFunctionProps
+        {
+            DeadLetterQueue = dlq,
+            RetryAttempts = 4,
+            MaxEventAge = Duration.Hours(6),
+        });
+}

@@ -1,0 +1,247 @@
+using System.Text.Json.Nodes;
+using EdgeLabeling.Infra.Configuration;
+
+namespace EdgeLabeling.Infra.Tests;
+
+public sealed class ConfigLoaderTests
+{
+    private static JsonObject Environments() =>
+        (JsonObject)JsonNode.Parse(File.ReadAllText(RepoPaths.CdkJson))!["context"]!["environments"]!.DeepClone();
+
+    private static JsonObject Dev() => (JsonObject)Environments()["dev"]!.DeepClone();
+
+    private static ConfigurationException ParseFails(string name, JsonObject env) =>
+        Assert.Throws<ConfigurationException>(() => ConfigLoader.Parse(name, env.ToJsonString()));
+
+    [Theory]
+    [InlineData("dev")]
+    [InlineData("prod")]
+    public void Select_RealCdkJsonEnvironment_IsValid(string env)
+    {
+        var config = ConfigLoader.Select(env, Environments());
+
+        Assert.Equal(env, config.Name);
+        Assert.Matches("^[0-9]{12}$", config.Account);
+        Assert.Empty(ConfigLoader.Validate(config));
+    }
+
+    [Fact]
+    public void Select_ProdFromCdkJson_RetainsAndProtects()
+    {
+        var prod = ConfigLoader.Select("prod", Environments());
+
+        Assert.False(prod.DestroyOnRemoval);
+        Assert.True(prod.TerminationProtection);
+        Assert.False(prod.CreateWorkteam);
+        Assert.NotNull(prod.Fleet.CanaryThingGroupArn);
+    }
+
+    [Fact]
+    public void Select_UnknownEnvironment_ListsKnownOnes()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => ConfigLoader.Select("staging", Environments()));
+
+        Assert.Contains("unknown environment 'staging'", ex.Message);
+        Assert.Contains("dev, prod", ex.Message);
+    }
+
+    [Fact]
+    public void Select_NoEnvironmentGiven_AsksForEnvFlag()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => ConfigLoader.Select(null, Environments()));
+
+        Assert.Contains("-c env=<name>", ex.Message);
+        Assert.Contains("dev, prod", ex.Message);
+    }
+
+    [Fact]
+    public void Select_NoEnvironmentsTable_SaysWhatIsMissing()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => ConfigLoader.Select("dev", null));
+
+        Assert.Contains("'environments'", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_UnknownProperty_FailsNamingIt()
+    {
+        var env = Dev();
+        env["batch"]!["minItem"] = 3;
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("minItem", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_MissingRequiredProperty_FailsNamingIt()
+    {
+        var env = Dev();
+        env.Remove("workteam");
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("workteam", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_ProdWithDestroyRemoval_IsRejected()
+    {
+        var env = (JsonObject)Environments()["prod"]!.DeepClone();
+        env["removalPolicy"] = "destroy";
+
+        var ex = ParseFails("prod", env);
+
+        Assert.Contains("'destroy' is not allowed for prod", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_ProdWithoutTerminationProtection_IsRejected()
+    {
+        var env = (JsonObject)Environments()["prod"]!.DeepClone();
+        env["terminationProtection"] = false;
+
+        var ex = ParseFails("prod", env);
+
+        Assert.Contains("terminationProtection must be true for prod", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_RegionWithoutGroundTruth_IsRejected()
+    {
+        var env = Dev();
+        env["region"] = "sa-east-1";
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("region 'sa-east-1' has no Ground Truth built-in Lambdas", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_UncertainLowAboveAutoAccept_IsRejected()
+    {
+        var env = Dev();
+        env["routing"]!["uncertainLow"] = 0.9;
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("routing.uncertainLow", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_RetentionNotSupportedByCloudWatch_ListsAllowedValues()
+    {
+        var env = Dev();
+        env["logRetentionDays"] = 10;
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("logRetentionDays 10", ex.Message);
+        Assert.Contains("14", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_PinnedFleetVersionWithoutCanary_IsRejected()
+    {
+        var env = Dev();
+        env["fleet"]!["fleetComponentVersion"] = "1.0.0";
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("fleet.fleetComponentVersion", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_WorkteamNeitherCreateNorArn_IsRejected()
+    {
+        var env = Dev();
+        env["workteam"] = "my-team";
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("workteam 'my-team'", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_LabelAttributeEndingInRef_IsRejected()
+    {
+        var env = Dev();
+        env["labelAttribute"] = "parts-ref";
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("labelAttribute 'parts-ref'", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_BadAlarmEmail_IsRejected()
+    {
+        var env = Dev();
+        env["alarmEmails"] = new JsonArray("ops.example.com");
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("alarmEmails entry 'ops.example.com'", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("TABLE_NAME", "is set by the stack itself")]
+    [InlineData("labelers", "must be UPPER_SNAKE_CASE")]
+    public void Parse_BadLambdaEnvironmentName_IsRejected(string name, string expected)
+    {
+        var env = Dev();
+        env["lambdaEnvironment"] = new JsonObject { [name] = "5" };
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains($"lambdaEnvironment", ex.Message);
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void Parse_WaitingHoursBeyondAlarmWindow_IsRejected()
+    {
+        var env = Dev();
+        env["budget"]!["maxWaitingHours"] = 200;
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("budget.maxWaitingHours must be 1-168", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_SeveralProblems_ReportsAllOfThem()
+    {
+        var env = Dev();
+        env["account"] = "12";
+        env["lambda"]!["memoryMb"] = 64;
+        env["fleet"]!["rollout"]!["abortFailurePercent"] = 150;
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("account '12'", ex.Message);
+        Assert.Contains("lambda.memoryMb", ex.Message);
+        Assert.Contains("fleet.rollout.abortFailurePercent", ex.Message);
+    }
+
+    [Fact]
+    public void ToJsonNode_NestedDictionaryFromJsii_BecomesJsonObject()
+    {
+        var value = new Dictionary<string, object>
+        {
+            ["a"] = new Dictionary<string, object> { ["b"] = 1024d, ["c"] = new object[] { "x", true } },
+        };
+
+        var node = ConfigLoader.ToJsonNode(value);
+
+        Assert.Equal("""{"a":{"b":1024,"c":["x",true]}}""", node!.ToJsonString());
+    }
+
+    [Fact]
+    public void ToJsonNode_JsonTextFromCommandLine_IsParsed()
+    {
+        var node = ConfigLoader.ToJsonNode("""{"dev":{"account":"1"}}""");
+
+        Assert.Equal("1", node!["dev"]!["account"]!.GetValue<string>());
+    }
+}
