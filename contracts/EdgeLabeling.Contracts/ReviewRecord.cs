@@ -105,7 +105,8 @@ public sealed record ImageSizeDto
     [JsonPropertyName("height")] public required int Height { get; init; }
     [JsonPropertyName("depth")] public int Depth { get; init; } = 3;
 
-    public ImageSize ToImageSize() => new(Width, Height, Depth);
+    /// <summary>A sidecar without "depth" deserializes to 0 (source-generated init), which means the RGB default.</summary>
+    public ImageSize ToImageSize() => new(Width, Height, Depth == 0 ? 3 : Depth);
 
     public static ImageSizeDto From(ImageSize s) => new() { Width = s.Width, Height = s.Height, Depth = s.Depth };
 }

@@ -1,0 +1,186 @@
+using System.Globalization;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Labeling.Batching;
+
+namespace EdgeLabeling.Labeling;
+
+/// <summary>
+/// Everything the labeling handlers, the CLI and the tests configure. Read from environment variables
+/// by <see cref="FromEnvironment"/>; the variable names (documented in lambdas/README.md) are what the
+/// infrastructure sets on the functions.
+/// </summary>
+public sealed record LabelingOptions
+{
+    /// <summary>AWS Region of SageMaker and of the built-in Ground Truth Lambdas.</summary>
+    public string Region { get; init; } = "us-east-1";
+
+    /// <summary>Bucket the edge uploads images and sidecars to; events from other buckets are dropped. Null accepts any.</summary>
+    public string? IncomingBucket { get; init; }
+
+    /// <summary>Bucket for job inputs (jobs/input/), GT output (jobs/output/) and the dataset.</summary>
+    public string DataBucket { get; init; } = "edgelabeling-data";
+
+    /// <summary>DynamoDB table of the pending store; null uses the SQLite store at <see cref="PendingDbPath"/>.</summary>
+    public string? TableName { get; init; }
+
+    public string PendingDbPath { get; init; } = Path.Combine(Path.GetTempPath(), "edgelabel-pending.db");
+
+    /// <summary>Endpoint override for S3 (radosgw); null means AWS.</summary>
+    public string? S3Endpoint { get; init; }
+
+    /// <summary>Folder of a <see cref="Storage.FileSystemObjectStore"/> used instead of S3 (local runs, dry runs).</summary>
+    public string? LocalStoreRoot { get; init; }
+
+    /// <summary>Endpoint override for SageMaker (the local emulator); null means AWS.</summary>
+    public string? SageMakerEndpoint { get; init; }
+
+    /// <summary>Endpoint override for DynamoDB (DynamoDB Local); null means AWS.</summary>
+    public string? DynamoDbEndpoint { get; init; }
+
+    public string WorkteamArn { get; init; } = "";
+    public string GroundTruthRoleArn { get; init; } = "";
+    public string? KmsKeyId { get; init; }
+
+    /// <summary>The dataset's label attribute; the prior is "{attr}-model", the human job's "{attr}-human".</summary>
+    public string LabelAttribute { get; init; } = LabelingConventions.DefaultDatasetAttribute;
+
+    /// <summary>Labels that always come first in the category file (their order fixes class ids); sidecar classes are appended.</summary>
+    public IReadOnlyList<string> ClassNames { get; init; } = [];
+
+    public BatchingPolicy Batching { get; init; } = new();
+
+    public BudgetPolicy Budget { get; init; } = new();
+
+    public HumanTaskSettings Task { get; init; } = new();
+
+    /// <summary>Tags put on every labeling job (besides the batch id tag).</summary>
+    public IReadOnlyDictionary<string, string> JobTags { get; init; } = new Dictionary<string, string> { ["project"] = "edgelabeling" };
+
+    /// <summary>Reads options from environment variables (see lambdas/README.md); unknown or malformed values throw naming the variable.</summary>
+    public static LabelingOptions FromEnvironment(Func<string, string?>? get = null)
+    {
+        get ??= Environment.GetEnvironmentVariable;
+        string? Str(string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;
+        int Int(string name, int fallback) => Parse(name, Str(name), fallback, s => int.Parse(s, NumberStyles.Integer, CultureInfo.InvariantCulture));
+        double Dbl(string name, double fallback) => Parse(name, Str(name), fallback, s => double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture));
+        decimal Dec(string name, decimal fallback) => Parse(name, Str(name), fallback, s => decimal.Parse(s, NumberStyles.Number, CultureInfo.InvariantCulture));
+
+        var defaults = new LabelingOptions();
+        var options = new LabelingOptions
+        {
+            Region = Str("AWS_REGION") ?? Str("AWS_DEFAULT_REGION") ?? defaults.Region,
+            IncomingBucket = Str("INCOMING_BUCKET"),
+            DataBucket = Str("DATA_BUCKET") ?? defaults.DataBucket,
+            TableName = Str("TABLE_NAME"),
+            PendingDbPath = Str("PENDING_DB_PATH") ?? defaults.PendingDbPath,
+            S3Endpoint = Str("S3_ENDPOINT"),
+            LocalStoreRoot = Str("LOCAL_STORE_ROOT"),
+            SageMakerEndpoint = Str("SAGEMAKER_ENDPOINT"),
+            DynamoDbEndpoint = Str("DYNAMODB_ENDPOINT"),
+            WorkteamArn = Str("WORKTEAM_ARN") ?? "",
+            GroundTruthRoleArn = Str("GT_ROLE_ARN") ?? "",
+            KmsKeyId = Str("KMS_KEY_ID"),
+            LabelAttribute = Str("LABEL_ATTRIBUTE") ?? defaults.LabelAttribute,
+            ClassNames = Str("CLASS_NAMES")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+            Batching = new BatchingPolicy
+            {
+                MinItems = Int("BATCH_MIN_ITEMS", defaults.Batching.MinItems),
+                MaxAge = TimeSpan.FromMinutes(Dbl("BATCH_MAX_AGE_MINUTES", defaults.Batching.MaxAge.TotalMinutes)),
+                Labelers = Int("LABELERS", defaults.Batching.Labelers),
+                HoursPerDay = Dbl("LABELER_HOURS_PER_DAY", defaults.Batching.HoursPerDay),
+                TaskAvailabilityDays = Dbl("TASK_AVAILABILITY_DAYS", defaults.Batching.TaskAvailabilityDays),
+                SecondsPerImage = Dbl("SECONDS_PER_IMAGE", defaults.Batching.SecondsPerImage),
+                MaxItemsPerJob = Int("MAX_ITEMS_PER_JOB", defaults.Batching.MaxItemsPerJob),
+                MaxJobsPerRun = Int("MAX_JOBS_PER_RUN", defaults.Batching.MaxJobsPerRun),
+                JobNamePrefix = Str("JOB_NAME_PREFIX") ?? defaults.Batching.JobNamePrefix,
+                ResumeAfter = TimeSpan.FromMinutes(Dbl("BATCH_RESUME_AFTER_MINUTES", defaults.Batching.ResumeAfter.TotalMinutes)),
+                HalfPairAlarmAfter = TimeSpan.FromMinutes(Dbl("HALF_PAIR_ALARM_MINUTES", defaults.Batching.HalfPairAlarmAfter.TotalMinutes)),
+            },
+            Budget = new BudgetPolicy
+            {
+                MonthlyBudgetUsd = Dec("MONTHLY_BUDGET_USD", defaults.Budget.MonthlyBudgetUsd),
+                Tiers = Str("PRICE_TIERS") is { } tiers ? PriceTier.ParseList(tiers) : defaults.Budget.Tiers,
+                FreeObjectsPerMonth = Int("FREE_OBJECTS_PER_MONTH", (int)defaults.Budget.FreeObjectsPerMonth),
+            },
+            Task = new HumanTaskSettings
+            {
+                WorkersPerObject = Int("WORKERS_PER_OBJECT", defaults.Task.WorkersPerObject),
+                TaskTimeLimitSeconds = Int("TASK_TIME_LIMIT_SECONDS", defaults.Task.TaskTimeLimitSeconds),
+                MaxConcurrentTaskCount = Int("MAX_CONCURRENT_TASKS", defaults.Task.MaxConcurrentTaskCount),
+                Title = Str("TASK_TITLE") ?? defaults.Task.Title,
+                Description = Str("TASK_DESCRIPTION") ?? defaults.Task.Description,
+            },
+            JobTags = Str("JOB_TAGS") is { } tags ? ParseTags(tags) : defaults.JobTags,
+        };
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Reads the same variables from a JSON object of name → value (the CLI's --config file).</summary>
+    public static LabelingOptions FromDictionary(IReadOnlyDictionary<string, string> values) =>
+        FromEnvironment(name => values.TryGetValue(name, out var v) ? v : null);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that cannot work.</summary>
+    public void Validate()
+    {
+        GroundTruthManifest.ValidateLabelAttributeName(LabelAttribute);
+        GroundTruthManifest.ValidateLabelAttributeName(LabelingConventions.HumanAttribute(LabelAttribute));
+        Batching.Validate(Task.WorkersPerObject);
+        Budget.Validate();
+        if (!SageMaker.BuiltInLambdas.AccountByRegion.ContainsKey(Region))
+        {
+            throw new ArgumentException($"AWS_REGION '{Region}' has no documented Ground Truth built-in Lambdas; use one of {string.Join(", ", SageMaker.BuiltInLambdas.AccountByRegion.Keys)}");
+        }
+
+        if (Task.TaskAvailabilitySeconds(Batching) is < 60 or > SageMaker.CreateLabelingJobValidator.MaxTaskAvailabilityPrivateSeconds)
+        {
+            throw new ArgumentException($"TASK_AVAILABILITY_DAYS {Batching.TaskAvailabilityDays} gives a task availability outside 60 s-30 days");
+        }
+    }
+
+    private static T Parse<T>(string name, string? raw, T fallback, Func<string, T> parse)
+    {
+        if (raw is null)
+        {
+            return fallback;
+        }
+
+        try
+        {
+            return parse(raw);
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException)
+        {
+            throw new ArgumentException($"environment variable {name}='{raw}' is not a valid {typeof(T).Name}", name, ex);
+        }
+    }
+
+    private static Dictionary<string, string> ParseTags(string raw)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var i = pair.IndexOf('=', StringComparison.Ordinal);
+            if (i <= 0)
+            {
+                throw new ArgumentException($"JOB_TAGS entry '{pair}' is not key=value", "JOB_TAGS");
+            }
+
+            d[pair[..i]] = pair[(i + 1)..];
+        }
+
+        return d;
+    }
+}
+
+/// <summary>The Ground Truth task settings of each job.</summary>
+public sealed record HumanTaskSettings
+{
+    public int WorkersPerObject { get; init; } = 1;
+    public int TaskTimeLimitSeconds { get; init; } = 600;
+    public int MaxConcurrentTaskCount { get; init; } = 1000;
+    public string Title { get; init; } = "Check the detector's boxes";
+    public string Description { get; init; } = "Adjust, relabel, delete or add bounding boxes so every listed object has one tight box.";
+
+    public int TaskAvailabilitySeconds(BatchingPolicy batching) => (int)Math.Round(batching.TaskAvailabilityDays * 86_400);
+}

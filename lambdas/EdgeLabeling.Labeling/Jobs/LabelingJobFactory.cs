@@ -1,0 +1,170 @@
+using System.Text;
+using System.Text.Json;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Labeling.Pending;
+using EdgeLabeling.Labeling.SageMaker;
+
+namespace EdgeLabeling.Labeling.Jobs;
+
+/// <summary>Everything one labeling job needs: the three S3 objects and the CreateLabelingJob request.</summary>
+public sealed record LabelingJobDraft(
+    string JobName,
+    string BatchId,
+    bool Adjustment,
+    IReadOnlyList<string> Labels,
+    string ManifestKey,
+    byte[] Manifest,
+    string LabelCategoriesKey,
+    byte[] LabelCategories,
+    string TemplateKey,
+    byte[] Template,
+    CreateLabelingJobRequest Request);
+
+/// <summary>
+/// Builds a job from a batch: the input manifest (source-ref plus the model's boxes as the prior
+/// attribute "{attr}-model"), the label category file, the crowd-bounding-box template and the
+/// CreateLabelingJob request (adjustment task type when any item has boxes, plain bounding box otherwise).
+/// </summary>
+public sealed class LabelingJobFactory
+{
+    public const string BatchIdTag = "edgelabeling:batch-id";
+    public const string ManifestFileName = "input.manifest";
+    public const string LabelCategoriesFileName = "label-categories.json";
+    public const string TemplateFileName = "bounding-box.liquid.html";
+    private const string PriorPlaceholder = "__PRIOR_ATTRIBUTE__";
+    private readonly LabelingOptions options;
+    private readonly TimeProvider _time;
+
+    /// <summary>Fails at once (the batch function's cold start) when the settings every job needs are missing.</summary>
+    public LabelingJobFactory(LabelingOptions options, TimeProvider? time = null)
+    {
+        if (string.IsNullOrWhiteSpace(options.WorkteamArn))
+        {
+            throw new ArgumentException("WORKTEAM_ARN is not set: labeling jobs need the private work team's ARN");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.GroundTruthRoleArn))
+        {
+            throw new ArgumentException("GT_ROLE_ARN is not set: labeling jobs need the role Ground Truth assumes");
+        }
+
+        this.options = options;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The template the project ships (placeholders not yet filled).</summary>
+    public static string TemplateSource { get; } = LoadTemplate();
+
+    public LabelingJobDraft Build(BatchRecord batch, IReadOnlyList<PendingItem> items)
+    {
+        if (items.Count == 0)
+        {
+            throw new ArgumentException($"batch {batch.BatchId} has no items", nameof(items));
+        }
+
+        var labels = new List<string>(options.ClassNames);
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < labels.Count; i++)
+        {
+            index.TryAdd(labels[i], i);
+        }
+
+        var prior = LabelingConventions.PriorAttribute(options.LabelAttribute);
+        var created = _time.GetUtcNow();
+        var manifest = new MemoryStream();
+        var adjustment = false;
+        foreach (var item in items.OrderBy(i => i.ImageKey, StringComparer.Ordinal))
+        {
+            var payload = item.Payload ?? throw new InvalidOperationException($"pending item {item.ImageKey} has no sidecar payload");
+
+            // Each sidecar carries the class list of the model that made it; map its ids onto the job's list.
+            var boxes = new List<PixelBox>(payload.PreAnnotations.Count);
+            foreach (var p in payload.PreAnnotations)
+            {
+                var name = payload.ClassNames[p.ClassId];
+                if (!index.TryGetValue(name, out var id))
+                {
+                    id = labels.Count;
+                    labels.Add(name);
+                    index[name] = id;
+                }
+
+                boxes.Add(p.ToPixelBox() with { ClassId = id });
+            }
+
+            adjustment |= boxes.Count > 0;
+            var line = GroundTruthManifest.BuildLine(item.SourceRef, prior, payload.ImageSize.ToImageSize(), boxes, labels, humanAnnotated: false,
+                LabelingConventions.EdgeAutoLabelJobName(item.ThingName), created, Merge.DatasetProvenance.InputLineKeys(item.ThingName, payload.ModelSha256, payload.Reason));
+            var bytes = Encoding.UTF8.GetBytes(line.ToJsonString());
+            if (bytes.Length > 100_000)
+            {
+                throw new InvalidOperationException($"manifest line for {item.ImageKey} is {bytes.Length} characters, over Ground Truth's 100,000 limit");
+            }
+
+            manifest.Write(bytes);
+            manifest.WriteByte((byte)'\n');
+        }
+
+        if (labels.Count == 0)
+        {
+            throw new InvalidOperationException($"batch {batch.BatchId} has no class names: set CLASS_NAMES or ship class-names in the sidecars");
+        }
+
+        var categories = JsonSerializer.SerializeToUtf8Bytes(LabelCategoryConfig.FromClassNames(labels), ContractsJsonContext.Default.LabelCategoryConfig);
+        var template = Encoding.UTF8.GetBytes(TemplateSource.Replace(PriorPlaceholder, prior, StringComparison.Ordinal));
+        var folder = $"{LabelingConventions.JobInputPrefix}{batch.JobName}/";
+        var manifestKey = folder + ManifestFileName;
+        var categoriesKey = folder + LabelCategoriesFileName;
+        var templateKey = folder + TemplateFileName;
+        var taskType = adjustment ? BuiltInLambdas.AdjustmentBoundingBox : BuiltInLambdas.BoundingBox;
+        var tags = options.JobTags.Select(t => new SageMakerTag { Key = t.Key, Value = t.Value }).ToList();
+        tags.Add(new SageMakerTag { Key = BatchIdTag, Value = batch.BatchId });
+
+        var request = new CreateLabelingJobRequest
+        {
+            LabelingJobName = batch.JobName,
+            LabelAttributeName = LabelingConventions.HumanAttribute(options.LabelAttribute),
+            InputConfig = new LabelingJobInputConfig
+            {
+                DataSource = new LabelingJobDataSource { S3DataSource = new LabelingJobS3DataSource { ManifestS3Uri = S3Uri(manifestKey) } },
+            },
+            OutputConfig = new LabelingJobOutputConfig
+            {
+                S3OutputPath = S3Uri(LabelingConventions.JobOutputPrefix),
+                KmsKeyId = options.KmsKeyId,
+            },
+            RoleArn = options.GroundTruthRoleArn,
+            LabelCategoryConfigS3Uri = S3Uri(categoriesKey),
+            HumanTaskConfig = new HumanTaskConfig
+            {
+                WorkteamArn = options.WorkteamArn,
+                UiConfig = new UiConfig { UiTemplateS3Uri = S3Uri(templateKey) },
+                PreHumanTaskLambdaArn = BuiltInLambdas.PreHumanTask(options.Region, taskType),
+                TaskKeywords = ["Images", "bounding boxes", "object detection"],
+                TaskTitle = options.Task.Title,
+                TaskDescription = options.Task.Description,
+                NumberOfHumanWorkersPerDataObject = options.Task.WorkersPerObject,
+                TaskTimeLimitInSeconds = options.Task.TaskTimeLimitSeconds,
+                TaskAvailabilityLifetimeInSeconds = options.Task.TaskAvailabilitySeconds(options.Batching),
+                MaxConcurrentTaskCount = options.Task.MaxConcurrentTaskCount,
+                AnnotationConsolidationConfig = new AnnotationConsolidationConfig
+                {
+                    AnnotationConsolidationLambdaArn = BuiltInLambdas.Consolidation(options.Region, taskType),
+                },
+            },
+            Tags = tags,
+        };
+        CreateLabelingJobValidator.EnsureValid(request);
+        return new LabelingJobDraft(batch.JobName, batch.BatchId, adjustment, labels, manifestKey, manifest.ToArray(), categoriesKey, categories, templateKey, template, request);
+    }
+
+    private string S3Uri(string key) => $"s3://{options.DataBucket}/{key}";
+
+    private static string LoadTemplate()
+    {
+        using var s = typeof(LabelingJobFactory).Assembly.GetManifestResourceStream("EdgeLabeling.Labeling.Templates.bounding-box.liquid.html")
+            ?? throw new InvalidOperationException("the bounding-box template is not embedded in EdgeLabeling.Labeling");
+        using var r = new StreamReader(s, Encoding.UTF8);
+        return r.ReadToEnd();
+    }
+}

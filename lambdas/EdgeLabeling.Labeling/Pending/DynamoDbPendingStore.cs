@@ -1,0 +1,501 @@
+using System.Globalization;
+using System.Text.Json;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
+
+namespace EdgeLabeling.Labeling.Pending;
+
+/// <summary>
+/// The pending store on one DynamoDB table (see lambdas/README.md for the schema the infra creates):
+/// partition key <c>pk</c> (<c>ITEM#{imageKey}</c>, <c>JOB#{jobName}</c>, <c>BUDGET#{yyyy-MM}</c>),
+/// a sparse status index <c>gsi1</c> (<c>gsi1pk</c>/<c>gsi1sk</c>, keys only) over pending items, half
+/// pairs and open batches, and an index <c>batch</c> on <c>itemBatchId</c> (all attributes).
+/// Every state change is one conditional write, so no read-modify-write window exists between
+/// concurrent batchers or duplicate deliveries.
+/// </summary>
+public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableName) : IPendingStore
+{
+    public const string StatusIndex = "gsi1";
+    public const string BatchIndex = "batch";
+    private const string PendingPk = "PENDING";
+    private const string HalfPk = "HALF";
+
+    public string TableName => tableName;
+
+    public Task<RegisterOutcome> RegisterImageAsync(ImageArrival arrival, CancellationToken cancellationToken = default) =>
+        RegisterAsync(arrival.ImageKey, arrival.Bucket, arrival.ThingName, arrival.SeenAt, "hasImage", "hasSidecar", null, cancellationToken);
+
+    public Task<RegisterOutcome> RegisterSidecarAsync(SidecarArrival arrival, CancellationToken cancellationToken = default) =>
+        RegisterAsync(arrival.ImageKey, arrival.Bucket, arrival.ThingName, arrival.SeenAt, "hasSidecar", "hasImage",
+            JsonSerializer.Serialize(arrival.Payload, LabelingJsonContext.Default.PendingPayload), cancellationToken);
+
+    private async Task<RegisterOutcome> RegisterAsync(string key, string bucket, string thing, DateTimeOffset now, string mine, string theirs, string? payload, CancellationToken ct)
+    {
+        // UpdateItem (not PutItem) so the second half merges into the first half's record; the
+        // attribute_not_exists condition makes a repeated delivery of the same half a no-op.
+        var values = new Dictionary<string, AttributeValue>
+        {
+            [":t"] = new() { BOOL = true },
+            [":b"] = S(bucket),
+            [":th"] = S(thing),
+            [":k"] = S(key),
+            [":now"] = S(SqlitePendingStore.Iso(now)),
+            [":half"] = S("half"),
+            [":hpk"] = S(HalfPk),
+            [":hsk"] = S(SqlitePendingStore.Iso(now) + "|" + key),
+        };
+        var set = $"SET {mine} = :t, bucket = :b, thing = :th, imageKey = :k, firstSeen = if_not_exists(firstSeen, :now), #st = if_not_exists(#st, :half), gsi1pk = if_not_exists(gsi1pk, :hpk), gsi1sk = if_not_exists(gsi1sk, :hsk)";
+        if (payload is not null)
+        {
+            set += ", payload = :p";
+            values[":p"] = S(payload);
+        }
+
+        UpdateItemResponse first;
+        try
+        {
+            first = await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = tableName,
+                Key = ItemKey(key),
+                UpdateExpression = set,
+                ConditionExpression = $"attribute_not_exists({mine})",
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                ExpressionAttributeValues = values,
+                ReturnValues = ReturnValue.ALL_NEW,
+            }, ct).ConfigureAwait(false);
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            return RegisterOutcome.Duplicate;
+        }
+
+        var attrs = first.Attributes ?? [];
+        if (!(attrs.TryGetValue(theirs, out var other) && other.BOOL == true))
+        {
+            return RegisterOutcome.HalfStored;
+        }
+
+        // Only the writer that saw both flags gets here, so exactly one caller promotes the pair.
+        var sk = SqlitePendingStore.Iso(now) + "|" + key;
+        try
+        {
+            await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = tableName,
+                Key = ItemKey(key),
+                UpdateExpression = "SET #st = :pending, pendingSince = :now, gsi1pk = :ppk, gsi1sk = :sk, pendingSk = :sk",
+                ConditionExpression = "#st = :half",
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue>
+                {
+                    [":pending"] = S("pending"),
+                    [":now"] = S(SqlitePendingStore.Iso(now)),
+                    [":ppk"] = S(PendingPk),
+                    [":sk"] = S(sk),
+                    [":half"] = S("half"),
+                },
+            }, ct).ConfigureAwait(false);
+            return RegisterOutcome.Completed;
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            return RegisterOutcome.Duplicate;
+        }
+    }
+
+    public async Task<PendingItem?> GetItemAsync(string imageKey, CancellationToken cancellationToken = default)
+    {
+        var r = await dynamo.GetItemAsync(new GetItemRequest { TableName = tableName, Key = ItemKey(imageKey), ConsistentRead = true }, cancellationToken).ConfigureAwait(false);
+        return r.Item is { Count: > 0 } ? ToItem(r.Item) : null;
+    }
+
+    public async Task<PendingSummary> GetPendingSummaryAsync(CancellationToken cancellationToken = default)
+    {
+        // Index reads are eventually consistent; a just-completed pair may be counted one run later, which the schedule absorbs.
+        long count = 0;
+        Dictionary<string, AttributeValue>? start = null;
+        do
+        {
+            var r = await dynamo.QueryAsync(new QueryRequest
+            {
+                TableName = tableName,
+                IndexName = StatusIndex,
+                KeyConditionExpression = "gsi1pk = :p",
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":p"] = S(PendingPk) },
+                Select = Select.COUNT,
+                ExclusiveStartKey = start,
+            }, cancellationToken).ConfigureAwait(false);
+            count += r.Count ?? 0;
+            start = r.LastEvaluatedKey is { Count: > 0 } ? r.LastEvaluatedKey : null;
+        }
+        while (start is not null);
+
+        if (count == 0)
+        {
+            return new PendingSummary(0, null);
+        }
+
+        var oldest = await dynamo.QueryAsync(new QueryRequest
+        {
+            TableName = tableName,
+            IndexName = StatusIndex,
+            KeyConditionExpression = "gsi1pk = :p",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":p"] = S(PendingPk) },
+            ScanIndexForward = true,
+            Limit = 1,
+        }, cancellationToken).ConfigureAwait(false);
+        var sk = oldest.Items?.FirstOrDefault()?.GetValueOrDefault("gsi1sk")?.S;
+        return new PendingSummary(count, sk is null ? null : SqlitePendingStore.ParseIso(sk[..sk.IndexOf('|', StringComparison.Ordinal)]));
+    }
+
+    public async Task<IReadOnlyList<PendingItem>> ListHalfPairsAsync(DateTimeOffset olderThan, int max, CancellationToken cancellationToken = default)
+    {
+        var keys = await QueryIndexKeysAsync(HalfPk, max, "gsi1sk < :before", S(SqlitePendingStore.Iso(olderThan)), cancellationToken).ConfigureAwait(false);
+        var list = new List<PendingItem>(keys.Count);
+        foreach (var pk in keys)
+        {
+            var item = await GetItemAsync(pk["ITEM#".Length..], cancellationToken).ConfigureAwait(false);
+            if (item is { Status: PendingStatus.Half })
+            {
+                list.Add(item);
+            }
+        }
+
+        return list;
+    }
+
+    public async Task<IReadOnlyList<PendingItem>> ClaimAsync(string batchId, int max, CancellationToken cancellationToken = default)
+    {
+        var candidates = await QueryIndexKeysAsync(PendingPk, max, null, null, cancellationToken).ConfigureAwait(false);
+        var claimed = new List<PendingItem>(candidates.Count);
+        foreach (var pk in candidates)
+        {
+            try
+            {
+                var r = await dynamo.UpdateItemAsync(new UpdateItemRequest
+                {
+                    TableName = tableName,
+                    Key = new Dictionary<string, AttributeValue> { ["pk"] = S(pk) },
+                    UpdateExpression = "SET #st = :claimed, itemBatchId = :b REMOVE gsi1pk, gsi1sk",
+                    ConditionExpression = "#st = :pending",
+                    ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                    ExpressionAttributeValues = new Dictionary<string, AttributeValue>
+                    {
+                        [":claimed"] = S("claimed"),
+                        [":pending"] = S("pending"),
+                        [":b"] = S(batchId),
+                    },
+                    ReturnValues = ReturnValue.ALL_NEW,
+                }, cancellationToken).ConfigureAwait(false);
+                claimed.Add(ToItem(r.Attributes));
+            }
+            catch (ConditionalCheckFailedException)
+            {
+                // Another batcher won this item; it is in exactly one batch, theirs.
+            }
+        }
+
+        return claimed;
+    }
+
+    public Task<int> ReleaseAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default) =>
+        MoveAsync(batchId, imageKeys, "SET #st = :pending, gsi1pk = :ppk, gsi1sk = pendingSk REMOVE itemBatchId",
+            new() { [":pending"] = S("pending"), [":ppk"] = S(PendingPk) }, cancellationToken);
+
+    public Task<int> MarkDoneAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default) =>
+        MoveAsync(batchId, imageKeys, "SET #st = :done", new() { [":done"] = S("done") }, cancellationToken);
+
+    private async Task<int> MoveAsync(string batchId, IEnumerable<string> imageKeys, string update, Dictionary<string, AttributeValue> values, CancellationToken ct)
+    {
+        var moved = 0;
+        foreach (var key in imageKeys)
+        {
+            var v = new Dictionary<string, AttributeValue>(values) { [":claimed"] = S("claimed"), [":b"] = S(batchId) };
+            try
+            {
+                await dynamo.UpdateItemAsync(new UpdateItemRequest
+                {
+                    TableName = tableName,
+                    Key = ItemKey(key),
+                    UpdateExpression = update,
+                    ConditionExpression = "#st = :claimed AND itemBatchId = :b",
+                    ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                    ExpressionAttributeValues = v,
+                }, ct).ConfigureAwait(false);
+                moved++;
+            }
+            catch (ConditionalCheckFailedException)
+            {
+                // Already moved (a duplicate completion event) or never in this batch.
+            }
+        }
+
+        return moved;
+    }
+
+    public async Task<IReadOnlyList<PendingItem>> GetBatchItemsAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        var list = new List<PendingItem>();
+        Dictionary<string, AttributeValue>? start = null;
+        do
+        {
+            var r = await dynamo.QueryAsync(new QueryRequest
+            {
+                TableName = tableName,
+                IndexName = BatchIndex,
+                KeyConditionExpression = "itemBatchId = :b",
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":b"] = S(batchId) },
+                ExclusiveStartKey = start,
+            }, cancellationToken).ConfigureAwait(false);
+            list.AddRange((r.Items ?? []).Select(ToItem));
+            start = r.LastEvaluatedKey is { Count: > 0 } ? r.LastEvaluatedKey : null;
+        }
+        while (start is not null);
+
+        return list;
+    }
+
+    public async Task<bool> TryCreateBatchAsync(BatchRecord batch, CancellationToken cancellationToken = default)
+    {
+        var item = new Dictionary<string, AttributeValue>
+        {
+            ["pk"] = S("JOB#" + batch.JobName),
+            ["batchId"] = S(batch.BatchId),
+            ["jobName"] = S(batch.JobName),
+            ["st"] = S(batch.Status.ToString()),
+            ["createdAt"] = S(SqlitePendingStore.Iso(batch.CreatedAt)),
+            ["itemCount"] = N(batch.ItemCount),
+            ["month"] = S(batch.Month),
+            ["forecastUsd"] = N(batch.ForecastUsd),
+            ["gsi1pk"] = S("BATCH#" + batch.Status),
+            ["gsi1sk"] = S(SqlitePendingStore.Iso(batch.CreatedAt) + "|" + batch.JobName),
+        };
+        if (batch.JobArn is not null)
+        {
+            item["jobArn"] = S(batch.JobArn);
+        }
+
+        try
+        {
+            await dynamo.PutItemAsync(new PutItemRequest
+            {
+                TableName = tableName,
+                Item = item,
+                ConditionExpression = "attribute_not_exists(pk)",
+            }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            return false;
+        }
+    }
+
+    public async Task<BatchRecord?> GetBatchAsync(string jobName, CancellationToken cancellationToken = default)
+    {
+        var r = await dynamo.GetItemAsync(new GetItemRequest
+        {
+            TableName = tableName,
+            Key = new Dictionary<string, AttributeValue> { ["pk"] = S("JOB#" + jobName) },
+            ConsistentRead = true,
+        }, cancellationToken).ConfigureAwait(false);
+        return r.Item is { Count: > 0 } ? ToBatch(r.Item) : null;
+    }
+
+    public async Task<bool> TryUpdateBatchStatusAsync(string jobName, BatchStatus expected, BatchStatus next, string? jobArn = null, CancellationToken cancellationToken = default)
+    {
+        var values = new Dictionary<string, AttributeValue>
+        {
+            [":e"] = S(expected.ToString()),
+            [":n"] = S(next.ToString()),
+            [":g"] = S("BATCH#" + next),
+        };
+        var update = "SET #st = :n, gsi1pk = :g";
+        if (jobArn is not null)
+        {
+            update += ", jobArn = :a";
+            values[":a"] = S(jobArn);
+        }
+
+        try
+        {
+            await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = tableName,
+                Key = new Dictionary<string, AttributeValue> { ["pk"] = S("JOB#" + jobName) },
+                UpdateExpression = update,
+                ConditionExpression = "#st = :e",
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                ExpressionAttributeValues = values,
+            }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            return false;
+        }
+    }
+
+    public async Task SetBatchTotalsAsync(string jobName, int itemCount, decimal forecastUsd, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = tableName,
+                Key = new Dictionary<string, AttributeValue> { ["pk"] = S("JOB#" + jobName) },
+                UpdateExpression = "SET itemCount = :n, forecastUsd = :f",
+                ConditionExpression = "attribute_exists(pk)",
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":n"] = N(itemCount), [":f"] = N(forecastUsd) },
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConditionalCheckFailedException ex)
+        {
+            throw new InvalidOperationException($"batch {jobName} does not exist", ex);
+        }
+    }
+
+    public async Task<IReadOnlyList<BatchRecord>> ListBatchesAsync(BatchStatus status, CancellationToken cancellationToken = default)
+    {
+        var keys = await QueryIndexKeysAsync("BATCH#" + status, int.MaxValue, null, null, cancellationToken).ConfigureAwait(false);
+        var list = new List<BatchRecord>(keys.Count);
+        foreach (var pk in keys)
+        {
+            var b = await GetBatchAsync(pk["JOB#".Length..], cancellationToken).ConfigureAwait(false);
+            if (b is not null && b.Status == status)
+            {
+                list.Add(b);
+            }
+        }
+
+        return list;
+    }
+
+    public async Task<BudgetState> GetBudgetAsync(string month, CancellationToken cancellationToken = default)
+    {
+        var r = await dynamo.GetItemAsync(new GetItemRequest { TableName = tableName, Key = BudgetKey(month), ConsistentRead = true }, cancellationToken).ConfigureAwait(false);
+        if (r.Item is not { Count: > 0 } item)
+        {
+            return new BudgetState(month, 0, 0m);
+        }
+
+        return new BudgetState(month,
+            long.Parse(item.GetValueOrDefault("objects")?.N ?? "0", CultureInfo.InvariantCulture),
+            decimal.Parse(item.GetValueOrDefault("spentUsd")?.N ?? "0", CultureInfo.InvariantCulture));
+    }
+
+    public async Task<bool> TryReserveBudgetAsync(string month, long expectedObjects, long objects, decimal usd, decimal limitUsd, CancellationToken cancellationToken = default)
+    {
+        if (usd > limitUsd)
+        {
+            return false;
+        }
+
+        // DynamoDB conditions cannot add, so the "spent + usd <= limit" test is "spent <= limit - usd".
+        var values = new Dictionary<string, AttributeValue>
+        {
+            [":n"] = N(objects),
+            [":u"] = N(usd),
+            [":exp"] = N(expectedObjects),
+            [":maxBefore"] = N(limitUsd - usd),
+        };
+        var condition = expectedObjects == 0
+            ? "attribute_not_exists(objects) OR (objects = :exp AND spentUsd <= :maxBefore)"
+            : "objects = :exp AND spentUsd <= :maxBefore";
+        try
+        {
+            await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = tableName,
+                Key = BudgetKey(month),
+                UpdateExpression = "ADD objects :n, spentUsd :u",
+                ConditionExpression = condition,
+                ExpressionAttributeValues = values,
+            }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            return false;
+        }
+    }
+
+    public async Task RefundBudgetAsync(string month, long objects, decimal usd, CancellationToken cancellationToken = default)
+    {
+        await dynamo.UpdateItemAsync(new UpdateItemRequest
+        {
+            TableName = tableName,
+            Key = BudgetKey(month),
+            UpdateExpression = "ADD objects :n, spentUsd :u",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":n"] = N(-objects), [":u"] = N(-usd) },
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<List<string>> QueryIndexKeysAsync(string partition, int max, string? sortCondition, AttributeValue? sortValue, CancellationToken ct)
+    {
+        var keys = new List<string>();
+        Dictionary<string, AttributeValue>? start = null;
+        var values = new Dictionary<string, AttributeValue> { [":p"] = S(partition) };
+        if (sortValue is not null)
+        {
+            values[":before"] = sortValue;
+        }
+
+        do
+        {
+            var r = await dynamo.QueryAsync(new QueryRequest
+            {
+                TableName = tableName,
+                IndexName = StatusIndex,
+                KeyConditionExpression = sortCondition is null ? "gsi1pk = :p" : "gsi1pk = :p AND " + sortCondition,
+                ExpressionAttributeValues = values,
+                ScanIndexForward = true,
+                Limit = Math.Min(max - keys.Count, 1000),
+                ExclusiveStartKey = start,
+            }, ct).ConfigureAwait(false);
+            keys.AddRange((r.Items ?? []).Select(i => i["pk"].S));
+            start = r.LastEvaluatedKey is { Count: > 0 } ? r.LastEvaluatedKey : null;
+        }
+        while (start is not null && keys.Count < max);
+
+        return keys;
+    }
+
+    private static PendingItem ToItem(Dictionary<string, AttributeValue> a)
+    {
+        string? Str(string name) => a.TryGetValue(name, out var v) ? v.S : null;
+        var payload = Str("payload");
+        return new PendingItem(
+            Str("imageKey") ?? throw new InvalidDataException("pending item without imageKey"),
+            Str("bucket") ?? "",
+            Str("thing") ?? "",
+            SqlitePendingStore.ParseStatus(Str("st") ?? "half"),
+            a.TryGetValue("hasImage", out var hi) && hi.BOOL == true,
+            a.TryGetValue("hasSidecar", out var hs) && hs.BOOL == true,
+            Str("itemBatchId"),
+            SqlitePendingStore.ParseIso(Str("firstSeen") ?? throw new InvalidDataException("pending item without firstSeen")),
+            Str("pendingSince") is { } ps ? SqlitePendingStore.ParseIso(ps) : null,
+            payload is null ? null : JsonSerializer.Deserialize(payload, LabelingJsonContext.Default.PendingPayload));
+    }
+
+    private static BatchRecord ToBatch(Dictionary<string, AttributeValue> a) => new(
+        a["batchId"].S,
+        a["jobName"].S,
+        Enum.Parse<BatchStatus>(a["st"].S),
+        SqlitePendingStore.ParseIso(a["createdAt"].S),
+        int.Parse(a["itemCount"].N, CultureInfo.InvariantCulture),
+        a["month"].S,
+        decimal.Parse(a["forecastUsd"].N, CultureInfo.InvariantCulture),
+        a.TryGetValue("jobArn", out var arn) ? arn.S : null);
+
+    private static Dictionary<string, AttributeValue> ItemKey(string imageKey) => new() { ["pk"] = S("ITEM#" + imageKey) };
+
+    private static Dictionary<string, AttributeValue> BudgetKey(string month) => new() { ["pk"] = S("BUDGET#" + month) };
+
+    private static AttributeValue S(string s) => new() { S = s };
+
+    private static AttributeValue N(long n) => new() { N = n.ToString(CultureInfo.InvariantCulture) };
+
+    private static AttributeValue N(decimal n) => new() { N = n.ToString(CultureInfo.InvariantCulture) };
+}

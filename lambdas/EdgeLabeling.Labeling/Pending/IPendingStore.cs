@@ -1,0 +1,172 @@
+using EdgeLabeling.Contracts;
+
+namespace EdgeLabeling.Labeling.Pending;
+
+/// <summary>
+/// The pending-item store: which uploaded images wait for people, which batch (job) holds them,
+/// and the monthly budget counter.
+/// <para>
+/// Semantics every adapter keeps (the SQLite and DynamoDB adapters are tested for them):
+/// <list type="bullet">
+/// <item>An image becomes <see cref="PendingStatus.Pending"/> only when both its image and its sidecar
+/// were seen, in either order; registering the same half twice changes nothing (idempotent ingest).</item>
+/// <item><see cref="ClaimAsync"/> moves items pending → claimed(batch) one by one with a conditional
+/// write, so two batchers racing can never put one item in two batches, and an item claimed by nobody
+/// stays pending (none lost).</item>
+/// <item>Items only leave a batch through <see cref="ReleaseAsync"/> (back to pending) or
+/// <see cref="MarkDoneAsync"/>, both conditional on the item still belonging to that batch, so a
+/// duplicate completion event changes nothing.</item>
+/// <item>The budget counter only grows through <see cref="TryReserveBudgetAsync"/>, which is
+/// conditional on the month's object count being the one the forecast was made for and on the
+/// limit not being exceeded.</item>
+/// </list>
+/// </para>
+/// </summary>
+public interface IPendingStore
+{
+    /// <summary>Records that the image object exists. Completes the pair when the sidecar was seen first.</summary>
+    Task<RegisterOutcome> RegisterImageAsync(ImageArrival arrival, CancellationToken cancellationToken = default);
+
+    /// <summary>Records the parsed sidecar. Completes the pair when the image was seen first.</summary>
+    Task<RegisterOutcome> RegisterSidecarAsync(SidecarArrival arrival, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads one item, whatever its state; null when unknown.</summary>
+    Task<PendingItem?> GetItemAsync(string imageKey, CancellationToken cancellationToken = default);
+
+    /// <summary>How many items are pending and since when the oldest one waits.</summary>
+    Task<PendingSummary> GetPendingSummaryAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Half pairs (only image or only sidecar) first seen before <paramref name="olderThan"/>.</summary>
+    Task<IReadOnlyList<PendingItem>> ListHalfPairsAsync(DateTimeOffset olderThan, int max, CancellationToken cancellationToken = default);
+
+    /// <summary>Claims up to <paramref name="max"/> pending items, oldest first, for <paramref name="batchId"/>. Returns only the items this call won.</summary>
+    Task<IReadOnlyList<PendingItem>> ClaimAsync(string batchId, int max, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns items of a batch to pending (keeping their original waiting time). Returns how many moved.</summary>
+    Task<int> ReleaseAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks items of a batch as labeled. Returns how many moved.</summary>
+    Task<int> MarkDoneAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default);
+
+    /// <summary>Items currently assigned to a batch (claimed or done).</summary>
+    Task<IReadOnlyList<PendingItem>> GetBatchItemsAsync(string batchId, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates a batch record; false when one with this job name already exists.</summary>
+    Task<bool> TryCreateBatchAsync(BatchRecord batch, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads a batch by its (deterministic) job name.</summary>
+    Task<BatchRecord?> GetBatchAsync(string jobName, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves a batch from <paramref name="expected"/> to <paramref name="next"/>; false when it was not in <paramref name="expected"/>.</summary>
+    Task<bool> TryUpdateBatchStatusAsync(string jobName, BatchStatus expected, BatchStatus next, string? jobArn = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Records how many items a batch holds and what was reserved from the budget for them.</summary>
+    Task SetBatchTotalsAsync(string jobName, int itemCount, decimal forecastUsd, CancellationToken cancellationToken = default);
+
+    /// <summary>Batches whose job is not created yet (a batcher died or timed out between claim and create).</summary>
+    Task<IReadOnlyList<BatchRecord>> ListBatchesAsync(BatchStatus status, CancellationToken cancellationToken = default);
+
+    /// <summary>The month's budget counter (zero when nothing was spent).</summary>
+    Task<BudgetState> GetBudgetAsync(string month, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adds <paramref name="objects"/> and <paramref name="usd"/> to the month's counter if the counter
+    /// still holds <paramref name="expectedObjects"/> objects and stays within <paramref name="limitUsd"/>.
+    /// </summary>
+    Task<bool> TryReserveBudgetAsync(string month, long expectedObjects, long objects, decimal usd, decimal limitUsd, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives back a reservation (a batch that was never created, or objects that came back unlabeled).</summary>
+    Task RefundBudgetAsync(string month, long objects, decimal usd, CancellationToken cancellationToken = default);
+}
+
+public enum PendingStatus
+{
+    /// <summary>Only the image or only the sidecar has been seen.</summary>
+    Half,
+    Pending,
+    Claimed,
+    Done,
+}
+
+public enum BatchStatus
+{
+    /// <summary>Items claimed; the job may or may not exist yet (resume by describing it).</summary>
+    Claimed,
+    Created,
+    Completed,
+    Failed,
+
+    /// <summary>CreateLabelingJob refused the request for good; items went back to pending.</summary>
+    Abandoned,
+}
+
+public enum RegisterOutcome
+{
+    /// <summary>This call stored the first half of the pair.</summary>
+    HalfStored,
+
+    /// <summary>This call completed the pair: the item is now pending.</summary>
+    Completed,
+
+    /// <summary>This half was already registered; nothing changed.</summary>
+    Duplicate,
+}
+
+/// <summary>An image object seen in the incoming bucket.</summary>
+public sealed record ImageArrival(string ImageKey, string Bucket, string ThingName, DateTimeOffset SeenAt);
+
+/// <summary>A valid sidecar seen in the incoming bucket, reduced to what a job needs.</summary>
+public sealed record SidecarArrival(string ImageKey, string Bucket, string ThingName, PendingPayload Payload, DateTimeOffset SeenAt);
+
+/// <summary>What the input manifest line needs from the sidecar: the image size and the model's boxes.</summary>
+public sealed record PendingPayload
+{
+    [System.Text.Json.Serialization.JsonPropertyName("image-size")] public required ImageSizeDto ImageSize { get; init; }
+    [System.Text.Json.Serialization.JsonPropertyName("class-names")] public required IReadOnlyList<string> ClassNames { get; init; }
+    [System.Text.Json.Serialization.JsonPropertyName("pre-annotations")] public required IReadOnlyList<PreAnnotation> PreAnnotations { get; init; }
+    [System.Text.Json.Serialization.JsonPropertyName("model-sha256")] public string? ModelSha256 { get; init; }
+    [System.Text.Json.Serialization.JsonPropertyName("reason")] public string? Reason { get; init; }
+
+    public static PendingPayload From(ReviewRecord r) => new()
+    {
+        // A sidecar without "depth" deserializes to 0 (init-only defaults are not kept by System.Text.Json); images are RGB.
+        ImageSize = r.ImageSize.Depth > 0 ? r.ImageSize : new ImageSizeDto { Width = r.ImageSize.Width, Height = r.ImageSize.Height, Depth = 3 },
+        ClassNames = r.ClassNames,
+        PreAnnotations = r.PreAnnotations,
+        ModelSha256 = r.Provenance.ModelSha256,
+        Reason = r.Reason,
+    };
+}
+
+/// <summary>One image as the store knows it.</summary>
+public sealed record PendingItem(
+    string ImageKey,
+    string Bucket,
+    string ThingName,
+    PendingStatus Status,
+    bool HasImage,
+    bool HasSidecar,
+    string? BatchId,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset? PendingSince,
+    PendingPayload? Payload)
+{
+    /// <summary>The <c>source-ref</c> Ground Truth reads the image from.</summary>
+    public string SourceRef => $"s3://{Bucket}/{ImageKey}";
+}
+
+public sealed record PendingSummary(long Count, DateTimeOffset? OldestPendingSince);
+
+/// <summary>One batch of items and the labeling job made from it.</summary>
+public sealed record BatchRecord(
+    string BatchId,
+    string JobName,
+    BatchStatus Status,
+    DateTimeOffset CreatedAt,
+    int ItemCount,
+    string Month,
+    decimal ForecastUsd,
+    string? JobArn = null);
+
+/// <summary>The month's labeling spend as reserved by created jobs.</summary>
+public sealed record BudgetState(string Month, long Objects, decimal SpentUsd);

@@ -1,0 +1,363 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace EdgeLabeling.Labeling.Pending;
+
+/// <summary>
+/// The embedded pending store: one SQLite file, safe for several processes at once.
+/// Every state change runs in a <c>BEGIN IMMEDIATE</c> transaction (the write lock is taken before
+/// the read), which gives the same guarantees as the DynamoDB adapter's conditional writes: the
+/// read-check-write of one call cannot interleave with another writer's.
+/// </summary>
+public sealed class SqlitePendingStore : IPendingStore
+{
+    private readonly string _connectionString;
+
+    /// <summary>Opens (and creates when missing) the store at <paramref name="path"/>.</summary>
+    public SqlitePendingStore(string path)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = full,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            // Racing writers wait for the lock instead of failing with SQLITE_BUSY.
+            DefaultTimeout = 60,
+        }.ToString();
+        using var c = Open();
+        Exec(c, null, """
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE IF NOT EXISTS items(
+              image_key TEXT PRIMARY KEY,
+              bucket TEXT NOT NULL,
+              thing TEXT NOT NULL,
+              has_image INTEGER NOT NULL DEFAULT 0,
+              has_sidecar INTEGER NOT NULL DEFAULT 0,
+              status TEXT NOT NULL,
+              batch_id TEXT,
+              first_seen TEXT NOT NULL,
+              pending_since TEXT,
+              payload TEXT);
+            CREATE INDEX IF NOT EXISTS items_pending ON items(status, pending_since, image_key);
+            CREATE INDEX IF NOT EXISTS items_batch ON items(batch_id);
+            CREATE TABLE IF NOT EXISTS batches(
+              job_name TEXT PRIMARY KEY,
+              batch_id TEXT NOT NULL,
+              status TEXT NOT NULL,
+              created_at TEXT NOT NULL,
+              item_count INTEGER NOT NULL,
+              month TEXT NOT NULL,
+              forecast_usd TEXT NOT NULL,
+              job_arn TEXT);
+            CREATE TABLE IF NOT EXISTS budget(
+              month TEXT PRIMARY KEY,
+              objects INTEGER NOT NULL,
+              spent_usd TEXT NOT NULL);
+            """);
+    }
+
+    private SqliteConnection Open()
+    {
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commit.
+        Exec(c, null, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000;");
+        return c;
+    }
+
+    public Task<RegisterOutcome> RegisterImageAsync(ImageArrival arrival, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Register(arrival.ImageKey, arrival.Bucket, arrival.ThingName, arrival.SeenAt, isImage: true, payload: null));
+
+    public Task<RegisterOutcome> RegisterSidecarAsync(SidecarArrival arrival, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Register(arrival.ImageKey, arrival.Bucket, arrival.ThingName, arrival.SeenAt, isImage: false,
+            JsonSerializer.Serialize(arrival.Payload, LabelingJsonContext.Default.PendingPayload)));
+
+    private RegisterOutcome Register(string key, string bucket, string thing, DateTimeOffset now, bool isImage, string? payload)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: false);
+        var column = isImage ? "has_image" : "has_sidecar";
+        var other = isImage ? "has_sidecar" : "has_image";
+        using var read = Cmd(c, tx, $"SELECT {column}, {other} FROM items WHERE image_key=$k", ("$k", key));
+        long mine = -1, theirs = -1;
+        using (var r = read.ExecuteReader())
+        {
+            if (r.Read())
+            {
+                mine = r.GetInt64(0);
+                theirs = r.GetInt64(1);
+            }
+        }
+
+        RegisterOutcome outcome;
+        if (mine < 0)
+        {
+            using var ins = Cmd(c, tx, $"INSERT INTO items(image_key, bucket, thing, {column}, status, first_seen, payload) VALUES($k, $b, $t, 1, 'half', $now, $p)",
+                ("$k", key), ("$b", bucket), ("$t", thing), ("$now", Iso(now)), ("$p", payload));
+            ins.ExecuteNonQuery();
+            outcome = RegisterOutcome.HalfStored;
+        }
+        else if (mine == 1)
+        {
+            outcome = RegisterOutcome.Duplicate;
+        }
+        else
+        {
+            using var upd = Cmd(c, tx, $"UPDATE items SET {column}=1, status='pending', pending_since=$now, payload=COALESCE($p, payload) WHERE image_key=$k AND {column}=0",
+                ("$k", key), ("$now", Iso(now)), ("$p", payload));
+            upd.ExecuteNonQuery();
+            outcome = theirs == 1 ? RegisterOutcome.Completed : RegisterOutcome.HalfStored;
+        }
+
+        tx.Commit();
+        return outcome;
+    }
+
+    public Task<PendingItem?> GetItemAsync(string imageKey, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var cmd = Cmd(c, null, ItemColumns + " WHERE image_key=$k", ("$k", imageKey));
+        return Task.FromResult(ReadItems(cmd).FirstOrDefault());
+    }
+
+    public Task<PendingSummary> GetPendingSummaryAsync(CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var cmd = Cmd(c, null, "SELECT COUNT(*), MIN(pending_since) FROM items WHERE status='pending'");
+        using var r = cmd.ExecuteReader();
+        r.Read();
+        var count = r.GetInt64(0);
+        DateTimeOffset? oldest = r.IsDBNull(1) ? null : ParseIso(r.GetString(1));
+        return Task.FromResult(new PendingSummary(count, oldest));
+    }
+
+    public Task<IReadOnlyList<PendingItem>> ListHalfPairsAsync(DateTimeOffset olderThan, int max, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var cmd = Cmd(c, null, ItemColumns + " WHERE status='half' AND first_seen < $t ORDER BY first_seen LIMIT $n", ("$t", Iso(olderThan)), ("$n", max));
+        return Task.FromResult<IReadOnlyList<PendingItem>>(ReadItems(cmd));
+    }
+
+    public Task<IReadOnlyList<PendingItem>> ClaimAsync(string batchId, int max, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: false);
+        using var sel = Cmd(c, tx, ItemColumns + " WHERE status='pending' ORDER BY pending_since, image_key LIMIT $n", ("$n", max));
+        var items = ReadItems(sel);
+        using var upd = Cmd(c, tx, "UPDATE items SET status='claimed', batch_id=$b WHERE image_key=$k AND status='pending'", ("$b", batchId), ("$k", ""));
+        var claimed = new List<PendingItem>(items.Count);
+        foreach (var item in items)
+        {
+            upd.Parameters["$k"].Value = item.ImageKey;
+            if (upd.ExecuteNonQuery() == 1)
+            {
+                claimed.Add(item with { Status = PendingStatus.Claimed, BatchId = batchId });
+            }
+        }
+
+        tx.Commit();
+        return Task.FromResult<IReadOnlyList<PendingItem>>(claimed);
+    }
+
+    public Task<int> ReleaseAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Move(batchId, imageKeys, "UPDATE items SET status='pending', batch_id=NULL WHERE image_key=$k AND batch_id=$b AND status='claimed'"));
+
+    public Task<int> MarkDoneAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Move(batchId, imageKeys, "UPDATE items SET status='done' WHERE image_key=$k AND batch_id=$b AND status='claimed'"));
+
+    private int Move(string batchId, IEnumerable<string> imageKeys, string sql)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: false);
+        using var upd = Cmd(c, tx, sql, ("$b", batchId), ("$k", ""));
+        var moved = 0;
+        foreach (var key in imageKeys)
+        {
+            upd.Parameters["$k"].Value = key;
+            moved += upd.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+        return moved;
+    }
+
+    public Task<IReadOnlyList<PendingItem>> GetBatchItemsAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var cmd = Cmd(c, null, ItemColumns + " WHERE batch_id=$b ORDER BY pending_since, image_key", ("$b", batchId));
+        return Task.FromResult<IReadOnlyList<PendingItem>>(ReadItems(cmd));
+    }
+
+    public Task<bool> TryCreateBatchAsync(BatchRecord batch, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var cmd = Cmd(c, null, "INSERT OR IGNORE INTO batches(job_name, batch_id, status, created_at, item_count, month, forecast_usd, job_arn) VALUES($j, $b, $s, $c, $n, $m, $f, $a)",
+            ("$j", batch.JobName), ("$b", batch.BatchId), ("$s", batch.Status.ToString()), ("$c", Iso(batch.CreatedAt)), ("$n", batch.ItemCount),
+            ("$m", batch.Month), ("$f", batch.ForecastUsd.ToString(CultureInfo.InvariantCulture)), ("$a", batch.JobArn));
+        return Task.FromResult(cmd.ExecuteNonQuery() == 1);
+    }
+
+    public Task<BatchRecord?> GetBatchAsync(string jobName, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var cmd = Cmd(c, null, BatchColumns + " WHERE job_name=$j", ("$j", jobName));
+        return Task.FromResult(ReadBatches(cmd).FirstOrDefault());
+    }
+
+    public Task<bool> TryUpdateBatchStatusAsync(string jobName, BatchStatus expected, BatchStatus next, string? jobArn = null, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var cmd = Cmd(c, null, "UPDATE batches SET status=$n, job_arn=COALESCE($a, job_arn) WHERE job_name=$j AND status=$e",
+            ("$n", next.ToString()), ("$a", jobArn), ("$j", jobName), ("$e", expected.ToString()));
+        return Task.FromResult(cmd.ExecuteNonQuery() == 1);
+    }
+
+    public Task SetBatchTotalsAsync(string jobName, int itemCount, decimal forecastUsd, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var cmd = Cmd(c, null, "UPDATE batches SET item_count=$n, forecast_usd=$f WHERE job_name=$j",
+            ("$n", itemCount), ("$f", forecastUsd.ToString(CultureInfo.InvariantCulture)), ("$j", jobName));
+        if (cmd.ExecuteNonQuery() != 1)
+        {
+            throw new InvalidOperationException($"batch {jobName} does not exist");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<BatchRecord>> ListBatchesAsync(BatchStatus status, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var cmd = Cmd(c, null, BatchColumns + " WHERE status=$s ORDER BY created_at, job_name", ("$s", status.ToString()));
+        return Task.FromResult<IReadOnlyList<BatchRecord>>(ReadBatches(cmd));
+    }
+
+    public Task<BudgetState> GetBudgetAsync(string month, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        return Task.FromResult(ReadBudget(c, null, month));
+    }
+
+    public Task<bool> TryReserveBudgetAsync(string month, long expectedObjects, long objects, decimal usd, decimal limitUsd, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: false);
+        var b = ReadBudget(c, tx, month);
+        if (b.Objects != expectedObjects || b.SpentUsd + usd > limitUsd)
+        {
+            return Task.FromResult(false);
+        }
+
+        WriteBudget(c, tx, month, b.Objects + objects, b.SpentUsd + usd);
+        tx.Commit();
+        return Task.FromResult(true);
+    }
+
+    public Task RefundBudgetAsync(string month, long objects, decimal usd, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: false);
+        var b = ReadBudget(c, tx, month);
+        WriteBudget(c, tx, month, Math.Max(0, b.Objects - objects), Math.Max(0, b.SpentUsd - usd));
+        tx.Commit();
+        return Task.CompletedTask;
+    }
+
+    private static BudgetState ReadBudget(SqliteConnection c, SqliteTransaction? tx, string month)
+    {
+        using var cmd = Cmd(c, tx, "SELECT objects, spent_usd FROM budget WHERE month=$m", ("$m", month));
+        using var r = cmd.ExecuteReader();
+        return r.Read()
+            ? new BudgetState(month, r.GetInt64(0), decimal.Parse(r.GetString(1), CultureInfo.InvariantCulture))
+            : new BudgetState(month, 0, 0m);
+    }
+
+    private static void WriteBudget(SqliteConnection c, SqliteTransaction tx, string month, long objects, decimal usd)
+    {
+        using var cmd = Cmd(c, tx, "INSERT INTO budget(month, objects, spent_usd) VALUES($m, $o, $u) ON CONFLICT(month) DO UPDATE SET objects=$o, spent_usd=$u",
+            ("$m", month), ("$o", objects), ("$u", usd.ToString(CultureInfo.InvariantCulture)));
+        cmd.ExecuteNonQuery();
+    }
+
+    private const string ItemColumns = "SELECT image_key, bucket, thing, status, has_image, has_sidecar, batch_id, first_seen, pending_since, payload FROM items";
+    private const string BatchColumns = "SELECT batch_id, job_name, status, created_at, item_count, month, forecast_usd, job_arn FROM batches";
+
+    private static List<PendingItem> ReadItems(SqliteCommand cmd)
+    {
+        var list = new List<PendingItem>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            list.Add(new PendingItem(
+                r.GetString(0),
+                r.GetString(1),
+                r.GetString(2),
+                ParseStatus(r.GetString(3)),
+                r.GetInt64(4) == 1,
+                r.GetInt64(5) == 1,
+                r.IsDBNull(6) ? null : r.GetString(6),
+                ParseIso(r.GetString(7)),
+                r.IsDBNull(8) ? null : ParseIso(r.GetString(8)),
+                r.IsDBNull(9) ? null : JsonSerializer.Deserialize(r.GetString(9), LabelingJsonContext.Default.PendingPayload)));
+        }
+
+        return list;
+    }
+
+    private static List<BatchRecord> ReadBatches(SqliteCommand cmd)
+    {
+        var list = new List<BatchRecord>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            list.Add(new BatchRecord(
+                r.GetString(0),
+                r.GetString(1),
+                Enum.Parse<BatchStatus>(r.GetString(2)),
+                ParseIso(r.GetString(3)),
+                r.GetInt32(4),
+                r.GetString(5),
+                decimal.Parse(r.GetString(6), CultureInfo.InvariantCulture),
+                r.IsDBNull(7) ? null : r.GetString(7)));
+        }
+
+        return list;
+    }
+
+    internal static PendingStatus ParseStatus(string s) => s switch
+    {
+        "half" => PendingStatus.Half,
+        "pending" => PendingStatus.Pending,
+        "claimed" => PendingStatus.Claimed,
+        "done" => PendingStatus.Done,
+        _ => throw new InvalidDataException($"unknown item status '{s}' in the pending store"),
+    };
+
+    // Fixed-width UTC timestamps sort correctly as text, which the pending index relies on.
+    internal static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    internal static DateTimeOffset ParseIso(string s) => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private static SqliteCommand Cmd(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in args)
+        {
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return cmd;
+    }
+
+    private static void Exec(SqliteConnection c, SqliteTransaction? tx, string sql)
+    {
+        using var cmd = Cmd(c, tx, sql);
+        cmd.ExecuteNonQuery();
+    }
+}
