@@ -1,0 +1,336 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using EdgeLabeling.Cli.Console;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Labeling.Merge;
+using EdgeLabeling.Storage;
+using Spectre.Console;
+
+namespace EdgeLabeling.Cli.Commands;
+
+/// <summary>
+/// <c>edgelabel merge --job-output FILE... --auto-labels FILE... --output FILE [--coco FILE] [--label-attribute parts]</c>:
+/// joins Ground Truth output manifests and edge auto-label batches into one dataset manifest (human labels
+/// win) and a COCO export, with the same core the merge Lambda runs. <c>edgelabel merge bench</c> measures it.
+/// Exit codes: 0 done, 1 unexpected failure, 2 bad arguments or input files.
+/// </summary>
+internal static class MergeCommand
+{
+    public static Command Create()
+    {
+        var jobOutput = new Option<FileInfo[]>("--job-output") { Description = "Ground Truth output.manifest file(s) of finished jobs.", AllowMultipleArgumentsPerToken = true };
+        var autoLabels = new Option<FileInfo[]>("--auto-labels") { Description = "Auto-label batch file(s) from the edge (GT lines, human-annotated \"no\").", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "Dataset manifest to write (one line per image under one label attribute)." };
+        var coco = new Option<FileInfo?>("--coco") { Description = "Also write a COCO JSON export here." };
+        var attribute = new Option<string>("--label-attribute") { Description = "The dataset's label attribute; jobs label '<attr>-human', priors are '<attr>-model'.", DefaultValueFactory = _ => LabelingConventions.DefaultDatasetAttribute };
+        var json = new Option<bool>("--json") { Description = "Print the build report as JSON." };
+
+        var command = new Command("merge", "Merge Ground Truth job output and edge auto-labels into one dataset manifest (human labels win) plus COCO.")
+        {
+            jobOutput, autoLabels, output, coco, attribute, json,
+        };
+        command.SetAction((p, ct) => RunAsync(p.GetValue(jobOutput) ?? [], p.GetValue(autoLabels) ?? [], p.GetValue(output), p.GetValue(coco), p.GetValue(attribute)!, p.GetValue(json), ct));
+        command.Subcommands.Add(MergeBench.Create());
+        return command;
+    }
+
+    private static async Task<int> RunAsync(FileInfo[] jobOutputs, FileInfo[] autoLabels, FileInfo? output, FileInfo? coco, string attribute, bool json, CancellationToken ct)
+    {
+        if (output is null)
+        {
+            return CliErrors.Fail("merge", "--output FILE is required", 2);
+        }
+
+        if (jobOutputs.Length + autoLabels.Length == 0)
+        {
+            return CliErrors.Fail("merge", "give at least one --job-output or --auto-labels file", 2);
+        }
+
+        if (jobOutputs.Concat(autoLabels).FirstOrDefault(f => !f.Exists) is { } missing)
+        {
+            return CliErrors.Fail("merge", $"input file '{missing.FullName}' does not exist", 2);
+        }
+
+        try
+        {
+            GroundTruthManifest.ValidateLabelAttributeName(attribute);
+        }
+        catch (ArgumentException ex)
+        {
+            return CliErrors.Fail("merge", ex.Message, 2);
+        }
+
+        try
+        {
+            var request = new DatasetBuildRequest
+            {
+                DatasetAttribute = attribute,
+                HumanSources = [.. jobOutputs.Select(f => ManifestSource.FromFile(f.FullName))],
+                AutoLabelSources = [.. autoLabels.Select(f => ManifestSource.FromFile(f.FullName))],
+                WorkDirectory = Path.GetTempPath(),
+            };
+            output.Directory?.Create();
+            coco?.Directory?.Create();
+            DatasetBuildReport report;
+            await using (var ds = new FileStream(output.FullName, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            await using (var cs = coco is null ? null : new FileStream(coco.FullName, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                report = await new DatasetBuilder().BuildAsync(request, ds, cs, ct);
+            }
+
+            if (json)
+            {
+                System.Console.Out.WriteLine(JsonSerializer.Serialize(report, MergeJsonContext.Default.DatasetBuildReport));
+            }
+            else
+            {
+                AnsiConsole.Write(Summary(report, output.FullName, coco?.FullName));
+            }
+
+            return 0;
+        }
+        catch (IOException ex)
+        {
+            return CliErrors.Fail("merge", ex.Message, 2);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            return CliErrors.Fail("merge", ex.Message, 2);
+        }
+    }
+
+    private static Table Summary(DatasetBuildReport r, string output, string? coco)
+    {
+        var t = new Table().Title("edgelabel merge").AddColumn("").AddColumn(new TableColumn("").RightAligned());
+        string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+        t.AddRow("images in dataset", N(r.TotalImages));
+        t.AddRow("  labeled by people", N(r.HumanImages));
+        t.AddRow("  labeled by the model", N(r.ModelImages));
+        t.AddRow("human label over model label (audit)", N(r.HumanOverModel));
+        t.AddRow("duplicate lines dropped (human / model)", $"{N(r.DuplicateHumanLines)} / {N(r.DuplicateModelLines)}");
+        t.AddRow("objects that came back unlabeled", N(r.UnlabeledLines));
+        foreach (var (reason, count) in r.Skipped)
+        {
+            t.AddRow($"skipped: {Markup.Escape(reason)}", N(count));
+        }
+
+        t.AddRow("audit agreement: precision / recall", $"{r.AuditAgreement.Precision:P1} / {r.AuditAgreement.Recall:P1} over {N(r.AuditAgreement.Images)} images");
+        t.AddRow("reviewed images: model precision / recall", $"{r.ReviewedAgreement.Precision:P1} / {r.ReviewedAgreement.Recall:P1} over {N(r.ReviewedAgreement.Images)} images");
+        t.AddRow("dataset", Markup.Escape(output));
+        if (coco is not null)
+        {
+            t.AddRow("COCO", $"{Markup.Escape(coco)} ({N(r.CocoImages)} images, {N(r.CocoAnnotations)} boxes)");
+        }
+
+        return t;
+    }
+}
+
+/// <summary>
+/// <c>edgelabel merge bench [--lines 1000000]</c>: writes a synthetic job output manifest and auto-label batch
+/// of that many lines, then times (1) a plain line read of the output as the baseline, (2) the merge of the
+/// job (shard + settling items) and (3) the dataset rebuild (join + COCO), printing lines/s (wall clock),
+/// CPU seconds (steadier on a shared machine) and the peak working set of each stage (VmHWM reset
+/// between stages where Linux allows it).
+/// </summary>
+internal static class MergeBench
+{
+    private const string Bucket = "bench-data";
+    private const string Job = "bench-job-1";
+
+    public static Command Create()
+    {
+        var lines = new Option<int>("--lines", "-n") { Description = "Lines in the job output manifest (and in the auto-label batch).", DefaultValueFactory = _ => 1_000_000 };
+        var overlap = new Option<double>("--overlap") { Description = "Share of auto-labeled images also labeled by people (audits).", DefaultValueFactory = _ => 0.05 };
+        var work = new Option<DirectoryInfo?>("--work") { Description = "Scratch folder (default: a new temp folder, deleted afterwards)." };
+        var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
+        var command = new Command("bench", "Measure merge throughput and peak memory on a synthetic million-line manifest.") { lines, overlap, work, json };
+        command.SetAction((p, ct) => RunAsync(p.GetValue(lines), p.GetValue(overlap), p.GetValue(work), p.GetValue(json), ct));
+        return command;
+    }
+
+    private sealed record Stage(string Name, long Lines, TimeSpan Elapsed, TimeSpan Cpu, long PeakWorkingSetBytes, long AllocatedBytes)
+    {
+        public double LinesPerSecond => Lines / Math.Max(Elapsed.TotalSeconds, 1e-9);
+    }
+
+    private static async Task<int> RunAsync(int lines, double overlap, DirectoryInfo? work, bool json, CancellationToken ct)
+    {
+        if (lines < 1 || overlap is < 0 or > 1)
+        {
+            return CliErrors.Fail("merge bench", "--lines must be >= 1 and --overlap between 0 and 1", 2);
+        }
+
+        var root = work?.FullName ?? Path.Combine(Path.GetTempPath(), "edgelabel-merge-bench-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var store = new FileSystemObjectStore(Path.Combine(root, "store"));
+            var outputPath = store.PathOf(Bucket, LabelingConventions.JobOutputManifestKey(Job));
+            var autoPath = store.PathOf(Bucket, LabelingConventions.AutoLabelBatchKey("bench-device", new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero), new string('b', 64)));
+            var fileBytes = await WriteInputsAsync(outputPath, autoPath, lines, overlap, ct);
+
+            var stages = new List<Stage>
+            {
+                await MeasureAsync("baseline: read lines", lines, async () =>
+                {
+                    using var reader = new StreamReader(outputPath, Encoding.UTF8, false, 1 << 16);
+                    while (await reader.ReadLineAsync(ct) is not null)
+                    {
+                    }
+                }),
+            };
+
+            var options = new MergeOptions { DataBucket = Bucket, WorkDirectory = Path.Combine(root, "work"), RebuildDataset = false };
+            var merger = new DatasetMerger(store, new SyntheticLedger(lines), options, new DatasetBuilder());
+            MergeResult? merged = null;
+            stages.Add(await MeasureAsync("merge job output (shard + settle)", lines, async () =>
+                merged = await merger.MergeAsync(JobStateChangeEvent.Parse(Encoding.UTF8.GetBytes(JobStateChangeEvent.Create($"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{Job}", "Completed", DateTimeOffset.UtcNow).ToJson())), ct)));
+            DatasetBuildReport? built = null;
+            stages.Add(await MeasureAsync("rebuild dataset (join + COCO)", 2L * lines, async () => built = await merger.RebuildDatasetAsync(DateTimeOffset.UnixEpoch, ct)));
+
+            if (merged!.Labeled != lines || built!.TotalImages != 2L * lines - (long)(lines * overlap))
+            {
+                return CliErrors.Fail("merge bench", $"unexpected counts: merged {merged.Labeled}, dataset {built!.TotalImages}", 1);
+            }
+
+            if (json)
+            {
+                System.Console.Out.WriteLine(JsonSerializer.Serialize(stages.Select(s => new Dictionary<string, object>
+                {
+                    ["stage"] = s.Name,
+                    ["lines"] = s.Lines,
+                    ["seconds"] = Math.Round(s.Elapsed.TotalSeconds, 2),
+                    ["cpuSeconds"] = Math.Round(s.Cpu.TotalSeconds, 2),
+                    ["linesPerSecond"] = Math.Round(s.LinesPerSecond),
+                    ["peakWorkingSetMiB"] = s.PeakWorkingSetBytes / (1024 * 1024),
+                }).ToList(), BenchJsonContext.Default.ListDictionaryStringObject));
+                return 0;
+            }
+
+            var table = new Table().Title($"merge bench: {lines:N0}-line job output ({fileBytes.Output / (1024 * 1024):N0} MiB) + {lines:N0}-line auto-labels ({fileBytes.Auto / (1024 * 1024):N0} MiB), {overlap:P0} overlap")
+                .AddColumns("stage", "lines", "wall s", "CPU s", "lines/s", "vs baseline", "peak working set", "allocated");
+            var baseline = stages[0].LinesPerSecond;
+            foreach (var s in stages)
+            {
+                table.AddRow(s.Name, s.Lines.ToString("N0", CultureInfo.InvariantCulture), s.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture), s.Cpu.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture),
+                    s.LinesPerSecond.ToString("N0", CultureInfo.InvariantCulture), (s.LinesPerSecond / baseline).ToString("P1", CultureInfo.InvariantCulture),
+                    $"{s.PeakWorkingSetBytes / (1024 * 1024):N0} MiB", $"{s.AllocatedBytes / (1024 * 1024):N0} MiB");
+            }
+
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine($"dataset: {built.TotalImages:N0} images ({built.HumanImages:N0} human, {built.ModelImages:N0} model), COCO {built.CocoAnnotations:N0} boxes; process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MiB");
+            return 0;
+        }
+        finally
+        {
+            if (work is null)
+            {
+                try
+                {
+                    Directory.Delete(root, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Leftover scratch files in the temp folder are harmless.
+                }
+            }
+        }
+    }
+
+    private static async Task<Stage> MeasureAsync(string name, long lines, Func<Task> run)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        ResetPeakWorkingSet();
+        var allocated = GC.GetTotalAllocatedBytes(precise: false);
+        using var self = Process.GetCurrentProcess();
+        var cpu = self.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        await run();
+        sw.Stop();
+        self.Refresh();
+        return new Stage(name, lines, sw.Elapsed, self.TotalProcessorTime - cpu, self.PeakWorkingSet64, GC.GetTotalAllocatedBytes(precise: false) - allocated);
+    }
+
+    /// <summary>Linux resets the peak resident set size (VmHWM) when "5" is written to clear_refs.</summary>
+    private static void ResetPeakWorkingSet()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not Linux or not allowed: the figure is then the process-lifetime peak, an upper bound.
+        }
+    }
+
+    private static async Task<(long Output, long Auto)> WriteInputsAsync(string outputPath, string autoPath, int lines, double overlap, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(outputPath)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(autoPath)!);
+        var overlapCount = (int)(lines * overlap);
+        await using (var w = new StreamWriter(outputPath, false, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" })
+        {
+            for (var i = 0; i < lines; i++)
+            {
+                await w.WriteLineAsync(HumanLine(i));
+            }
+        }
+
+        await using (var w = new StreamWriter(autoPath, false, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" })
+        {
+            // The first overlapCount auto-labeled images were audited (also in the job); the rest are new.
+            for (var i = 0; i < lines; i++)
+            {
+                await w.WriteLineAsync(AutoLine(i < overlapCount ? i : lines + i));
+            }
+        }
+
+        ct.ThrowIfCancellationRequested();
+        return (new FileInfo(outputPath).Length, new FileInfo(autoPath).Length);
+    }
+
+    private static string Sha(int i) => i.ToString("x8", CultureInfo.InvariantCulture).PadLeft(64, 'c');
+
+    private static string SourceRef(int i) => $"s3://bench-incoming/incoming/bench-device/2026/11/26/{Sha(i)}.jpg";
+
+    private static string HumanLine(int i)
+    {
+        var x = 10 + i % 500;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{\"source-ref\":\"{SourceRef(i)}\",\"parts-model\":{{\"image_size\":[{{\"width\":1024,\"height\":768,\"depth\":3}}],\"annotations\":[{{\"class_id\":0,\"top\":41,\"left\":{x},\"height\":80,\"width\":60}}]}},\"parts-model-metadata\":{{\"objects\":[{{\"confidence\":0.41}}],\"class-map\":{{\"0\":\"bolt\"}},\"type\":\"groundtruth/object-detection\",\"human-annotated\":\"no\",\"creation-date\":\"2026-11-25T10:00:00.000000\",\"job-name\":\"labeling-job/edge-auto-bench-device\"}},\"parts-human\":{{\"image_size\":[{{\"width\":1024,\"height\":768,\"depth\":3}}],\"annotations\":[{{\"class_id\":0,\"top\":40.5,\"left\":{x}.25,\"height\":81.0,\"width\":60.5}},{{\"class_id\":2,\"top\":300.0,\"left\":200.75,\"height\":30.0,\"width\":30.0}}]}},\"parts-human-metadata\":{{\"objects\":[{{\"confidence\":0.0}},{{\"confidence\":0.0}}],\"class-map\":{{\"0\":\"bolt\",\"2\":\"washer\"}},\"type\":\"groundtruth/object-detection\",\"human-annotated\":\"yes\",\"creation-date\":\"2026-11-26T07:01:02.123456\",\"job-name\":\"labeling-job/{Job}\",\"adjustment-status\":\"adjusted\"}}}}");
+    }
+
+    private static string AutoLine(int i) => string.Create(CultureInfo.InvariantCulture,
+        $"{{\"source-ref\":\"{SourceRef(i)}\",\"parts\":{{\"image_size\":[{{\"width\":640,\"height\":480,\"depth\":3}}],\"annotations\":[{{\"class_id\":1,\"top\":12,\"left\":{i % 400},\"height\":50,\"width\":44}}]}},\"parts-metadata\":{{\"objects\":[{{\"confidence\":0.91}}],\"class-map\":{{\"1\":\"nut\"}},\"type\":\"groundtruth/object-detection\",\"human-annotated\":\"no\",\"creation-date\":\"2026-11-25T10:00:00.000000\",\"job-name\":\"labeling-job/edge-auto-bench-device\"}}}}");
+
+    /// <summary>Job items generated on the fly, so the ledger itself costs no memory in the measurement.</summary>
+    private sealed class SyntheticLedger(int lines) : IJobItemsLedger
+    {
+        public async IAsyncEnumerable<string> ListJobItemsAsync(string jobName, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            for (var i = 0; i < lines; i++)
+            {
+                yield return SourceRef(i);
+            }
+
+            await Task.CompletedTask;
+        }
+
+        public Task MarkLabeledAsync(string jobName, IReadOnlyCollection<string> sourceRefs, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task ReturnToPendingAsync(string jobName, IReadOnlyCollection<string> sourceRefs, string reason, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task CloseJobAsync(string jobName, string status, CancellationToken cancellationToken = default) => Task.CompletedTask;
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<Dictionary<string, object>>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(long))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(double))]
+internal sealed partial class BenchJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

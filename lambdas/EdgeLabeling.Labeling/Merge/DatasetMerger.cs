@@ -1,0 +1,378 @@
+using System.Text;
+using System.Text.Json;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeLabeling.Labeling.Merge;
+
+/// <summary>Settings of the merge; the bucket is the data bucket holding jobs/, auto-labels/ and dataset/.</summary>
+public sealed record MergeOptions
+{
+    public required string DataBucket { get; init; }
+
+    /// <summary>
+    /// Buckets holding auto-label batches under auto-labels/ (devices upload them next to their images,
+    /// in the incoming bucket). Empty means the data bucket.
+    /// </summary>
+    public IReadOnlyList<string> AutoLabelBuckets { get; init; } = [];
+    public string DatasetAttribute { get; init; } = LabelingConventions.DefaultDatasetAttribute;
+
+    /// <summary>Local scratch space for spooling shards and the COCO export (Lambda: /tmp).</summary>
+    public string WorkDirectory { get; init; } = Path.GetTempPath();
+
+    public double AgreementIouThreshold { get; init; } = 0.5;
+
+    /// <summary>Items are settled in the ledger in batches of this size.</summary>
+    public int SettleBatchSize { get; init; } = 500;
+
+    /// <summary>Rebuild dataset.manifest and coco.json after each merged job.</summary>
+    public bool RebuildDataset { get; init; } = true;
+}
+
+/// <summary>Where the merge writes, all under dataset/&lt;attr&gt;/.</summary>
+public static class DatasetKeys
+{
+    public static string Root(string attr) => $"{LabelingConventions.DatasetPrefix}{attr}/";
+    public static string JobShardPrefix(string attr) => Root(attr) + "jobs/";
+
+    /// <summary>Deterministic per job, so a repeated merge rewrites the same object instead of adding one.</summary>
+    public static string JobShardKey(string attr, string jobName) => JobShardPrefix(attr) + jobName + ".manifest";
+
+    public static string JobDoneKey(string attr, string jobName) => JobShardPrefix(attr) + jobName + ".done.json";
+    public static string DatasetManifestKey(string attr) => Root(attr) + "dataset.manifest";
+    public static string CocoKey(string attr) => Root(attr) + "coco.json";
+    public static string BuildReportKey(string attr) => Root(attr) + "build-report.json";
+}
+
+/// <summary>What one state-change event did.</summary>
+public sealed record MergeResult
+{
+    public const string Merged = "merged";
+    public const string AlreadyMerged = "already-merged";
+    public const string ReturnedToPending = "returned-to-pending";
+    public const string Ignored = "ignored";
+    public const string Rejected = "rejected";
+
+    public required string JobName { get; init; }
+    public required string Status { get; init; }
+    public required string Outcome { get; init; }
+    public long OutputLines { get; init; }
+    public long Labeled { get; init; }
+    public long Unlabeled { get; init; }
+    public long ReturnedItems { get; init; }
+    public long SettledLabeledItems { get; init; }
+    public IReadOnlyDictionary<string, long> MalformedLines { get; init; } = new Dictionary<string, long>();
+    public string? ShardKey { get; init; }
+    public DatasetBuildReport? Dataset { get; init; }
+
+    /// <summary>Named reason when the event was rejected.</summary>
+    public string? Reason { get; init; }
+}
+
+/// <summary>Written last: its presence means the job's event has been fully handled.</summary>
+public sealed record MergeDoneMarker(string JobName, string Status, string Outcome, long Labeled, long ReturnedItems, DateTimeOffset EventTime);
+
+/// <summary>
+/// Handles a Ground Truth job state change: on Completed, streams the job's output manifest, keeps the
+/// labeled lines as the job's dataset shard, settles the job's items (labeled, or back to pending when
+/// they came back without a label) and rebuilds the dataset; on Failed or Stopped, every item of the job
+/// goes back to pending. A done-marker makes a repeated event a no-op.
+/// </summary>
+/// <remarks>
+/// Metrics (CloudWatch EMF through <see cref="ILabelingMetrics"/>): MergeLabeledObjects,
+/// MergeReturnedToPending{Reason}, MergeMalformedLines{Reason}, MergeEventsRejected{Reason},
+/// DatasetImages, AuditModelPrecision and AuditModelRecall (percent, over all audit images so far).
+/// </remarks>
+public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, MergeOptions options, DatasetBuilder builder, ILogger<DatasetMerger>? logger = null, ILabelingMetrics? metrics = null)
+{
+    private readonly ILogger _logger = logger ?? NullLogger<DatasetMerger>.Instance;
+    private readonly ILabelingMetrics _metrics = metrics ?? NullLabelingMetrics.Instance;
+
+    /// <summary>
+    /// Parses an EventBridge event and merges it. An event that is not a labeling-job state change is
+    /// not retried: it is logged with its named reason and answered with <see cref="MergeResult.Rejected"/>.
+    /// </summary>
+    public Task<MergeResult> MergeAsync(ReadOnlySpan<byte> eventJson, CancellationToken cancellationToken = default)
+    {
+        JobStateChange change;
+        try
+        {
+            change = JobStateChangeEvent.Parse(eventJson);
+        }
+        catch (FormatException ex)
+        {
+            var reason = ex.Message.Split(':', 2)[0];
+            _logger.LogWarning("Merge event rejected: {Reason} ({Detail})", reason, ex.Message);
+            _metrics.Emit("MergeEventsRejected", 1, "Count", new Dictionary<string, string> { ["Reason"] = reason });
+            return Task.FromResult(new MergeResult { JobName = "", Status = "", Outcome = MergeResult.Rejected, Reason = reason });
+        }
+
+        return MergeAsync(change, cancellationToken);
+    }
+
+    /// <summary>Acts on one parsed state change (see the class summary); safe to repeat.</summary>
+    public async Task<MergeResult> MergeAsync(JobStateChange change, CancellationToken cancellationToken = default)
+    {
+        var attr = options.DatasetAttribute;
+        var job = change.JobName;
+        if (change.Status is not ("Completed" or "Failed" or "Stopped"))
+        {
+            _logger.LogInformation("Job {Job} is {Status}: nothing to merge yet", job, change.Status);
+            return new MergeResult { JobName = job, Status = change.Status, Outcome = MergeResult.Ignored };
+        }
+
+        var doneKey = DatasetKeys.JobDoneKey(attr, job);
+        if (await store.HeadAsync(options.DataBucket, doneKey, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            _logger.LogInformation("Job {Job} was already merged; duplicate {Status} event ignored", job, change.Status);
+            return new MergeResult { JobName = job, Status = change.Status, Outcome = MergeResult.AlreadyMerged };
+        }
+
+        MergeResult result;
+        if (change.Status == "Completed")
+        {
+            result = await MergeCompletedAsync(change, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var reason = change.Status == "Failed" ? "job-failed" : "job-stopped";
+            var (returned, _) = await SettleAsync(job, _ => false, reason, cancellationToken).ConfigureAwait(false);
+            _metrics.Emit("MergeReturnedToPending", returned, "Count", new Dictionary<string, string> { ["Reason"] = reason }, new Dictionary<string, string> { ["Job"] = job });
+            _logger.LogWarning("Job {Job} ended {Status}: {Count} items returned to pending", job, change.Status, returned);
+            result = new MergeResult { JobName = job, Status = change.Status, Outcome = MergeResult.ReturnedToPending, ReturnedItems = returned };
+        }
+
+        await ledger.CloseJobAsync(job, change.Status, cancellationToken).ConfigureAwait(false);
+        var marker = new MergeDoneMarker(job, change.Status, result.Outcome, result.Labeled, result.ReturnedItems, change.Time);
+        await store.PutBytesAsync(options.DataBucket, doneKey, JsonSerializer.SerializeToUtf8Bytes(marker, MergeJsonContext.Default.MergeDoneMarker), "application/json", cancellationToken: cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task<MergeResult> MergeCompletedAsync(JobStateChange change, CancellationToken cancellationToken)
+    {
+        var attr = options.DatasetAttribute;
+        var humanAttr = LabelingConventions.HumanAttribute(attr);
+        var job = change.JobName;
+        var outputKey = LabelingConventions.JobOutputManifestKey(job);
+        var shardKey = DatasetKeys.JobShardKey(attr, job);
+        var rejected = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var labeledKeys = new HashSet<UInt128>();
+        long lines = 0, labeled = 0, unlabeled = 0;
+
+        Directory.CreateDirectory(options.WorkDirectory);
+        var spool = Path.Combine(options.WorkDirectory, $"shard-{job}-{Guid.NewGuid():N}.manifest");
+        try
+        {
+            await using (var input = await store.OpenReadAsync(options.DataBucket, outputKey, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"output-manifest-missing: s3://{options.DataBucket}/{outputKey} does not exist yet (Ground Truth output can lag; the event will be retried)"))
+            await using (var shard = new StreamWriter(spool, false, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" })
+            {
+                using var reader = new StreamReader(input, new UTF8Encoding(false), true, 1 << 16);
+                while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+                {
+                    if (string.IsNullOrWhiteSpace(line))
+                    {
+                        continue;
+                    }
+
+                    lines++;
+                    ManifestLabel label;
+                    try
+                    {
+                        label = GroundTruthManifest.Parse(line, humanAttr);
+                    }
+                    catch (FormatException ex)
+                    {
+                        var reason = DatasetBuilder.ClassifyRejectedLine(line, humanAttr);
+                        if (reason is "failed-object" or "no-label")
+                        {
+                            unlabeled++;
+                        }
+                        else
+                        {
+                            rejected[reason] = rejected.GetValueOrDefault(reason) + 1;
+                            _logger.LogWarning("Job {Job} output line {Line}: {Reason} ({Detail})", job, lines, reason, ex.Message);
+                        }
+
+                        continue;
+                    }
+
+                    labeledKeys.Add(ImageIdentity.Fingerprint(ImageIdentity.KeyOf(label.SourceRef)));
+                    labeled++;
+                    await shard.WriteLineAsync(line.Trim()).ConfigureAwait(false);
+                }
+            }
+
+            await using (var shardStream = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
+            {
+                await store.PutAsync(options.DataBucket, shardKey, shardStream, "application/jsonlines", cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            File.Delete(spool);
+        }
+
+        var (returned, settledLabeled) = await SettleAsync(job, fp => labeledKeys.Contains(fp), "no-label-in-output", cancellationToken).ConfigureAwait(false);
+        DatasetBuildReport? report = null;
+        if (options.RebuildDataset)
+        {
+            report = await RebuildDatasetAsync(change.Time, cancellationToken).ConfigureAwait(false);
+            if (report.AuditAgreement.Images > 0)
+            {
+                // Precision of what the edge labels on its own, measured on audit images people also labeled.
+                _metrics.Emit("AuditModelPrecision", report.AuditAgreement.Precision * 100, "Percent");
+                _metrics.Emit("AuditModelRecall", report.AuditAgreement.Recall * 100, "Percent");
+            }
+
+            _metrics.Emit("DatasetImages", report.TotalImages, "Count");
+        }
+
+        var props = new Dictionary<string, string> { ["Job"] = job };
+        _metrics.Emit("MergeLabeledObjects", labeled, "Count", null, props);
+        _metrics.Emit("MergeReturnedToPending", returned, "Count", new Dictionary<string, string> { ["Reason"] = "no-label-in-output" }, props);
+        foreach (var (reason, count) in rejected)
+        {
+            _metrics.Emit("MergeMalformedLines", count, "Count", new Dictionary<string, string> { ["Reason"] = reason }, props);
+        }
+
+        _logger.LogInformation("Job {Job} merged: {Labeled} labeled, {Unlabeled} without label, {Returned} items back to pending, {Rejected} malformed lines",
+            job, labeled, unlabeled, returned, rejected.Values.Sum());
+        return new MergeResult
+        {
+            JobName = job,
+            Status = change.Status,
+            Outcome = MergeResult.Merged,
+            OutputLines = lines,
+            Labeled = labeled,
+            Unlabeled = unlabeled,
+            ReturnedItems = returned,
+            SettledLabeledItems = settledLabeled,
+            MalformedLines = rejected,
+            ShardKey = shardKey,
+            Dataset = report,
+        };
+    }
+
+    /// <summary>Walks the job's items and settles each: labeled when <paramref name="isLabeled"/> says so, else back to pending.</summary>
+    private async Task<(long Returned, long Labeled)> SettleAsync(string job, Func<UInt128, bool> isLabeled, string reason, CancellationToken cancellationToken)
+    {
+        var done = new List<string>(options.SettleBatchSize);
+        var back = new List<string>(options.SettleBatchSize);
+        long returned = 0, labeled = 0;
+        await foreach (var sourceRef in ledger.ListJobItemsAsync(job, cancellationToken).ConfigureAwait(false))
+        {
+            var target = isLabeled(ImageIdentity.Fingerprint(ImageIdentity.KeyOf(sourceRef))) ? done : back;
+            target.Add(sourceRef);
+            if (done.Count >= options.SettleBatchSize)
+            {
+                await ledger.MarkLabeledAsync(job, done, cancellationToken).ConfigureAwait(false);
+                labeled += done.Count;
+                done.Clear();
+            }
+
+            if (back.Count >= options.SettleBatchSize)
+            {
+                await ledger.ReturnToPendingAsync(job, back, reason, cancellationToken).ConfigureAwait(false);
+                returned += back.Count;
+                back.Clear();
+            }
+        }
+
+        if (done.Count > 0)
+        {
+            await ledger.MarkLabeledAsync(job, done, cancellationToken).ConfigureAwait(false);
+            labeled += done.Count;
+        }
+
+        if (back.Count > 0)
+        {
+            await ledger.ReturnToPendingAsync(job, back, reason, cancellationToken).ConfigureAwait(false);
+            returned += back.Count;
+        }
+
+        return (returned, labeled);
+    }
+
+    /// <summary>
+    /// Rebuilds dataset.manifest and coco.json from every job shard and auto-label batch in the bucket.
+    /// If a shard appears while building (another job merged at the same time) the build runs again, so
+    /// the last writer always includes every shard it could see.
+    /// </summary>
+    public async Task<DatasetBuildReport> RebuildDatasetAsync(DateTimeOffset fallbackCreationDate, CancellationToken cancellationToken = default)
+    {
+        var attr = options.DatasetAttribute;
+        for (var attempt = 1; ; attempt++)
+        {
+            var shards = await ListManifestsAsync(options.DataBucket, DatasetKeys.JobShardPrefix(attr), cancellationToken).ConfigureAwait(false);
+            var autos = new List<ManifestSource>();
+            foreach (var autoBucket in options.AutoLabelBuckets.Count > 0 ? options.AutoLabelBuckets : [options.DataBucket])
+            {
+                autos.AddRange((await ListManifestsAsync(autoBucket, LabelingConventions.AutoLabelsPrefix, cancellationToken).ConfigureAwait(false))
+                    .Select(k => ManifestSource.FromStore(store, autoBucket, k)));
+            }
+
+            var request = new DatasetBuildRequest
+            {
+                DatasetAttribute = attr,
+                HumanSources = [.. shards.Select(k => ManifestSource.FromStore(store, options.DataBucket, k))],
+                AutoLabelSources = autos,
+                WorkDirectory = options.WorkDirectory,
+                AgreementIouThreshold = options.AgreementIouThreshold,
+                FallbackCreationDate = fallbackCreationDate,
+            };
+
+            var datasetSpool = Path.Combine(options.WorkDirectory, $"dataset-{Guid.NewGuid():N}.manifest");
+            var cocoSpool = Path.Combine(options.WorkDirectory, $"coco-{Guid.NewGuid():N}.json");
+            try
+            {
+                DatasetBuildReport report;
+                await using (var ds = new FileStream(datasetSpool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+                await using (var cs = new FileStream(cocoSpool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+                {
+                    report = await builder.BuildAsync(request, ds, cs, cancellationToken).ConfigureAwait(false);
+                }
+
+                var again = await ListManifestsAsync(options.DataBucket, DatasetKeys.JobShardPrefix(attr), cancellationToken).ConfigureAwait(false);
+                if (!again.SequenceEqual(shards, StringComparer.Ordinal) && attempt < 3)
+                {
+                    _logger.LogInformation("New job shards appeared while building; rebuilding (attempt {Attempt})", attempt + 1);
+                    continue;
+                }
+
+                await PutFileAsync(DatasetKeys.DatasetManifestKey(attr), datasetSpool, "application/jsonlines", cancellationToken).ConfigureAwait(false);
+                await PutFileAsync(DatasetKeys.CocoKey(attr), cocoSpool, "application/json", cancellationToken).ConfigureAwait(false);
+                await store.PutBytesAsync(options.DataBucket, DatasetKeys.BuildReportKey(attr), JsonSerializer.SerializeToUtf8Bytes(report, MergeJsonContext.Default.DatasetBuildReport), "application/json", cancellationToken: cancellationToken).ConfigureAwait(false);
+                return report;
+            }
+            finally
+            {
+                File.Delete(datasetSpool);
+                File.Delete(cocoSpool);
+            }
+        }
+    }
+
+    private async Task PutFileAsync(string key, string path, string contentType, CancellationToken cancellationToken)
+    {
+        await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        await store.PutAsync(options.DataBucket, key, fs, contentType, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<List<string>> ListManifestsAsync(string bucket, string prefix, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        await foreach (var o in store.ListAsync(bucket, prefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (o.Key.EndsWith(".manifest", StringComparison.Ordinal))
+            {
+                keys.Add(o.Key);
+            }
+        }
+
+        keys.Sort(StringComparer.Ordinal);
+        return keys;
+    }
+}

@@ -1,0 +1,34 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using EdgeLabeling.Storage;
+
+namespace EdgeLabeling.Labeling.Merge;
+
+/// <summary>A JSON-lines file the dataset is built from; opened as often as a pass needs it.</summary>
+public sealed record ManifestSource(string Name, Func<CancellationToken, Task<Stream>> Open)
+{
+    /// <summary>A local file.</summary>
+    public static ManifestSource FromFile(string path) =>
+        new(path, _ => Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous)));
+
+    /// <summary>An object in the store; opened again for every pass.</summary>
+    public static ManifestSource FromStore(IObjectStore store, string bucket, string key) =>
+        new($"s3://{bucket}/{key}", async ct => await store.OpenReadAsync(bucket, key, ct).ConfigureAwait(false)
+            ?? throw new FileNotFoundException($"manifest s3://{bucket}/{key} disappeared while the dataset was being built"));
+
+    /// <summary>Streams the lines one at a time (never the whole file), skipping blank lines.</summary>
+    public async IAsyncEnumerable<(long LineNumber, string Line)> ReadLinesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var stream = await Open(cancellationToken).ConfigureAwait(false);
+        using var reader = new StreamReader(stream, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        long n = 0;
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            n++;
+            if (!string.IsNullOrWhiteSpace(line))
+            {
+                yield return (n, line);
+            }
+        }
+    }
+}

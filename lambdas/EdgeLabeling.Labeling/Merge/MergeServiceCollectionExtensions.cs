@@ -1,0 +1,39 @@
+using EdgeLabeling.Labeling.Batching;
+using EdgeLabeling.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeLabeling.Labeling.Merge;
+
+public static class MergeServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the merge (DatasetMerger, DatasetBuilder) on top of <c>AddLabeling</c>'s object store.
+    /// The item ledger is the batcher's <see cref="JobLedger"/> when one is registered, else an
+    /// <see cref="InMemoryJobItemsLedger"/> (local merges of files, where no job records exist).
+    /// </summary>
+    public static IServiceCollection AddLabelingMerge(this IServiceCollection services, MergeOptions options)
+    {
+        services.TryAddSingleton(options);
+        services.TryAddSingleton<IJobItemsLedger>(sp => sp.GetService<JobLedger>() is { } jobs ? new PendingStoreJobItemsLedger(jobs) : new InMemoryJobItemsLedger());
+        services.TryAddSingleton(sp => new DatasetBuilder(sp.GetService<ILogger<DatasetBuilder>>()));
+        services.TryAddSingleton(sp => new DatasetMerger(
+            sp.GetRequiredService<IObjectStore>(),
+            sp.GetRequiredService<IJobItemsLedger>(),
+            sp.GetRequiredService<MergeOptions>(),
+            sp.GetRequiredService<DatasetBuilder>(),
+            sp.GetService<ILogger<DatasetMerger>>(),
+            sp.GetService<ILabelingMetrics>()));
+        return services;
+    }
+
+    /// <summary>The merge with its settings taken from the labeling options (data bucket, label attribute).</summary>
+    public static IServiceCollection AddLabelingMerge(this IServiceCollection services, LabelingOptions options) =>
+        services.AddLabelingMerge(new MergeOptions
+        {
+            DataBucket = options.DataBucket,
+            DatasetAttribute = options.LabelAttribute,
+            AutoLabelBuckets = options.IncomingBucket is { } incoming && incoming != options.DataBucket ? [incoming, options.DataBucket] : [options.DataBucket],
+        });
+}

@@ -1,0 +1,253 @@
+using System.Text.Json;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Labeling.Merge;
+using EdgeLabeling.Storage;
+using static EdgeLabeling.Labeling.Tests.Merge.OutputFixtures;
+
+namespace EdgeLabeling.Labeling.Tests.Merge;
+
+public sealed class DatasetMergerTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly FileSystemObjectStore _store;
+    private readonly InMemoryJobItemsLedger _ledger = new();
+    private readonly RecordingMetrics _metrics = new();
+    private readonly DatasetMerger _merger;
+
+    public DatasetMergerTests()
+    {
+        _store = new FileSystemObjectStore(Path.Combine(_dir.Path, "store"));
+        var options = new MergeOptions { DataBucket = Bucket, WorkDirectory = Path.Combine(_dir.Path, "work"), SettleBatchSize = 2 };
+        _merger = new DatasetMerger(_store, _ledger, options, new DatasetBuilder(), metrics: _metrics);
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private async Task GivenJobAsync(IEnumerable<int> items, params string[] outputLines)
+    {
+        _ledger.AddJob(Job, items.Select(SourceRef));
+        await PutLinesAsync(_store, LabelingConventions.JobOutputManifestKey(Job), outputLines);
+    }
+
+    [Fact]
+    public async Task MergeAsync_CompletedWithRealOutputVariants_WritesOneDatasetLinePerImageUnderOneAttribute()
+    {
+        await GivenJobAsync([1, 2, 3, 4], RealStyle(1), DocsStyle(2), Empty(3), Adjusted(4));
+
+        var result = await _merger.MergeAsync(Event("Completed"));
+
+        Assert.Equal(MergeResult.Merged, result.Outcome);
+        Assert.Equal(4, result.Labeled);
+        Assert.Empty(result.MalformedLines);
+        var lines = await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts"));
+        Assert.Equal(4, lines.Length);
+        var parsed = lines.Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
+        Assert.Equal([SourceRef(1), SourceRef(2), SourceRef(3), SourceRef(4)], parsed.Select(p => p.SourceRef).Order());
+        Assert.All(parsed, p => Assert.True(p.HumanAnnotated));
+        Assert.All(parsed, p => Assert.Equal(Job, p.JobName));
+        foreach (var line in lines)
+        {
+            var keys = JsonDocument.Parse(line).RootElement.EnumerateObject().Select(p => p.Name).ToHashSet();
+            Assert.Equal(new HashSet<string> { "source-ref", "parts", "parts-metadata", "edgelabel-provenance" }, keys);
+        }
+
+        var real = parsed.Single(p => p.SourceRef == SourceRef(1));
+        Assert.Equal(455.6, real.Boxes[0].Left, 2);
+        Assert.Equal(187.4, real.Boxes[0].Top, 2);
+        Assert.Equal("washer", real.ClassMap[2]);
+        Assert.Equal(2, real.Boxes[1].ClassId);
+        Assert.Empty(parsed.Single(p => p.SourceRef == SourceRef(3)).Boxes);
+
+        var provenance = JsonDocument.Parse(lines.Single(l => l.Contains(Sha(1), StringComparison.Ordinal))).RootElement.GetProperty("edgelabel-provenance");
+        Assert.Equal("human", provenance.GetProperty("source").GetString());
+        Assert.Equal(Job, provenance.GetProperty("job-name").GetString());
+        Assert.Equal("abc123", provenance.GetProperty("model-sha256").GetString());
+        Assert.Equal("uncertain-box", provenance.GetProperty("edge-reason").GetString());
+        var adjusted = JsonDocument.Parse(lines.Single(l => l.Contains(Sha(4), StringComparison.Ordinal))).RootElement.GetProperty("edgelabel-provenance");
+        Assert.Equal("adjusted", adjusted.GetProperty("adjustment-status").GetString());
+
+        Assert.All([1, 2, 3, 4], i => Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(i))));
+        Assert.Equal("Completed", _ledger.ClosedJobs[Job]);
+    }
+
+    [Fact]
+    public async Task MergeAsync_ExpiredObjects_GoBackToPendingWhetherMarkedFailedOrLeftOut()
+    {
+        // 2 comes back with a failure-reason and no label; 3 is absent from the output entirely.
+        await GivenJobAsync([1, 2, 3], RealStyle(1), Failed(2));
+
+        var result = await _merger.MergeAsync(Event("Completed"));
+
+        Assert.Equal(1, result.Labeled);
+        Assert.Equal(1, result.Unlabeled);
+        Assert.Equal(2, result.ReturnedItems);
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(1)));
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(2)));
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(3)));
+        Assert.Equal("no-label-in-output", _ledger.PendingReasons[SourceRef(3)]);
+        Assert.Single(await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts")));
+    }
+
+    [Theory]
+    [InlineData("Failed", "job-failed")]
+    [InlineData("Stopped", "job-stopped")]
+    public async Task MergeAsync_FailedOrStoppedJob_ReturnsEveryItemToPending(string status, string reason)
+    {
+        // Even labeled lines in a partial output are not taken: the whole job goes round again.
+        await GivenJobAsync([1, 2, 3], RealStyle(1));
+
+        var result = await _merger.MergeAsync(Event(status));
+
+        Assert.Equal(MergeResult.ReturnedToPending, result.Outcome);
+        Assert.Equal(3, result.ReturnedItems);
+        Assert.All([1, 2, 3], i => Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(i))));
+        Assert.All([1, 2, 3], i => Assert.Equal(reason, _ledger.PendingReasons[SourceRef(i)]));
+        Assert.Null(await _store.HeadAsync(Bucket, DatasetKeys.JobShardKey("parts", Job)));
+        Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.JobDoneKey("parts", Job)));
+    }
+
+    [Fact]
+    public async Task MergeAsync_DuplicateCompletedEvent_ChangesNothing()
+    {
+        await GivenJobAsync([1, 2], RealStyle(1), Failed(2));
+        await _merger.MergeAsync(Event("Completed"));
+        var datasetBefore = await _store.ReadBytesAsync(Bucket, DatasetKeys.DatasetManifestKey("parts"));
+        var cocoBefore = await _store.ReadBytesAsync(Bucket, DatasetKeys.CocoKey("parts"));
+
+        // Meanwhile item 2 was claimed into another job; a stale duplicate must not touch it.
+        _ledger.AddJob("edgelabel-batch-20261126-0002", [SourceRef(2)]);
+        var again = await _merger.MergeAsync(Event("Completed"));
+        var thenFailed = await _merger.MergeAsync(Event("Failed"));
+
+        Assert.Equal(MergeResult.AlreadyMerged, again.Outcome);
+        Assert.Equal(MergeResult.AlreadyMerged, thenFailed.Outcome);
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.InJob, _ledger.StateOf(SourceRef(2)));
+        Assert.Equal(datasetBefore, await _store.ReadBytesAsync(Bucket, DatasetKeys.DatasetManifestKey("parts")));
+        Assert.Equal(cocoBefore, await _store.ReadBytesAsync(Bucket, DatasetKeys.CocoKey("parts")));
+    }
+
+    [Fact]
+    public async Task MergeAsync_RepeatedAfterCrashBeforeMarker_RebuildsTheSameDataset()
+    {
+        await GivenJobAsync([1, 2], RealStyle(1), DocsStyle(2));
+        await _merger.MergeAsync(Event("Completed"));
+        var first = await _store.ReadBytesAsync(Bucket, DatasetKeys.DatasetManifestKey("parts"));
+        var firstCoco = await _store.ReadBytesAsync(Bucket, DatasetKeys.CocoKey("parts"));
+        await _store.DeleteAsync(Bucket, DatasetKeys.JobDoneKey("parts", Job));
+
+        var again = await _merger.MergeAsync(Event("Completed"));
+
+        Assert.Equal(MergeResult.Merged, again.Outcome);
+        Assert.Equal(first, await _store.ReadBytesAsync(Bucket, DatasetKeys.DatasetManifestKey("parts")));
+        Assert.Equal(firstCoco, await _store.ReadBytesAsync(Bucket, DatasetKeys.CocoKey("parts")));
+        Assert.Single(await _store.ListAsync(Bucket, DatasetKeys.JobShardPrefix("parts")).Where(o => o.Key.EndsWith(".manifest", StringComparison.Ordinal)).ToListAsync());
+    }
+
+    [Fact]
+    public async Task MergeAsync_MalformedLines_AreNamedAndTheRestProceeds()
+    {
+        const string notJson = "{\"source-ref\": \"s3://x/y.jpg\", \"parts-human\": ";
+        const string noSourceRef = """{"parts-human":{"annotations":[],"image_size":[{"width":1,"height":1}]},"parts-human-metadata":{}}""";
+        var badBox = RealStyle(3).Replace("\"left\":455.6", "\"left\":\"far left\"", StringComparison.Ordinal);
+        await GivenJobAsync([1, 2, 3], RealStyle(1), notJson, noSourceRef, badBox, "[1,2]", DocsStyle(2));
+
+        var result = await _merger.MergeAsync(Event("Completed"));
+
+        Assert.Equal(2, result.Labeled);
+        Assert.Equal(1, result.MalformedLines["not-json"]);
+        Assert.Equal(1, result.MalformedLines["no-source-ref"]);
+        Assert.Equal(1, result.MalformedLines["invalid-label"]);
+        Assert.Equal(1, result.MalformedLines["not-an-object"]);
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(3)));
+        Assert.Equal(2, (await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts"))).Length);
+        Assert.Contains(("MergeMalformedLines", 1.0, "not-json"), _metrics.Values);
+        Assert.Contains(("MergeReturnedToPending", 1.0, "no-label-in-output"), _metrics.Values);
+    }
+
+    [Fact]
+    public async Task MergeAsync_InProgressEvent_IsIgnored()
+    {
+        await GivenJobAsync([1], RealStyle(1));
+
+        var result = await _merger.MergeAsync(Event("InProgress"));
+
+        Assert.Equal(MergeResult.Ignored, result.Outcome);
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.InJob, _ledger.StateOf(SourceRef(1)));
+        Assert.Null(await _store.HeadAsync(Bucket, DatasetKeys.JobDoneKey("parts", Job)));
+    }
+
+    [Fact]
+    public async Task MergeAsync_OutputManifestNotWrittenYet_ThrowsNamingItAndLeavesNoMarker()
+    {
+        _ledger.AddJob(Job, [SourceRef(1)]);
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => _merger.MergeAsync(Event("Completed")));
+
+        Assert.StartsWith("output-manifest-missing", ex.Message, StringComparison.Ordinal);
+        Assert.Null(await _store.HeadAsync(Bucket, DatasetKeys.JobDoneKey("parts", Job)));
+    }
+
+    [Fact]
+    public async Task MergeAsync_AutoLabelsAndHumanLabels_JoinWithHumanWinning()
+    {
+        await GivenJobAsync([1], RealStyle(1));
+        await PutLinesAsync(_store, LabelingConventions.AutoLabelBatchKey("site-a-cam1", DateTimeOffset.UtcNow, Sha(100)), [Auto(1), Auto(5), Auto(6)]);
+
+        var result = await _merger.MergeAsync(Event("Completed"));
+
+        var lines = (await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts"))).Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.True(lines.Single(l => l.SourceRef == SourceRef(1)).HumanAnnotated);
+        Assert.False(lines.Single(l => l.SourceRef == SourceRef(5)).HumanAnnotated);
+        Assert.Equal(1, result.Dataset!.HumanOverModel);
+        Assert.Equal(1, result.Dataset.AuditAgreement.Images);
+        Assert.Contains(("AuditModelPrecision", 100.0, (string?)null), _metrics.Values);
+        Assert.Contains(("DatasetImages", 3.0, (string?)null), _metrics.Values);
+    }
+
+    [Fact]
+    public async Task MergeAsync_AutoLabelsInTheIncomingBucket_AreJoinedToo()
+    {
+        var merger = new DatasetMerger(_store, _ledger, new MergeOptions { DataBucket = Bucket, AutoLabelBuckets = ["incoming-bucket", Bucket], WorkDirectory = Path.Combine(_dir.Path, "work2") }, new DatasetBuilder());
+        await GivenJobAsync([1], RealStyle(1));
+        await _store.PutBytesAsync("incoming-bucket", LabelingConventions.AutoLabelBatchKey("site-a-cam1", DateTimeOffset.UtcNow, Sha(200)), System.Text.Encoding.UTF8.GetBytes(Auto(8) + "\n"), "application/jsonlines");
+        await PutLinesAsync(_store, LabelingConventions.AutoLabelBatchKey("site-b-cam2", DateTimeOffset.UtcNow, Sha(201)), [Auto(9)]);
+
+        var result = await merger.MergeAsync(Event("Completed"));
+
+        Assert.Equal(1, result.Dataset!.HumanImages);
+        Assert.Equal(2, result.Dataset.ModelImages);
+    }
+
+    [Theory]
+    [InlineData("""{"source":"aws.s3","detail-type":"SageMaker Ground Truth Labeling Job State Change","resources":["arn:aws:sagemaker:us-east-1:1:labeling-job/a"],"detail":{"LabelingJobStatus":"Completed"}}""", "unexpected-source")]
+    [InlineData("""{"source":"aws.sagemaker","detail-type":"Scheduled Event","resources":[],"detail":{}}""", "unexpected-detail-type")]
+    [InlineData("""{"source":"aws.sagemaker","detail-type":"SageMaker Ground Truth Labeling Job State Change","resources":[],"detail":{"LabelingJobStatus":"Completed"}}""", "missing-job-arn")]
+    [InlineData("""{"source":"aws.sagemaker","detail-type":"SageMaker Ground Truth Labeling Job State Change","resources":["arn:aws:sagemaker:us-east-1:1:training-job/a"],"detail":{"LabelingJobStatus":"Completed"}}""", "not-a-labeling-job-arn")]
+    [InlineData("""{"source":"aws.sagemaker","detail-type":"SageMaker Ground Truth Labeling Job State Change","resources":["arn:aws:sagemaker:us-east-1:1:labeling-job/a"],"detail":{}}""", "missing-status")]
+    [InlineData("""{"source": 12""", "malformed-event")]
+    public void Parse_BadEvent_ThrowsWithNamedReason(string json, string reason)
+    {
+        var ex = Assert.Throws<FormatException>(() => JobStateChangeEvent.Parse(System.Text.Encoding.UTF8.GetBytes(json)));
+
+        Assert.StartsWith(reason, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_EventBridgeEvent_TakesTheJobNameFromTheArn()
+    {
+        var change = JobStateChangeEvent.Parse(Event("Completed", "My-Job-7"));
+
+        Assert.Equal("My-Job-7", change.JobName);
+        Assert.Equal("Completed", change.Status);
+        Assert.Equal("arn:aws:sagemaker:us-east-1:123456789012:labeling-job/My-Job-7", change.JobArn);
+    }
+
+    private sealed class RecordingMetrics : ILabelingMetrics
+    {
+        public List<(string Name, double Value, string? Reason)> Values { get; } = [];
+
+        public void Emit(string name, double value, string unit, IReadOnlyDictionary<string, string>? dimensions = null, IReadOnlyDictionary<string, string>? properties = null) =>
+            Values.Add((name, value, dimensions?.GetValueOrDefault("Reason")));
+    }
+}
