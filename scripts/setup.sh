@@ -8,8 +8,17 @@ log() { echo "[setup $(date +%T)] $*" >&2; }
 
 command -v dotnet >/dev/null || { log "the .NET 10 SDK is required (dotnet not on PATH)"; exit 1; }
 
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Report charts need a TrueType font (SkiaSharp's NoDependencies build cannot ask fontconfig).
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  log "apt-get install fonts-dejavu-core"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null
+fi
+
 if [ "${EDGELABEL_SKIP_RGW:-0}" != 1 ]; then
-  if [ "$(id -u)" = 0 ]; then scripts/rgw.sh install; else sudo scripts/rgw.sh install; fi
+  as_root scripts/rgw.sh install
 fi
 
 if [ -f package-lock.json ] && command -v npm >/dev/null; then

@@ -156,6 +156,7 @@ public sealed class ThresholdCalibrator
         foreach (var high in highs)
         {
             RoutingEvaluation? bestForHigh = null;
+            RoutingEvaluation? curvePoint = null;
             foreach (var low in lows.Where(l => l <= high))
             {
                 var e = Evaluate(new RoutingThresholds(low, high, null, _options.ReviewWhenNoDetections));
@@ -163,12 +164,18 @@ public sealed class ThresholdCalibrator
                 {
                     bestForHigh = e;
                 }
+
+                if (BetterCurvePoint(e, curvePoint))
+                {
+                    curvePoint = e;
+                }
             }
 
-            // The trade-off table shows every 0.05 step with the best band below it.
-            if (bestForHigh is not null && Math.Abs((high * 20) - Math.Round(high * 20)) < 1e-9)
+            // The trade-off table shows every 0.05 step: the band with the fewest images to people that
+            // still keeps the recall floor, whatever its precision, so the rows read as one curve.
+            if (curvePoint is not null && Math.Abs((high * 20) - Math.Round(high * 20)) < 1e-9)
             {
-                tradeOff.Add(bestForHigh);
+                tradeOff.Add(curvePoint);
             }
 
             if (bestForHigh is not null && Feasible(bestForHigh) && Better(bestForHigh, best))
@@ -198,7 +205,29 @@ public sealed class ThresholdCalibrator
     private bool Feasible(RoutingEvaluation e) =>
         e.AutoBoxes >= _options.MinSupportBoxes && e.AutoPrecision >= _options.TargetPrecision && e.AutoRecall >= _options.MinAutoRecall;
 
-    /// <summary>Fewer images to people first; then higher precision; then higher recall.</summary>
+    private bool KeepsRecall(RoutingEvaluation e) => e.AutoRecall >= _options.MinAutoRecall;
+
+    private bool BetterCurvePoint(RoutingEvaluation e, RoutingEvaluation? than)
+    {
+        if (than is null)
+        {
+            return true;
+        }
+
+        if (KeepsRecall(e) != KeepsRecall(than))
+        {
+            return KeepsRecall(e);
+        }
+
+        if (e.ReviewImages != than.ReviewImages)
+        {
+            return e.ReviewImages < than.ReviewImages;
+        }
+
+        return e.AutoPrecision > than.AutoPrecision;
+    }
+
+    /// <summary>Feasible first; then fewer images to people; then higher precision; then higher recall.</summary>
     private bool Better(RoutingEvaluation e, RoutingEvaluation? than)
     {
         if (than is null)

@@ -7,11 +7,38 @@ internal static class Charts
 {
     public const int Width = 900;
     public const int Height = 520;
+    private const string FontName = "EdgeLabeling Sans";
+
+    // SkiaSharp's NoDependencies native build has no fontconfig, so system fonts are invisible to it and
+    // every label would render empty; register a TrueType file explicitly (fonts-dejavu-core, see scripts/setup.sh).
+    private static readonly Lazy<bool> FontReady = new(() =>
+    {
+        string[] candidates = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"];
+        var file = candidates.FirstOrDefault(File.Exists)
+            ?? (Directory.Exists("/usr/share/fonts") ? Directory.EnumerateFiles("/usr/share/fonts", "*.ttf", SearchOption.AllDirectories).FirstOrDefault() : null);
+        if (file is null)
+        {
+            return false;
+        }
+
+        Fonts.AddFontFile(FontName, file);
+        Fonts.Default = FontName;
+        return true;
+    });
+
+    /// <summary>False when no TrueType font was found: charts are drawn without text.</summary>
+    public static bool HasFont => FontReady.Value;
+
+    private static Plot NewPlot()
+    {
+        _ = FontReady.Value;
+        return new Plot();
+    }
 
     /// <summary>Human share (x) against automatic-label precision (y), one point per threshold, the target as a line.</summary>
     public static void TradeOff(string path, IReadOnlyList<(double Threshold, double HumanShare, double Precision)> points, double target, (double HumanShare, double Precision)? chosen)
     {
-        var plot = new Plot();
+        var plot = NewPlot();
         var xs = points.Select(p => p.HumanShare * 100).ToArray();
         var ys = points.Select(p => p.Precision * 100).ToArray();
         var line = plot.Add.Scatter(xs, ys);
@@ -42,7 +69,7 @@ internal static class Charts
     /// <summary>A labeled bar chart (counts, bytes, dollars).</summary>
     public static void Bars(string path, string title, string yLabel, IReadOnlyList<(string Label, double Value)> bars)
     {
-        var plot = new Plot();
+        var plot = NewPlot();
         var values = bars.Select(b => b.Value).ToArray();
         var barPlot = plot.Add.Bars(values);
         foreach (var (bar, i) in barPlot.Bars.Select((b, i) => (b, i)))
