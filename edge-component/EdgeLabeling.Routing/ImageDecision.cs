@@ -24,7 +24,17 @@ public sealed record ImageDecision(
     ImageSize? Size,
     RoutingOutcome Outcome,
     string Reason,
-    IReadOnlyList<PixelBox> Boxes);
+    IReadOnlyList<PixelBox> Boxes)
+{
+    /// <summary>Human-readable detail for a quarantine (the decoder's or detector's message); null otherwise.</summary>
+    public string? Detail { get; init; }
+
+    /// <summary>64-bit dHash of the decoded image (0 when it could not be decoded).</summary>
+    public ulong PerceptualHash { get; init; }
+
+    /// <summary>How many boxes the detector returned before background removal and the cap.</summary>
+    public int RawDetectionCount { get; init; }
+}
 
 /// <summary>Decode → detect → route, for one image at a time. Never throws for bad images: they are quarantined.</summary>
 public interface IImageLabeler

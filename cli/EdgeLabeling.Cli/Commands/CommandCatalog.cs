@@ -7,6 +7,10 @@ internal static class CommandCatalog
     /// <summary>Every subcommand of edgelabel; add one line per command.</summary>
     public static IEnumerable<Command> All()
     {
-        yield break;
+        yield return LabelCommand.Create();
+        yield return CalibrateCommand.Create();
+        yield return EstimateCommand.Create();
+        yield return MergeCommand.Create();
+        yield return BatchCommand.Create();
     }
 }

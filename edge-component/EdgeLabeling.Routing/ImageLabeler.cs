@@ -1,0 +1,189 @@
+using System.Security.Cryptography;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Inference;
+
+namespace EdgeLabeling.Routing;
+
+/// <summary>
+/// An image after the parallelizable half of the work (hash, sniff, decode, perceptual hash) and before
+/// the serial half (duplicate check, inference, routing). Owns the decoded pixels until
+/// <see cref="ImageLabeler.Complete"/> consumes it.
+/// </summary>
+public sealed class PreparedImage : IDisposable
+{
+    internal PreparedImage(ImageInput input, string sha256, string extension, DecodedImage? image, ulong perceptualHash, string? rejectReason, string? rejectMessage)
+    {
+        Size = image?.OriginalSize;
+        Input = input;
+        Sha256 = sha256;
+        Extension = extension;
+        Image = image;
+        PerceptualHash = perceptualHash;
+        RejectReason = rejectReason;
+        RejectMessage = rejectMessage;
+    }
+
+    /// <summary>The frame.</summary>
+    public ImageInput Input { get; }
+
+    /// <summary>Lower-case hex SHA-256 of the bytes.</summary>
+    public string Sha256 { get; }
+
+    /// <summary>"jpg"/"png" from the magic bytes, "bin" otherwise.</summary>
+    public string Extension { get; }
+
+    /// <summary>Oriented original size; null when the image was rejected.</summary>
+    public ImageSize? Size { get; }
+
+    /// <summary>Decoded pixels; null when the image was rejected or already handed on.</summary>
+    public DecodedImage? Image { get; private set; }
+
+    /// <summary>dHash of the decoded image (0 when rejected).</summary>
+    public ulong PerceptualHash { get; }
+
+    /// <summary>Quarantine reason when the image could not be decoded, else null.</summary>
+    public string? RejectReason { get; }
+
+    /// <summary>Human-readable detail of the rejection.</summary>
+    public string? RejectMessage { get; }
+
+    /// <summary>Hands the decoded pixels (and their disposal) to the caller; null when rejected or already taken.</summary>
+    public DecodedImage? TakeImage()
+    {
+        var image = Image;
+        Image = null;
+        return image;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => TakeImage()?.Dispose();
+}
+
+/// <summary>
+/// Decode (Inference <see cref="ImageDecoder"/>) → <see cref="IDetector.Detect"/> → <see cref="RoutingPolicy"/>.
+/// Never throws for a bad image: it is quarantined with the decoder's reason.
+/// <see cref="Prepare"/> is thread-safe and can run ahead on several threads;
+/// <see cref="Complete"/> must be called by one thread at a time, in the order frames should be judged
+/// (the detector is not thread-safe and duplicate detection depends on order).
+/// </summary>
+public sealed class ImageLabeler : IImageLabeler
+{
+    /// <summary>Reason used when the detector itself fails on a decodable image.</summary>
+    public const string InferenceFailedReason = "inference-failed";
+
+    /// <summary>Reason used when the decoder fails with something other than a rejection.</summary>
+    public const string DecodeFailedReason = "decode-failed";
+
+    private readonly IDetector _detector;
+    private readonly ImageDecoder _decoder;
+
+    /// <summary>Creates a labeler over one detector (owned by the caller) and one policy.</summary>
+    public ImageLabeler(IDetector detector, RoutingPolicy policy, ImageDecoder? decoder = null)
+    {
+        ArgumentNullException.ThrowIfNull(detector);
+        ArgumentNullException.ThrowIfNull(policy);
+        if (!detector.Info.ClassNames.SequenceEqual(policy.ClassNames, StringComparer.Ordinal))
+        {
+            throw new ArgumentException("the policy was built for other class names than the detector's", nameof(policy));
+        }
+
+        _detector = detector;
+        _decoder = decoder ?? new ImageDecoder();
+        Policy = policy;
+    }
+
+    /// <inheritdoc />
+    public DetectorInfo Detector => _detector.Info;
+
+    /// <summary>The detector itself (to choose a pipelined path for a concrete implementation).</summary>
+    public IDetector DetectorInstance => _detector;
+
+    /// <summary>The routing rules in force.</summary>
+    public RoutingPolicy Policy { get; }
+
+    /// <inheritdoc />
+    public ImageDecision Process(ImageInput input) => Complete(Prepare(input));
+
+    /// <summary>Hashes, sniffs and decodes one frame. Thread-safe; never throws for bad bytes.</summary>
+    public PreparedImage Prepare(ImageInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var bytes = input.Bytes.Span;
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var extension = ImageDecoder.ExtensionOf(ImageDecoder.Sniff(bytes));
+        DecodedImage? image = null;
+        try
+        {
+            // Decoding at model scale: large JPEG frames are never expanded to full size for a small model.
+            image = _decoder.Decode(bytes, Detector.InputWidth, Detector.InputHeight);
+            var hash = PerceptualHash.Compute(image.Bitmap);
+            return new PreparedImage(input, sha, extension, image, hash, null, null);
+        }
+        catch (ImageRejectedException ex)
+        {
+            image?.Dispose();
+            return new PreparedImage(input, sha, extension, null, 0, ex.Reason, ex.Message);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            image?.Dispose();
+            return new PreparedImage(input, sha, extension, null, 0, DecodeFailedReason, ex.Message);
+        }
+    }
+
+    /// <summary>Duplicate check, inference and routing for a prepared frame; disposes its pixels.</summary>
+    public ImageDecision Complete(PreparedImage prepared)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
+        using var image = prepared.TakeImage();
+        return Decide(prepared, image is null ? null : () => _detector.Detect(image));
+    }
+
+    /// <summary>
+    /// Duplicate check and routing for a frame whose detections were computed elsewhere (e.g. by
+    /// <see cref="PipelinedDetection"/>, which overlaps letterboxing with inference); disposes its pixels.
+    /// </summary>
+    public ImageDecision Complete(PreparedImage prepared, IReadOnlyList<PixelBox> detections)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
+        ArgumentNullException.ThrowIfNull(detections);
+        prepared.Dispose();
+        return Decide(prepared, () => detections);
+    }
+
+    private ImageDecision Decide(PreparedImage prepared, Func<IReadOnlyList<PixelBox>>? detect)
+    {
+        if (prepared.RejectReason is not null || prepared.Size is not { } size || detect is null)
+        {
+            return Decision(prepared, null, RoutingOutcome.Quarantine, prepared.RejectReason ?? DecodeFailedReason, [], prepared.RejectMessage);
+        }
+
+        var duplicateOf = Policy.FindDuplicate(prepared.Input.Camera, prepared.Input.CaptureTime, prepared.PerceptualHash, prepared.Sha256);
+        if (duplicateOf is not null)
+        {
+            return Decision(prepared, size, RoutingOutcome.Duplicate, RoutingReasons.DuplicateOf(duplicateOf), [], null);
+        }
+
+        IReadOnlyList<PixelBox> detections;
+        RouteResult route;
+        try
+        {
+            detections = detect();
+            route = Policy.Route(prepared.Sha256, detections);
+        }
+        catch (ImageRejectedException ex)
+        {
+            return Decision(prepared, size, RoutingOutcome.Quarantine, ex.Reason, [], ex.Message);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A model that fails on one input must not stop the run; the frame is kept in quarantine for a retry.
+            return Decision(prepared, size, RoutingOutcome.Quarantine, InferenceFailedReason, [], ex.Message);
+        }
+
+        return Decision(prepared, size, route.Outcome, route.Reason, route.Boxes, null) with { RawDetectionCount = detections.Count };
+    }
+
+    private static ImageDecision Decision(PreparedImage p, ImageSize? size, RoutingOutcome outcome, string reason, IReadOnlyList<PixelBox> boxes, string? detail) =>
+        new(p.Input, p.Sha256, p.Extension, size, outcome, reason, boxes) { Detail = detail, PerceptualHash = p.PerceptualHash };
+}
