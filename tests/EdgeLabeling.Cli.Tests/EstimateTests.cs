@@ -85,3 +85,25 @@ public class EstimateTests
         Assert.True(node["savedUsd"]!.GetValue<decimal>() > 0);
     }
 }
+
+public class CommandLineErrorTests
+{
+    [Fact]
+    public void Cli_MissingRequiredOption_FailsWithOneLineNamingIt()
+    {
+        var (code, stdout, stderr) = CliRunner.Run("label", "--input", "x", "--output", "y");
+        Assert.Equal(2, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("edgelabel label: error:", line);
+        Assert.Contains("--model", line);
+        Assert.Equal("", stdout.Trim());
+    }
+
+    [Fact]
+    public void Cli_UnknownCommand_FailsWithOneLine()
+    {
+        var (code, _, stderr) = CliRunner.Run("frobnicate");
+        Assert.Equal(2, code);
+        Assert.Contains("frobnicate", stderr);
+    }
+}
