@@ -12,5 +12,6 @@ internal static class CommandCatalog
         yield return EstimateCommand.Create();
         yield return MergeCommand.Create();
         yield return BatchCommand.Create();
+        yield return PipelineCommand.Create();
     }
 }
