@@ -39,6 +39,13 @@ public sealed record CalibrationOptions
 
     public bool ReviewWhenNoDetections { get; init; } = true;
 
+    /// <summary>
+    /// Picking the cheapest thresholds that meet the target on one sample favours thresholds whose precision
+    /// was lucky there; requiring the Wilson lower bound (this many standard errors) to meet the target instead
+    /// of the point estimate keeps the realized precision on new images near the target. 0 uses the point estimate.
+    /// </summary>
+    public double ConfidenceZ { get; init; } = 0.5;
+
     public void Validate()
     {
         if (!(TargetPrecision is > 0 and < 1))
@@ -49,6 +56,11 @@ public sealed record CalibrationOptions
         if (!(IouThreshold is > 0 and < 1))
         {
             throw new ArgumentException($"IoU threshold {IouThreshold} must be between 0 and 1 (exclusive)");
+        }
+
+        if (!(ConfidenceZ is >= 0 and <= 5))
+        {
+            throw new ArgumentException($"confidence z {ConfidenceZ} must be between 0 and 5");
         }
 
         if (!(MinAutoRecall is >= 0 and <= 1))
@@ -68,6 +80,10 @@ public sealed record CalibrationResult(
     IReadOnlyList<RoutingEvaluation> TradeOff)
 {
     public bool MeetsTarget => Global is not null;
+
+    /// <summary>Per-class thresholds when they send fewer images to people than one global threshold; else the global one.</summary>
+    public RoutingEvaluation? Recommended =>
+        PerClass is not null && Global is not null && PerClass.ReviewImages < Global.ReviewImages ? PerClass : Global;
 }
 
 /// <summary>
@@ -186,9 +202,11 @@ public sealed class ThresholdCalibrator
 
         var classes = RecommendPerClass(classNames);
         RoutingEvaluation? perClass = null;
-        if (best is not null && classes.All(c => c.High is not null))
+        if (best is not null && classes.Any(c => c.High is not null))
         {
-            var map = classes.ToDictionary(c => c.ClassId, c => Math.Max(c.High!.Value, best.Thresholds.Low));
+            // A class whose boxes never reach the target on their own is never auto-accepted (threshold 1.0):
+            // any detection of it above the band's floor sends the image to people.
+            var map = classes.ToDictionary(c => c.ClassId, c => c.High is { } h ? Math.Max(h, best.Thresholds.Low) : 1.0);
             foreach (var low in lows.Where(l => l <= map.Values.Min()))
             {
                 var e = Evaluate(new RoutingThresholds(low, best.Thresholds.High, map, _options.ReviewWhenNoDetections));
@@ -203,7 +221,29 @@ public sealed class ThresholdCalibrator
     }
 
     private bool Feasible(RoutingEvaluation e) =>
-        e.AutoBoxes >= _options.MinSupportBoxes && e.AutoPrecision >= _options.TargetPrecision && e.AutoRecall >= _options.MinAutoRecall;
+        e.AutoBoxes >= _options.MinSupportBoxes
+        && WilsonLowerBound(e.AutoCounts.TruePositives, e.AutoBoxes, _options.ConfidenceZ) >= _options.TargetPrecision
+        && e.AutoRecall >= _options.MinAutoRecall;
+
+    /// <summary>Lower end of the Wilson score interval for a proportion of <paramref name="successes"/> in <paramref name="n"/>.</summary>
+    public static double WilsonLowerBound(int successes, int n, double z)
+    {
+        if (n == 0)
+        {
+            return 0;
+        }
+
+        var p = (double)successes / n;
+        if (z == 0)
+        {
+            return p;
+        }
+
+        var z2 = z * z;
+        var centre = p + (z2 / (2 * n));
+        var margin = z * Math.Sqrt((p * (1 - p) / n) + (z2 / (4.0 * n * n)));
+        return (centre - margin) / (1 + (z2 / n));
+    }
 
     private bool KeepsRecall(RoutingEvaluation e) => e.AutoRecall >= _options.MinAutoRecall;
 

@@ -43,7 +43,7 @@ public class ThresholdCalibratorTests
     public void Calibrate_Recommendation_HasFewestReviewsAmongFeasibleGlobalThresholds()
     {
         var images = Synthetic(300, 2);
-        var options = new CalibrationOptions { TargetPrecision = 0.9, MinAutoRecall = 0.8 };
+        var options = new CalibrationOptions { TargetPrecision = 0.9, MinAutoRecall = 0.8, ConfidenceZ = 0 };
         var calibrator = new ThresholdCalibrator(images, options);
         var best = calibrator.Calibrate(["a", "b"]).Global!;
 
@@ -113,5 +113,27 @@ public class ThresholdCalibratorTests
     {
         var ex = Assert.Throws<ArgumentException>(() => new ThresholdCalibrator(Synthetic(3, 1), new CalibrationOptions { TargetPrecision = target }));
         Assert.Contains("target precision", ex.Message);
+    }
+}
+
+public class WilsonBoundTests
+{
+    [Fact]
+    public void WilsonLowerBound_ZeroZ_IsPointEstimate()
+    {
+        Assert.Equal(0.9, ThresholdCalibrator.WilsonLowerBound(90, 100, 0), 12);
+    }
+
+    [Fact]
+    public void WilsonLowerBound_KnownValue_MatchesFormula()
+    {
+        // 90/100 at z=1.96: the textbook Wilson interval is [0.8256, 0.9448].
+        Assert.Equal(0.8256, ThresholdCalibrator.WilsonLowerBound(90, 100, 1.96), 3);
+    }
+
+    [Fact]
+    public void WilsonLowerBound_FewerSamples_IsMoreCautious()
+    {
+        Assert.True(ThresholdCalibrator.WilsonLowerBound(9, 10, 1) < ThresholdCalibrator.WilsonLowerBound(900, 1000, 1));
     }
 }

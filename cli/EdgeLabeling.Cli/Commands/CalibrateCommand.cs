@@ -29,6 +29,7 @@ internal static class CalibrateCommand
         var target = new Option<double>("--target-precision") { Description = "Precision the automatic labels must reach (0-1).", DefaultValueFactory = _ => 0.95 };
         var iou = new Option<double>("--iou") { Description = "IoU for a prediction to count as correct.", DefaultValueFactory = _ => 0.5 };
         var minRecall = new Option<double>("--min-recall") { Description = "Recall floor inside auto-labeled images (stops 'precision' bought by dropping real objects).", DefaultValueFactory = _ => 0.85 };
+        var confidence = new Option<double>("--confidence-z") { Description = "Require the Wilson lower bound (z standard errors) of precision to meet the target; 0 = point estimate.", DefaultValueFactory = _ => 0.5 };
         var holdoutImages = new Option<DirectoryInfo?>("--holdout-images") { Description = "Held-out images to check the recommendation on." };
         var holdoutLabels = new Option<DirectoryInfo?>("--holdout-labels") { Description = "Labels of the held-out images." };
         var classNames = new Option<FileInfo?>("--class-names") { Description = "Class names file (one per line), overriding the model's metadata." };
@@ -37,13 +38,13 @@ internal static class CalibrateCommand
 
         var command = new Command("calibrate", "Sweep routing thresholds on a labeled validation set and recommend the ones that meet a precision target.")
         {
-            model, images, labels, target, iou, minRecall, holdoutImages, holdoutLabels, classNames, output, json,
+            model, images, labels, target, iou, minRecall, confidence, holdoutImages, holdoutLabels, classNames, output, json,
         };
         command.SetAction((parse, ct) => Task.FromResult(Run(
             parse.GetValue(model)!.FullName,
             parse.GetValue(images)!.FullName,
             parse.GetValue(labels)!.FullName,
-            new CalibrationOptions { TargetPrecision = parse.GetValue(target), IouThreshold = parse.GetValue(iou), MinAutoRecall = parse.GetValue(minRecall) },
+            new CalibrationOptions { TargetPrecision = parse.GetValue(target), IouThreshold = parse.GetValue(iou), MinAutoRecall = parse.GetValue(minRecall), ConfidenceZ = parse.GetValue(confidence) },
             parse.GetValue(holdoutImages)?.FullName,
             parse.GetValue(holdoutLabels)?.FullName,
             parse.GetValue(classNames)?.FullName,
@@ -72,12 +73,12 @@ internal static class CalibrateCommand
             if (holdoutImages is not null && result.Global is not null)
             {
                 var set = Load(detector, holdoutImages, holdoutLabels!, json, "held-out set", ct);
-                holdout = new ThresholdCalibrator(set.Images, options).Evaluate((result.PerClass ?? result.Global).Thresholds);
+                holdout = new ThresholdCalibrator(set.Images, options).Evaluate(result.Recommended!.Thresholds);
             }
 
             Directory.CreateDirectory(outputDir);
             var chartPath = Path.Combine(outputDir, "calibration-tradeoff.png");
-            var chosen = result.PerClass ?? result.Global;
+            var chosen = result.Recommended;
             Charts.TradeOff(chartPath, result.TradeOff.Select(e => (e.Thresholds.High, e.HumanShare, e.AutoPrecision)).ToList(), options.TargetPrecision,
                 chosen is null ? null : (chosen.HumanShare, chosen.AutoPrecision));
             var snippet = ConfigSnippet(chosen, names);
@@ -162,10 +163,12 @@ internal static class CalibrateCommand
         };
     }
 
-    private static JsonObject Eval(RoutingEvaluation e) => new()
+    private static JsonObject Eval(RoutingEvaluation e, IReadOnlyList<string>? names = null) => new()
     {
         ["low"] = e.Thresholds.Low,
         ["high"] = e.Thresholds.High,
+        ["classThresholds"] = e.Thresholds.PerClassHigh is null || names is null ? null
+            : new JsonObject(e.Thresholds.PerClassHigh.OrderBy(kv => kv.Key).Select(kv => KeyValuePair.Create(names[kv.Key], (JsonNode?)kv.Value))),
         ["images"] = e.Images,
         ["humanShare"] = Math.Round(e.HumanShare, 4),
         ["autoImages"] = e.AutoImages,
@@ -187,11 +190,13 @@ internal static class CalibrateCommand
             ["targetPrecision"] = r.Options.TargetPrecision,
             ["iou"] = r.Options.IouThreshold,
             ["minAutoRecall"] = r.Options.MinAutoRecall,
+            ["confidenceZ"] = r.Options.ConfidenceZ,
             ["meetsTarget"] = r.MeetsTarget,
             ["images"] = fit.Images.Count,
             ["skippedImages"] = new JsonArray(fit.Skipped.Select(s => (JsonNode)JsonValue.Create(s)!).ToArray()),
-            ["global"] = r.Global is null ? null : Eval(r.Global),
-            ["perClass"] = r.PerClass is null ? null : Eval(r.PerClass),
+            ["global"] = r.Global is null ? null : Eval(r.Global, names),
+            ["perClass"] = r.PerClass is null ? null : Eval(r.PerClass, names),
+            ["recommended"] = r.Recommended is null ? null : Eval(r.Recommended, names),
             ["classes"] = classes,
             ["tradeOff"] = new JsonArray(r.TradeOff.Select(e => (JsonNode)Eval(e)).ToArray()),
             ["holdout"] = holdout is null ? null : Eval(holdout),
@@ -210,7 +215,8 @@ internal static class CalibrateCommand
         table.AddColumns("auto-accept ≥", "band low", "to people", "auto precision", "auto recall", "auto boxes", "meets target");
         foreach (var e in r.TradeOff)
         {
-            var ok = e.AutoPrecision >= r.Options.TargetPrecision && e.AutoRecall >= r.Options.MinAutoRecall && e.AutoBoxes >= r.Options.MinSupportBoxes;
+            var ok = ThresholdCalibrator.WilsonLowerBound(e.AutoCounts.TruePositives, e.AutoBoxes, r.Options.ConfidenceZ) >= r.Options.TargetPrecision
+                && e.AutoRecall >= r.Options.MinAutoRecall && e.AutoBoxes >= r.Options.MinSupportBoxes;
             table.AddRow(T(e.Thresholds.High), T(e.Thresholds.Low), P(e.HumanShare), P(e.AutoPrecision), P(e.AutoRecall), e.AutoBoxes.ToString(CultureInfo.InvariantCulture), ok ? "[green]yes[/]" : "no");
         }
 
@@ -229,7 +235,7 @@ internal static class CalibrateCommand
         }
         else
         {
-            var chosen = r.PerClass ?? r.Global;
+            var chosen = r.Recommended!;
             AnsiConsole.MarkupLine($"Recommended: auto-accept ≥ [bold]{T(chosen.Thresholds.High)}[/], uncertain band [[{T(chosen.Thresholds.Low)}, threshold) → {P(chosen.HumanShare)} of images to people, automatic precision {P(chosen.AutoPrecision)}, recall {P(chosen.AutoRecall)}.");
             if (holdout is not null)
             {
