@@ -21,7 +21,10 @@ internal static class Charts
             return false;
         }
 
-        Fonts.AddFontFile(FontName, file);
+        // Titles and axis labels are bold: without a bold face registered under the same name they vanish too.
+        var bold = file.Replace(".ttf", "-Bold.ttf", StringComparison.Ordinal);
+        Fonts.AddFontFile(FontName, file, bold: false, italic: false);
+        Fonts.AddFontFile(FontName, File.Exists(bold) ? bold : file, bold: true, italic: false);
         Fonts.Default = FontName;
         return true;
     });
