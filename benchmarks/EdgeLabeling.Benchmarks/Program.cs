@@ -1,0 +1,12 @@
+using BenchmarkDotNet.Running;
+using EdgeLabeling.Benchmarks.Inference;
+
+// "inference-paired" runs the interleaved inference comparison (see PairedInferenceBench); everything else goes
+// to BenchmarkDotNet's switcher, which reaches every benchmark class here: pass --filter '*Inference*' etc.
+if (args is ["inference-paired", .. var rest])
+{
+    return PairedInferenceBench.Run(rest);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
