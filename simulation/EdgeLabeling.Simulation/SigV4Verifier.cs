@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using EdgeLabeling.Labeling.SageMaker;
 
 namespace EdgeLabeling.Simulation;
 
@@ -22,7 +23,7 @@ public sealed record SignedRequest(
 /// </summary>
 public sealed class SigV4Verifier(string accessKeyId, string secretAccessKey, string region, string service, TimeSpan allowedSkew, TimeProvider time)
 {
-    private const string Algorithm = "AWS4-HMAC-SHA256";
+    private const string Algorithm = SigV4Signer.Algorithm;
 
     /// <summary>Null when the signature is valid, else the reason.</summary>
     public SignatureFailure? Verify(SignedRequest request)
@@ -72,7 +73,7 @@ public sealed class SigV4Verifier(string accessKeyId, string secretAccessKey, st
         }
 
         if (!request.Headers.TryGetValue("x-amz-date", out var amzDate) ||
-            !DateTimeOffset.TryParseExact(amzDate, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var signedAt))
+            !DateTimeOffset.TryParseExact(amzDate, SigV4Signer.AmzDateFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var signedAt))
         {
             return new("IncompleteSignatureException", "Request must carry an X-Amz-Date header formatted yyyyMMddTHHmmssZ.");
         }
@@ -110,9 +111,8 @@ public sealed class SigV4Verifier(string accessKeyId, string secretAccessKey, st
             return new("InvalidSignatureException", $"Signed header '{missing}' is not present in the request.");
         }
 
-        var stringToSign = $"{Algorithm}\n{amzDate}\n{string.Join('/', scope[1..])}\n{Hex(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))}";
-        var key = SigningKey(secretAccessKey, scope[1], region, service);
-        var expected = Hex(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(stringToSign)));
+        var stringToSign = SigV4Signer.StringToSign(amzDate, SigV4Signer.CredentialScope(scope[1], region, service), canonical);
+        var expected = SigV4Signer.ComputeSignature(secretAccessKey, scope[1], region, service, stringToSign);
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(signature.ToLowerInvariant())))
         {
             return new("InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.");
@@ -121,17 +121,14 @@ public sealed class SigV4Verifier(string accessKeyId, string secretAccessKey, st
         return null;
     }
 
-    /// <summary>The SigV4 canonical request (exposed for tests that sign requests by hand).</summary>
+    /// <summary>
+    /// The SigV4 canonical request (exposed for tests that sign requests by hand). Headers are taken in the
+    /// order the client listed them; a listed header the request lacks is reported in <paramref name="missingHeader"/>.
+    /// </summary>
     public static string CanonicalRequest(SignedRequest request, IReadOnlyList<string> signedHeaders, out string? missingHeader)
     {
         missingHeader = null;
-        var sb = new StringBuilder();
-        sb.Append(request.Method.ToUpperInvariant()).Append('\n');
-        sb.Append(CanonicalPath(request.Path)).Append('\n');
-        sb.Append(string.Join('&', request.Query
-            .Select(kv => (K: UriEncode(kv.Key), V: UriEncode(kv.Value)))
-            .OrderBy(kv => kv.K, StringComparer.Ordinal).ThenBy(kv => kv.V, StringComparer.Ordinal)
-            .Select(kv => kv.K + "=" + kv.V))).Append('\n');
+        var headers = new List<KeyValuePair<string, string>>(signedHeaders.Count);
         foreach (var name in signedHeaders)
         {
             if (!request.Headers.TryGetValue(name, out var value))
@@ -140,86 +137,18 @@ public sealed class SigV4Verifier(string accessKeyId, string secretAccessKey, st
                 value = "";
             }
 
-            sb.Append(name).Append(':').Append(CollapseSpaces(value.Trim())).Append('\n');
+            headers.Add(new(name, SigV4Signer.CanonicalHeaderValue(value)));
         }
 
-        sb.Append('\n').Append(string.Join(';', signedHeaders)).Append('\n');
-        sb.Append(Hex(SHA256.HashData(request.Body.Span)));
-        return sb.ToString();
+        return SigV4Signer.CanonicalRequest(request.Method, request.Path, request.Query, headers, SigV4Signer.HexSha256(request.Body.Span));
     }
 
     /// <summary>Signs a request the way an AWS SDK would; used by tests and the demo client.</summary>
     public static string Sign(SignedRequest request, IReadOnlyList<string> signedHeaders, string accessKeyId, string secretAccessKey, string region, string service, string amzDate)
     {
         var canonical = CanonicalRequest(request, signedHeaders, out _);
-        var scope = $"{amzDate[..8]}/{region}/{service}/aws4_request";
-        var stringToSign = $"{Algorithm}\n{amzDate}\n{scope}\n{Hex(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))}";
-        var signature = Hex(HMACSHA256.HashData(SigningKey(secretAccessKey, amzDate[..8], region, service), Encoding.UTF8.GetBytes(stringToSign)));
-        return $"{Algorithm} Credential={accessKeyId}/{scope}, SignedHeaders={string.Join(';', signedHeaders)}, Signature={signature}";
+        var scope = SigV4Signer.CredentialScope(amzDate[..8], region, service);
+        var signature = SigV4Signer.ComputeSignature(secretAccessKey, amzDate[..8], region, service, SigV4Signer.StringToSign(amzDate, scope, canonical));
+        return SigV4Signer.AuthorizationHeader(accessKeyId, scope, string.Join(';', signedHeaders), signature);
     }
-
-    private static byte[] SigningKey(string secret, string date, string region, string service)
-    {
-        var k = HMACSHA256.HashData(Encoding.UTF8.GetBytes("AWS4" + secret), Encoding.UTF8.GetBytes(date));
-        k = HMACSHA256.HashData(k, Encoding.UTF8.GetBytes(region));
-        k = HMACSHA256.HashData(k, Encoding.UTF8.GetBytes(service));
-        return HMACSHA256.HashData(k, "aws4_request"u8);
-    }
-
-    private static string CanonicalPath(string path)
-    {
-        if (string.IsNullOrEmpty(path))
-        {
-            return "/";
-        }
-
-        // Non-S3 services encode each segment twice; '/' itself stays.
-        return string.Join('/', path.Split('/').Select(s => UriEncode(UriEncode(Uri.UnescapeDataString(s)))));
-    }
-
-    private static string UriEncode(string s)
-    {
-        var sb = new StringBuilder();
-        foreach (var b in Encoding.UTF8.GetBytes(s))
-        {
-            var c = (char)b;
-            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~')
-            {
-                sb.Append(c);
-            }
-            else
-            {
-                sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
-            }
-        }
-
-        return sb.ToString();
-    }
-
-    private static string CollapseSpaces(string s)
-    {
-        var sb = new StringBuilder(s.Length);
-        var space = false;
-        foreach (var c in s)
-        {
-            if (c == ' ')
-            {
-                if (!space)
-                {
-                    sb.Append(c);
-                }
-
-                space = true;
-            }
-            else
-            {
-                sb.Append(c);
-                space = false;
-            }
-        }
-
-        return sb.ToString();
-    }
-
-    private static string Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(bytes);
 }

@@ -13,9 +13,10 @@ public sealed class PipelineEventTests
     [InlineData("incoming/red flower.jpg", "incoming/red+flower.jpg")]
     [InlineData("incoming/a+b.jpg", "incoming/a%2Bb.jpg")]
     [InlineData("incoming/größe.jpg", "incoming/gr%C3%B6%C3%9Fe.jpg")]
-    public void FormEncodeKey_WithSpacesPlusAndUtf8_EncodesAsS3DoesAndDecodesBack(string key, string expected)
+    public void S3Notification_KeyWithSpacesPlusAndUtf8_EncodesAsS3DoesAndDecodesBack(string key, string expected)
     {
-        var encoded = AwsEventFactory.FormEncodeKey(key);
+        var notification = new AwsEventFactory("us-east-1", "123456789012").S3Notification(new CreatedObject("bucket-in", key, 1, "0123456789abcdef0123456789abcdef", DateTimeOffset.UnixEpoch));
+        var encoded = notification["Records"]![0]!["s3"]!["object"]!["key"]!.GetValue<string>();
 
         Assert.Equal(expected, encoded);
         Assert.True(S3KeyDecoder.TryDecode(encoded, out var decoded, out var reason), reason);

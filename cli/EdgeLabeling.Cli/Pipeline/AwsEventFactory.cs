@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using EdgeLabeling.Labeling.Events;
 
 namespace EdgeLabeling.Cli.Pipeline;
 
@@ -91,7 +92,9 @@ internal sealed class AwsEventFactory(string region, string accountId)
                     },
                     ["object"] = new JsonObject
                     {
-                        ["key"] = FormEncodeKey(o.Key),
+                        // The one shared piece: the encoder sits beside the handlers' decoder and is pinned
+                        // by known-answer tests of S3's form encoding, so sharing it cannot hide a misreading.
+                        ["key"] = S3KeyDecoder.Encode(o.Key),
                         ["size"] = o.Size,
                         ["eTag"] = o.ETag,
                         ["sequencer"] = sequencer,
@@ -114,31 +117,4 @@ internal sealed class AwsEventFactory(string region, string accountId)
         ["resources"] = new JsonArray($"arn:aws:events:{region}:{accountId}:rule/edgelabeling-batch-schedule"),
         ["detail"] = new JsonObject(),
     };
-
-    /// <summary>
-    /// S3 writes keys into notifications with application/x-www-form-urlencoded rules: a space becomes '+',
-    /// a literal '+' becomes %2B, other bytes outside the unreserved set are UTF-8 percent-escapes; '/' stays.
-    /// </summary>
-    public static string FormEncodeKey(string key)
-    {
-        var sb = new StringBuilder(key.Length + 8);
-        foreach (var b in Encoding.UTF8.GetBytes(key))
-        {
-            var c = (char)b;
-            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '*' or '/')
-            {
-                sb.Append(c);
-            }
-            else if (c == ' ')
-            {
-                sb.Append('+');
-            }
-            else
-            {
-                sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
-            }
-        }
-
-        return sb.ToString();
-    }
 }

@@ -98,6 +98,9 @@ public sealed record EventBridgeEvent
     [JsonPropertyName("region")] public string? Region { get; init; }
     [JsonPropertyName("resources")] public List<string>? Resources { get; init; }
     [JsonPropertyName("detail")] public JsonElement? Detail { get; init; }
+
+    /// <summary>The event as EventBridge delivers it to a target.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, LabelingJsonContext.Default.EventBridgeEvent);
 }
 
 /// <summary>The <c>detail</c> of a Ground Truth labeling job state change.</summary>

@@ -64,7 +64,11 @@ public static class S3KeyDecoder
         return true;
     }
 
-    /// <summary>The inverse, for building test events and fixtures the way S3 does.</summary>
+    /// <summary>
+    /// The inverse, for building notifications, test events and fixtures the way S3 does: keys are written
+    /// with application/x-www-form-urlencoded rules, so a space becomes <c>+</c>, a literal <c>+</c> becomes
+    /// <c>%2B</c>, other bytes outside the unreserved set are UTF-8 percent-escapes, and <c>/</c> stays.
+    /// </summary>
     public static string Encode(string key)
     {
         var sb = new StringBuilder(key.Length + 8);

@@ -1,4 +1,5 @@
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Evaluation;
 
 namespace EdgeLabeling.Labeling.Merge;
 
@@ -22,7 +23,6 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
     /// <summary>Matched human boxes ÷ human boxes (1 when people drew nothing).</summary>
     public double Recall => HumanBoxes == 0 ? 1.0 : (double)MatchedBoxes / HumanBoxes;
 
-    /// <summary>Adds one image and returns how many boxes matched.</summary>
     /// <summary>Adds one image's boxes and returns how many matched.</summary>
     public int Add(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human)
     {
@@ -40,6 +40,11 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
     }
 
     /// <summary>Greedy one-to-one matching by IoU (same class, IoU ≥ threshold); returns the number of pairs.</summary>
+    /// <remarks>
+    /// Deliberately not <see cref="GreedyMatcher"/>: that one walks predictions by confidence, as detection
+    /// metrics require, while model and human boxes are peers here, so all candidate pairs are taken best
+    /// overlap first. That keeps the count symmetric in its two arguments and independent of confidences.
+    /// </remarks>
     public static int Match(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human, double iouThreshold)
     {
         var pairs = new List<(double Iou, int M, int H)>();
@@ -49,7 +54,7 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
             {
                 if (model[m].ClassId == human[h].ClassId)
                 {
-                    var iou = Iou(model[m], human[h]);
+                    var iou = BoxMath.IoU(model[m], human[h]);
                     if (iou >= iouThreshold)
                     {
                         pairs.Add((iou, m, h));
@@ -72,21 +77,6 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
         }
 
         return count;
-    }
-
-    /// <summary>Intersection over union of two boxes (0 when they do not overlap).</summary>
-    public static double Iou(PixelBox a, PixelBox b)
-    {
-        var w = Math.Min(a.Right, b.Right) - Math.Max(a.Left, b.Left);
-        var h = Math.Min(a.Bottom, b.Bottom) - Math.Max(a.Top, b.Top);
-        if (w <= 0 || h <= 0)
-        {
-            return 0;
-        }
-
-        var inter = w * h;
-        var union = a.Area + b.Area - inter;
-        return union <= 0 ? 0 : inter / union;
     }
 
     public AgreementSummary ToSummary() => new(IouThreshold, Images, ImagesInFullAgreement, ModelBoxes, HumanBoxes, MatchedBoxes, Math.Round(Precision, 4), Math.Round(Recall, 4));

@@ -1,32 +1,25 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using EdgeLabeling.Labeling.Events;
 
 namespace EdgeLabeling.Labeling.Merge;
 
 /// <summary>
-/// The EventBridge event SageMaker sends when a Ground Truth labeling job changes state
-/// (source <c>aws.sagemaker</c>, detail-type "SageMaker Ground Truth Labeling Job State Change").
+/// Reads and writes the EventBridge event SageMaker sends when a Ground Truth labeling job changes state
+/// (source <c>aws.sagemaker</c>, detail-type "SageMaker Ground Truth Labeling Job State Change"). The
+/// envelope is the shared <see cref="EventBridgeEvent"/>; this class owns only what is specific to job
+/// state changes: the expected source and detail-type, the job ARN in <c>resources[0]</c>, and the status.
 /// </summary>
-public sealed record JobStateChangeEvent
+public static class JobStateChangeEvent
 {
-    public const string ExpectedSource = "aws.sagemaker";
-    public const string ExpectedDetailType = "SageMaker Ground Truth Labeling Job State Change";
-
-    [JsonPropertyName("version")] public string? Version { get; init; }
-    [JsonPropertyName("id")] public string? Id { get; init; }
-    [JsonPropertyName("detail-type")] public string? DetailType { get; init; }
-    [JsonPropertyName("source")] public string? Source { get; init; }
-    [JsonPropertyName("account")] public string? Account { get; init; }
-    [JsonPropertyName("time")] public DateTimeOffset? Time { get; init; }
-    [JsonPropertyName("region")] public string? Region { get; init; }
-    [JsonPropertyName("resources")] public IReadOnlyList<string>? Resources { get; init; }
-    [JsonPropertyName("detail")] public JobStateDetail? Detail { get; init; }
+    public const string ExpectedSource = EventBridgeEvent.SageMakerSource;
+    public const string ExpectedDetailType = EventBridgeEvent.LabelingJobStateChangeType;
 
     /// <summary>Builds the event exactly as EventBridge delivers it (used by the simulator and tests).</summary>
-    public static JobStateChangeEvent Create(string jobArn, string status, DateTimeOffset time)
+    public static EventBridgeEvent Create(string jobArn, string status, DateTimeOffset time)
     {
         var arn = LabelingJobArn.Parse(jobArn);
-        return new JobStateChangeEvent
+        return new EventBridgeEvent
         {
             Version = "0",
             Id = Guid.NewGuid().ToString(),
@@ -36,19 +29,21 @@ public sealed record JobStateChangeEvent
             Time = time,
             Region = arn.Region,
             Resources = [jobArn],
-            Detail = new JobStateDetail { LabelingJobStatus = status },
+            Detail = JsonSerializer.SerializeToElement(new LabelingJobStateDetail { LabelingJobStatus = status }, LabelingJsonContext.Default.LabelingJobStateDetail),
         };
     }
-
-    public string ToJson() => JsonSerializer.Serialize(this, MergeJsonContext.Default.JobStateChangeEvent);
 
     /// <summary>Parses and checks the event; throws <see cref="FormatException"/> naming the problem.</summary>
     public static JobStateChange Parse(ReadOnlySpan<byte> utf8Json)
     {
-        JobStateChangeEvent? e;
+        EventBridgeEvent? e;
+        LabelingJobStateDetail? detail;
         try
         {
-            e = JsonSerializer.Deserialize(utf8Json, MergeJsonContext.Default.JobStateChangeEvent);
+            e = JsonSerializer.Deserialize(utf8Json, LabelingJsonContext.Default.EventBridgeEvent);
+            // The envelope keeps detail as raw JSON (its shape depends on detail-type), so a detail of the
+            // wrong shape surfaces here and is reported as malformed like any other JSON error.
+            detail = e?.Detail is { ValueKind: not JsonValueKind.Null } d ? d.Deserialize(LabelingJsonContext.Default.LabelingJobStateDetail) : null;
         }
         catch (JsonException ex)
         {
@@ -75,7 +70,7 @@ public sealed record JobStateChangeEvent
             throw new FormatException("missing-job-arn: the event has no resources[0]");
         }
 
-        var status = e.Detail?.LabelingJobStatus;
+        var status = detail?.LabelingJobStatus;
         if (string.IsNullOrEmpty(status))
         {
             throw new FormatException("missing-status: the event has no detail.LabelingJobStatus");
@@ -84,11 +79,6 @@ public sealed record JobStateChangeEvent
         var arn = LabelingJobArn.Parse(e.Resources[0]);
         return new JobStateChange(arn.JobName, arn.Arn, status, e.Time ?? DateTimeOffset.UnixEpoch);
     }
-}
-
-public sealed record JobStateDetail
-{
-    [JsonPropertyName("LabelingJobStatus")] public string? LabelingJobStatus { get; init; }
 }
 
 /// <summary>The part of a state-change event the merge acts on.</summary>
@@ -118,7 +108,6 @@ public readonly record struct LabelingJobArn(string Arn, string Partition, strin
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(JobStateChangeEvent))]
 [JsonSerializable(typeof(MergeResult))]
 [JsonSerializable(typeof(DatasetBuildReport))]
 [JsonSerializable(typeof(MergeDoneMarker))]

@@ -35,6 +35,17 @@ public class S3KeyDecoderTests
         Assert.Equal(expectedReason, reason);
     }
 
+    [Theory]
+    [InlineData("incoming/site-a/2026/11/26/abc.jpg", "incoming/site-a/2026/11/26/abc.jpg")]
+    [InlineData("red flower.jpg", "red+flower.jpg")]
+    [InlineData("a+b.jpg", "a%2Bb.jpg")]
+    [InlineData("größe.jpg", "gr%C3%B6%C3%9Fe.jpg")]
+    [InlineData("100%", "100%25")]
+    public void Encode_KnownKeys_EncodesAsS3NotificationsDo(string key, string expected)
+    {
+        Assert.Equal(expected, S3KeyDecoder.Encode(key));
+    }
+
     [Fact]
     public void Encode_ThenDecode_RoundTripsAnyKey()
     {

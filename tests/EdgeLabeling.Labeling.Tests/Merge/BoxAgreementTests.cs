@@ -1,4 +1,5 @@
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Evaluation;
 using EdgeLabeling.Labeling.Merge;
 
 namespace EdgeLabeling.Labeling.Tests.Merge;
@@ -11,13 +12,13 @@ public sealed class BoxAgreementTests
         var a = new PixelBox(0, 0, 0, 10, 10, 1);
         var b = new PixelBox(0, 5, 0, 10, 10, 1);
 
-        Assert.Equal(50.0 / 150.0, BoxAgreement.Iou(a, b), 10);
+        Assert.Equal(50.0 / 150.0, BoxMath.IoU(a, b), 10);
     }
 
     [Fact]
     public void Iou_DisjointOrTouching_IsZero()
     {
-        Assert.Equal(0, BoxAgreement.Iou(new PixelBox(0, 0, 0, 10, 10, 1), new PixelBox(0, 10, 0, 10, 10, 1)));
+        Assert.Equal(0, BoxMath.IoU(new PixelBox(0, 0, 0, 10, 10, 1), new PixelBox(0, 10, 0, 10, 10, 1)));
     }
 
     [Fact]

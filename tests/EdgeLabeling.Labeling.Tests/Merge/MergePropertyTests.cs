@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using CsCheck;
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Evaluation;
 using EdgeLabeling.Labeling.Coco;
 using EdgeLabeling.Labeling.Merge;
 
@@ -22,8 +23,8 @@ public sealed class MergePropertyTests
     {
         Gen.Select(GenBox, GenBox).Sample((a, b) =>
         {
-            var ab = BoxAgreement.Iou(a, b);
-            return ab >= 0 && ab <= 1 + 1e-12 && Math.Abs(ab - BoxAgreement.Iou(b, a)) < 1e-12 && Math.Abs(BoxAgreement.Iou(a, a) - 1) < 1e-9;
+            var ab = BoxMath.IoU(a, b);
+            return ab >= 0 && ab <= 1 + 1e-12 && Math.Abs(ab - BoxMath.IoU(b, a)) < 1e-12 && Math.Abs(BoxMath.IoU(a, a) - 1) < 1e-9;
         }, iter: 2_000);
     }
 
