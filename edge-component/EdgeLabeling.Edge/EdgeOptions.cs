@@ -1,0 +1,236 @@
+using System.Globalization;
+using EdgeLabeling.Contracts;
+using Microsoft.Extensions.Options;
+
+namespace EdgeLabeling.Edge;
+
+/// <summary>What to do when the disk quota of the queue is reached.</summary>
+public enum EvictionPolicy
+{
+    /// <summary>Never drop anything: intake stops (files stay in the watch folder) until uploads make room.</summary>
+    Backpressure,
+
+    /// <summary>Drop auto-labeled images, then auto-label records, oldest first; review/audit items are still never dropped.</summary>
+    EvictLowPriority,
+}
+
+/// <summary>
+/// Every setting of the edge component. Bound from configuration (command line <c>--Key value</c>, which is
+/// how the Greengrass recipe passes <c>{configuration:/Key}</c>, and environment <c>EDGELABEL_Key</c>) and
+/// validated at start by <see cref="EdgeOptionsValidator"/>.
+/// </summary>
+public sealed class EdgeOptions
+{
+    /// <summary>IoT thing name used in object keys; defaults to AWS_IOT_THING_NAME set by the nucleus.</summary>
+    public string ThingName { get; set; } = "";
+
+    /// <summary>Folder the camera writer drops JPEG/PNG frames into.</summary>
+    public string InputDirectory { get; set; } = "";
+
+    /// <summary>Writable folder for the queue database, blobs, quarantine and the status file.</summary>
+    public string WorkDirectory { get; set; } = "";
+
+    /// <summary>When set, accepted frames are moved here instead of deleted.</summary>
+    public string ProcessedDirectory { get; set; } = "";
+
+    /// <summary>Camera id written into sidecars and used for duplicate detection.</summary>
+    public string Camera { get; set; } = "cam0";
+
+    /// <summary>ONNX detector file.</summary>
+    public string ModelPath { get; set; } = "";
+
+    /// <summary>Optional labels file (one class name per line) overriding the model's names.</summary>
+    public string LabelsPath { get; set; } = "";
+
+    /// <summary>Intra-op threads of the ONNX session.</summary>
+    public int InferenceThreads { get; set; } = 1;
+
+    /// <summary>Optional routing JSON file (per-class thresholds, duplicate window...); the options below override it.</summary>
+    public string RoutingConfigPath { get; set; } = "";
+
+    /// <summary>Global auto-accept threshold.</summary>
+    public double AutoAcceptThreshold { get; set; } = 0.5;
+
+    /// <summary>Lower edge of the uncertain band; detections below it are background.</summary>
+    public double UncertainLow { get; set; } = 0.25;
+
+    /// <summary>Share of auto-labelable images also sent to people as audit samples.</summary>
+    public double AuditRate { get; set; } = 0.02;
+
+    /// <summary>Label attribute of auto-label lines (the dataset attribute).</summary>
+    public string LabelAttribute { get; set; } = LabelingConventions.DefaultDatasetAttribute;
+
+    /// <summary>Destination bucket.</summary>
+    public string Bucket { get; set; } = "";
+
+    /// <summary>Endpoint override for S3-compatible servers; empty means AWS S3.</summary>
+    public string S3Endpoint { get; set; } = "";
+
+    /// <summary>Region; defaults to AWS_REGION set by the nucleus.</summary>
+    public string Region { get; set; } = "";
+
+    /// <summary>"auto" (WHEN_REQUIRED with an endpoint override), "when-required" or "when-supported".</summary>
+    public string ChecksumMode { get; set; } = "auto";
+
+    /// <summary>Objects larger than this go through multipart upload.</summary>
+    public long MultipartThresholdBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>Timeout of one S3 request.</summary>
+    public int S3TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Upload the auto-labeled images too (priority 2); otherwise they stay on the site.</summary>
+    public bool UploadAutoLabeledImages { get; set; }
+
+    /// <summary>Local-time window "HH:mm-HH:mm" for priority-2 uploads; empty means any time.</summary>
+    public string LowPriorityWindow { get; set; } = "";
+
+    /// <summary>Upload bandwidth cap in bytes/s; 0 means no cap.</summary>
+    public long BandwidthBytesPerSecond { get; set; }
+
+    /// <summary>Bytes per UTC day the component may upload, in MB; 0 means no quota.</summary>
+    public long DailyUploadMegabytes { get; set; }
+
+    /// <summary>Bytes the queue may hold on disk (blobs plus records).</summary>
+    public long DiskQuotaBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>What happens when the disk quota is reached.</summary>
+    public EvictionPolicy EvictionPolicy { get; set; } = EvictionPolicy.Backpressure;
+
+    /// <summary>A frame is read only after its size and mtime have not changed for this long.</summary>
+    public int FileStableMilliseconds { get; set; } = 1000;
+
+    /// <summary>How often the watch folder is scanned.</summary>
+    public int PollMilliseconds { get; set; } = 500;
+
+    /// <summary>Upper bound of the offline back-off between probes.</summary>
+    public int RetryMaxBackoffSeconds { get; set; } = 60;
+
+    /// <summary>Quick retries of one upload before the link is considered down.</summary>
+    public int RetryAttempts { get; set; } = 3;
+
+    /// <summary>Status file path; empty means WorkDirectory/status.json.</summary>
+    public string StatusFile { get; set; } = "";
+
+    /// <summary>How often the status file is rewritten.</summary>
+    public int StatusIntervalSeconds { get; set; } = 5;
+
+    /// <summary>Auto-label records per uploaded JSON-lines object.</summary>
+    public int AutoLabelBatchSize { get; set; } = 200;
+
+    /// <summary>A smaller batch is sent once its oldest record has waited this long.</summary>
+    public int AutoLabelBatchMaxWaitSeconds { get; set; } = 60;
+
+    /// <summary>Downscale uploaded images so the longer side is at most this; 0 (default) keeps full resolution.</summary>
+    public int UploadMaxSide { get; set; }
+
+    /// <summary>JPEG quality used when <see cref="UploadMaxSide"/> re-encodes an image.</summary>
+    public int UploadJpegQuality { get; set; } = 90;
+
+    public string ResolvedStatusFile => string.IsNullOrEmpty(StatusFile) ? Path.Combine(WorkDirectory, "status.json") : StatusFile;
+
+    public TimeWindow? ResolvedLowPriorityWindow => string.IsNullOrWhiteSpace(LowPriorityWindow) ? null : TimeWindow.Parse(LowPriorityWindow);
+
+    /// <summary>Fills thing name and region from the variables the Greengrass nucleus sets.</summary>
+    public void ApplyEnvironmentDefaults(Func<string, string?> env)
+    {
+        if (string.IsNullOrWhiteSpace(ThingName))
+        {
+            ThingName = env("AWS_IOT_THING_NAME") ?? "";
+        }
+
+        if (string.IsNullOrWhiteSpace(Region))
+        {
+            Region = env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? "us-east-1";
+        }
+    }
+}
+
+/// <summary>Checks every option and names the field and the bad value.</summary>
+public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
+{
+    /// <summary>Set to false by callers that supply their own <c>IImageLabeler</c> and need no model file.</summary>
+    public bool RequireModel { get; init; } = true;
+
+    public ValidateOptionsResult Validate(string? name, EdgeOptions o)
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string field, string problem)
+        {
+            if (!ok)
+            {
+                errors.Add($"{field}: {problem}");
+            }
+        }
+
+        Check(ObjectKeyLayout.IsValidThingName(o.ThingName), nameof(o.ThingName), $"'{o.ThingName}' must be 1-128 of letters, digits, ':', '_' or '-' (set it or AWS_IOT_THING_NAME)");
+        Check(!string.IsNullOrWhiteSpace(o.InputDirectory), nameof(o.InputDirectory), "is required");
+        Check(!string.IsNullOrWhiteSpace(o.WorkDirectory), nameof(o.WorkDirectory), "is required");
+        if (RequireModel)
+        {
+            Check(!string.IsNullOrWhiteSpace(o.ModelPath) && File.Exists(o.ModelPath), nameof(o.ModelPath), $"model file '{o.ModelPath}' does not exist");
+            Check(string.IsNullOrEmpty(o.LabelsPath) || File.Exists(o.LabelsPath), nameof(o.LabelsPath), $"labels file '{o.LabelsPath}' does not exist");
+        }
+
+        Check(string.IsNullOrEmpty(o.RoutingConfigPath) || File.Exists(o.RoutingConfigPath), nameof(o.RoutingConfigPath), $"routing config '{o.RoutingConfigPath}' does not exist");
+        Check(o.AutoAcceptThreshold is > 0 and <= 1, nameof(o.AutoAcceptThreshold), $"{o.AutoAcceptThreshold} must be in (0, 1]");
+        Check(o.UncertainLow >= 0 && o.UncertainLow < o.AutoAcceptThreshold, nameof(o.UncertainLow), $"{o.UncertainLow} must be >= 0 and below AutoAcceptThreshold ({o.AutoAcceptThreshold})");
+        Check(o.AuditRate is >= 0 and <= 1, nameof(o.AuditRate), $"{o.AuditRate} must be in [0, 1]");
+        Check(o.InferenceThreads is >= 1 and <= 64, nameof(o.InferenceThreads), $"{o.InferenceThreads} must be 1-64");
+        Check(GroundTruthManifest.IsValidName(o.LabelAttribute, 127), nameof(o.LabelAttribute), $"'{o.LabelAttribute}' must be 1-127 letters, digits or inner hyphens");
+        Check(IsValidBucket(o.Bucket), nameof(o.Bucket), $"'{o.Bucket}' is not a valid S3 bucket name (3-63 of a-z, 0-9, '-', '.')");
+        Check(string.IsNullOrEmpty(o.S3Endpoint) || (Uri.TryCreate(o.S3Endpoint, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"), nameof(o.S3Endpoint), $"'{o.S3Endpoint}' is not an http(s) URL");
+        Check(!string.IsNullOrWhiteSpace(o.Region), nameof(o.Region), "is required (or AWS_REGION)");
+        Check(o.ChecksumMode is "auto" or "when-required" or "when-supported", nameof(o.ChecksumMode), $"'{o.ChecksumMode}' must be auto, when-required or when-supported");
+        Check(o.MultipartThresholdBytes >= 5L * 1024 * 1024, nameof(o.MultipartThresholdBytes), $"{o.MultipartThresholdBytes} must be at least 5 MiB (the S3 minimum part size)");
+        Check(o.S3TimeoutSeconds is >= 1 and <= 3600, nameof(o.S3TimeoutSeconds), $"{o.S3TimeoutSeconds} must be 1-3600");
+        Check(string.IsNullOrWhiteSpace(o.LowPriorityWindow) || TimeWindow.TryParse(o.LowPriorityWindow, out _), nameof(o.LowPriorityWindow), $"'{o.LowPriorityWindow}' must look like 01:00-05:00");
+        Check(o.BandwidthBytesPerSecond >= 0, nameof(o.BandwidthBytesPerSecond), $"{o.BandwidthBytesPerSecond} must be >= 0 (0 = no cap)");
+        Check(o.BandwidthBytesPerSecond == 0 || o.BandwidthBytesPerSecond >= 1024, nameof(o.BandwidthBytesPerSecond), $"{o.BandwidthBytesPerSecond} is below 1 KiB/s; S3 requests would time out");
+        Check(o.DailyUploadMegabytes >= 0, nameof(o.DailyUploadMegabytes), $"{o.DailyUploadMegabytes} must be >= 0 (0 = no quota)");
+        Check(o.DiskQuotaBytes >= 1024 * 1024, nameof(o.DiskQuotaBytes), $"{o.DiskQuotaBytes} must be at least 1 MiB");
+        Check(Enum.IsDefined(o.EvictionPolicy), nameof(o.EvictionPolicy), $"'{o.EvictionPolicy}' must be Backpressure or EvictLowPriority");
+        Check(o.FileStableMilliseconds is >= 0 and <= 600_000, nameof(o.FileStableMilliseconds), $"{o.FileStableMilliseconds} must be 0-600000");
+        Check(o.PollMilliseconds is >= 10 and <= 60_000, nameof(o.PollMilliseconds), $"{o.PollMilliseconds} must be 10-60000");
+        Check(o.RetryMaxBackoffSeconds is >= 1 and <= 3600, nameof(o.RetryMaxBackoffSeconds), $"{o.RetryMaxBackoffSeconds} must be 1-3600");
+        Check(o.RetryAttempts is >= 0 and <= 10, nameof(o.RetryAttempts), $"{o.RetryAttempts} must be 0-10");
+        Check(o.StatusIntervalSeconds is >= 1 and <= 3600, nameof(o.StatusIntervalSeconds), $"{o.StatusIntervalSeconds} must be 1-3600");
+        Check(o.AutoLabelBatchSize is >= 1 and <= 10_000, nameof(o.AutoLabelBatchSize), $"{o.AutoLabelBatchSize} must be 1-10000");
+        Check(o.AutoLabelBatchMaxWaitSeconds is >= 0 and <= 86_400, nameof(o.AutoLabelBatchMaxWaitSeconds), $"{o.AutoLabelBatchMaxWaitSeconds} must be 0-86400");
+        Check(o.UploadMaxSide == 0 || o.UploadMaxSide >= 64, nameof(o.UploadMaxSide), $"{o.UploadMaxSide} must be 0 (off) or at least 64");
+        Check(o.UploadJpegQuality is >= 1 and <= 100, nameof(o.UploadJpegQuality), $"{o.UploadJpegQuality} must be 1-100");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsValidBucket(string b) =>
+        !string.IsNullOrEmpty(b) && b.Length is >= 3 and <= 63 && b.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.')
+        && char.IsAsciiLetterOrDigit(b[0]) && char.IsAsciiLetterOrDigit(b[^1]) && !b.Contains("..", StringComparison.Ordinal);
+}
+
+/// <summary>A daily local-time window such as 01:00–05:00; may wrap past midnight (22:00–04:00).</summary>
+public readonly record struct TimeWindow(TimeOnly Start, TimeOnly End)
+{
+    public static TimeWindow Parse(string text) =>
+        TryParse(text, out var w) ? w : throw new FormatException($"time window '{text}' must look like 01:00-05:00");
+
+    public static bool TryParse(string text, out TimeWindow window)
+    {
+        window = default;
+        var parts = text.Split('-', StringSplitOptions.TrimEntries);
+        if (parts.Length != 2
+            || !TimeOnly.TryParseExact(parts[0], "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out var start)
+            || !TimeOnly.TryParseExact(parts[1], "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out var end)
+            || start == end)
+        {
+            return false;
+        }
+
+        window = new TimeWindow(start, end);
+        return true;
+    }
+
+    /// <summary>True when <paramref name="localTime"/> is inside [Start, End).</summary>
+    public bool Contains(TimeOnly localTime) =>
+        Start < End ? localTime >= Start && localTime < End : localTime >= Start || localTime < End;
+
+    public override string ToString() => $"{Start:HH\\:mm}-{End:HH\\:mm}";
+}

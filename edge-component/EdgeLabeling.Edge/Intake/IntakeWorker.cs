@@ -1,0 +1,271 @@
+using System.Text;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Edge.Queue;
+using EdgeLabeling.Edge.Status;
+using EdgeLabeling.Routing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EdgeLabeling.Edge.Intake;
+
+/// <summary>
+/// Watches the input folder, runs inference and routing on each stable frame and hands the result to the
+/// outbox. The input file is deleted (or moved to <see cref="EdgeOptions.ProcessedDirectory"/>) only after
+/// the queue has committed it; when the queue is full and the policy keeps everything, frames stay in the
+/// folder (backpressure) until uploads make room. A frame in progress when the stop request arrives is
+/// finished: inference plus one commit take milliseconds, far inside the shutdown budget.
+/// </summary>
+public sealed class IntakeWorker(
+    IImageLabeler labeler,
+    LabelRecords records,
+    Outbox outbox,
+    EdgeState state,
+    QueueSignal signal,
+    IOptions<EdgeOptions> options,
+    TimeProvider time,
+    ILogger<IntakeWorker> logger) : BackgroundService
+{
+    // Sidecar and label line of one image stay well under this; used for the quota pre-check only.
+    private const long RecordAllowanceBytes = 64 * 1024;
+
+    private readonly EdgeOptions _o = options.Value;
+    private readonly UploadDownscaler _downscaler = new(options.Value.UploadMaxSide, options.Value.UploadJpegQuality);
+    private InboxScanner? _scanner;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Leave StartAsync at once; the first scan runs on the thread pool.
+        await Task.Yield();
+        Directory.CreateDirectory(_o.InputDirectory);
+        _scanner = new InboxScanner(_o.InputDirectory, TimeSpan.FromMilliseconds(_o.FileStableMilliseconds), time);
+        _scanner.Ignored += path => logger.LogWarning("Ignoring {File}: not a .jpg, .jpeg or .png frame", path);
+        logger.LogInformation("Watching {InputDirectory} for frames (stable after {StableMs} ms)", _o.InputDirectory, _o.FileStableMilliseconds);
+        var poll = TimeSpan.FromMilliseconds(_o.PollMilliseconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                RunOnce(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                state.IntakeFailed(ex.Message);
+                logger.LogError(ex, "Intake round failed: {Error}", ex.Message);
+            }
+
+            try
+            {
+                await Task.Delay(poll, time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>One scan of the folder; returns the number of frames taken.</summary>
+    internal int RunOnce(CancellationToken stoppingToken)
+    {
+        var taken = 0;
+        foreach (var path in _scanner!.ScanReady())
+        {
+            if (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            long length;
+            try
+            {
+                length = new FileInfo(path).Length;
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            if (_o.EvictionPolicy == EvictionPolicy.Backpressure && !outbox.HasRoomFor(length + RecordAllowanceBytes))
+            {
+                EnterBackpressure();
+                break;
+            }
+
+            if (!TakeFrame(path))
+            {
+                break;
+            }
+
+            taken++;
+        }
+
+        return taken;
+    }
+
+    private void EnterBackpressure()
+    {
+        if (!state.Backpressure)
+        {
+            logger.LogWarning(
+                "Disk quota of {QuotaBytes} bytes reached ({UsedBytes} used): intake paused, frames stay in {InputDirectory} until uploads make room",
+                _o.DiskQuotaBytes, outbox.UsedBytes, _o.InputDirectory);
+        }
+
+        state.SetBackpressure(true, "disk-quota");
+    }
+
+    /// <summary>Processes one frame; false when the queue refused it (backpressure) and the round should stop.</summary>
+    private bool TakeFrame(string path)
+    {
+        byte[] bytes;
+        DateTimeOffset captured;
+        try
+        {
+            using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None))
+            {
+                bytes = new byte[fs.Length];
+                fs.ReadExactly(bytes);
+            }
+
+            captured = new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Vanished, locked or shrunk under us: look at it again next round.
+            _scanner!.Forget(path);
+            logger.LogDebug("Frame {File} not readable yet: {Error}", path, ex.Message);
+            return true;
+        }
+
+        var decision = labeler.Process(new ImageInput(path, bytes, _o.Camera, captured));
+        switch (decision.Outcome)
+        {
+            case RoutingOutcome.Quarantine:
+                outbox.CountOutcome(decision.Outcome);
+                Quarantine(path, decision);
+                return true;
+            case RoutingOutcome.Duplicate:
+                outbox.CountOutcome(decision.Outcome);
+                FinishInput(path);
+                logger.LogInformation("Frame {File} is a duplicate ({Reason}); not queued", Path.GetFileName(path), decision.Reason);
+                return true;
+        }
+
+        if (_o.UploadMaxSide > 0)
+        {
+            (decision, bytes) = _downscaler.Apply(decision, bytes);
+        }
+
+        var entries = BuildEntries(decision, bytes);
+        var result = outbox.Enqueue(entries, decision.Outcome, time.GetUtcNow());
+        if (result.Status == EnqueueStatus.Backpressure)
+        {
+            EnterBackpressure();
+            return false;
+        }
+
+        if (state.Backpressure)
+        {
+            logger.LogInformation("Queue has room again; intake resumed");
+        }
+
+        state.SetBackpressure(false);
+        state.FrameAccepted(result.Evicted);
+        if (result.Evicted > 0)
+        {
+            logger.LogWarning("Disk quota reached: evicted {Evicted} low-priority items (policy {Policy})", result.Evicted, _o.EvictionPolicy);
+        }
+
+        FinishInput(path);
+        signal.Notify();
+        logger.LogInformation(
+            "Frame {File} -> {Outcome} ({Reason}), {Boxes} boxes, key {Key}",
+            Path.GetFileName(path), decision.Outcome.ToWire(), decision.Reason, decision.Boxes.Count, records.ImageKey(decision));
+        return true;
+    }
+
+    /// <summary>The outbox entries one decision produces.</summary>
+    public static IReadOnlyList<OutboxEntry> BuildEntries(ImageDecision decision, LabelRecords records, bool uploadAutoLabeledImages, DateTimeOffset now, ReadOnlyMemory<byte> bytes)
+    {
+        // Link bytes are precious: 0.01 px and 4-digit confidences say all a labeler or the merge can use,
+        // and keep float noise (0.30000004172325134) out of every sidecar.
+        decision = decision with
+        {
+            Boxes = decision.Boxes.Select(b => b with
+            {
+                Left = Math.Round(b.Left, 2),
+                Top = Math.Round(b.Top, 2),
+                Width = Math.Round(b.Width, 2),
+                Height = Math.Round(b.Height, 2),
+                Confidence = Math.Round(b.Confidence, 4),
+            }).ToList(),
+        };
+        var key = records.ImageKey(decision);
+        var contentType = decision.Extension == "png" ? "image/png" : "image/jpeg";
+        var entries = new List<OutboxEntry>(2);
+        if (decision.Outcome.NeedsPeople())
+        {
+            entries.Add(new OutboxEntry(QueuePriority.Review, key, decision.Sha256, contentType, bytes, records.ReviewRecord(decision).ToUtf8Json()));
+        }
+
+        if (decision.Outcome is RoutingOutcome.AutoLabel or RoutingOutcome.Audit)
+        {
+            var line = Encoding.UTF8.GetBytes(records.AutoLabelLine(decision, now).ToJsonString());
+            entries.Add(new OutboxEntry(QueuePriority.AutoLabelRecord, key, decision.Sha256, "application/json", ReadOnlyMemory<byte>.Empty, line));
+        }
+
+        if (decision.Outcome == RoutingOutcome.AutoLabel && uploadAutoLabeledImages)
+        {
+            entries.Add(new OutboxEntry(QueuePriority.AutoLabeledImage, key, decision.Sha256, contentType, bytes, ReadOnlyMemory<byte>.Empty));
+        }
+
+        return entries;
+    }
+
+    private IReadOnlyList<OutboxEntry> BuildEntries(ImageDecision decision, byte[] bytes) =>
+        BuildEntries(decision, records, _o.UploadAutoLabeledImages, time.GetUtcNow(), bytes);
+
+    private void FinishInput(string path)
+    {
+        try
+        {
+            if (string.IsNullOrEmpty(_o.ProcessedDirectory))
+            {
+                File.Delete(path);
+            }
+            else
+            {
+                Directory.CreateDirectory(_o.ProcessedDirectory);
+                File.Move(path, Path.Combine(_o.ProcessedDirectory, Path.GetFileName(path)), overwrite: true);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Already queued: if the file comes round again its content address makes it a no-op.
+            logger.LogWarning("Could not remove accepted frame {File}: {Error}", path, ex.Message);
+        }
+
+        _scanner!.Forget(path);
+    }
+
+    private void Quarantine(string path, ImageDecision decision)
+    {
+        state.FrameQuarantined();
+        var dir = Path.Combine(_o.WorkDirectory, "quarantine");
+        Directory.CreateDirectory(dir);
+        var name = Path.GetFileName(path);
+        try
+        {
+            File.Move(path, Path.Combine(dir, name), overwrite: true);
+            File.WriteAllText(Path.Combine(dir, name + ".reason.txt"), decision.Reason + (decision.Detail is null ? "" : ": " + decision.Detail) + "\n");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("Could not move quarantined frame {File}: {Error}", path, ex.Message);
+        }
+
+        _scanner!.Forget(path);
+        logger.LogWarning("Frame {File} quarantined: {Reason}", name, decision.Reason);
+    }
+}

@@ -1,0 +1,37 @@
+using EdgeLabeling.Storage;
+
+namespace EdgeLabeling.Edge.Upload;
+
+/// <summary>
+/// Puts one content-addressed object. Keys are derived from the content, so a repeated PUT rewrites the same
+/// object and can never create a second one; the HEAD only saves bytes: when an object with the same size
+/// and <c>sha256</c> metadata is already there (an upload resumed after a crash or a lost response) nothing
+/// is sent. The caller skips the HEAD for items no earlier attempt can have touched, which saves a request
+/// per object on a healthy link. PUTs go through the bandwidth cap when one is configured.
+/// </summary>
+public sealed class ObjectUploader(IObjectStoreProvider stores, string bucket, TokenBucket? bandwidth)
+{
+    /// <summary>Metadata key holding the lower-case hex SHA-256 of the object bytes.</summary>
+    public const string Sha256MetadataKey = "sha256";
+
+    public string Bucket => bucket;
+
+    /// <summary>Uploads unless already present; returns the bytes sent (0 when skipped).</summary>
+    public async Task<long> PutOnceAsync(string key, Func<Stream> open, long length, string sha256, string contentType, CancellationToken cancellationToken, bool mayExist = true)
+    {
+        var store = stores.Current;
+        var head = mayExist ? await store.HeadAsync(bucket, key, cancellationToken).ConfigureAwait(false) : null;
+        if (head is not null && head.Size == length
+            && head.Metadata.TryGetValue(Sha256MetadataKey, out var existing)
+            && string.Equals(existing, sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            return 0;
+        }
+
+        await using var raw = open();
+        await using Stream body = bandwidth is null ? raw : new ThrottledStream(raw, bandwidth, leaveOpen: true);
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal) { [Sha256MetadataKey] = sha256 };
+        await store.PutAsync(bucket, key, body, contentType, meta, cancellationToken).ConfigureAwait(false);
+        return length;
+    }
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Builds the Greengrass V2 component: one ZIP artifact per runtime identifier (a self-contained publish
+# of edgelabeling-component with the ONNX model inside, under model/) and the recipe that uses them.
+#
+#   scripts/package-component.sh VERSION [--rid linux-x64] [--rid linux-arm64] [--framework-dependent]
+#                                [--model PATH] [--artifact-base s3://bucket/prefix] [--bucket NAME]
+#                                [--component-name NAME] [--out DIR]
+#
+# Default: both linux-x64 (Greengrass "amd64") and linux-arm64 ("aarch64"), self-contained (no .NET on
+# the device). --framework-dependent makes a small ZIP that needs the .NET 10 runtime on the device; it is
+# faster to build, and the Run step then starts it with 'dotnet'.
+# Output: artifacts/component/VERSION/{recipe.json, edgelabeling-component-<rid>.zip}. Upload the ZIPs to
+# --artifact-base (default s3://edgelabeling-artifacts/components/<name>/VERSION) before creating the
+# component version from recipe.json.
+set -Eeuo pipefail
+cd "$(dirname "$0")/.."
+log() { echo "[package $(date +%T)] $*" >&2; }
+die() { echo "package-component: $*" >&2; exit 2; }
+
+[ $# -ge 1 ] || die "usage: $0 VERSION [--rid RID]... [--framework-dependent] [--model PATH] [--artifact-base URI] [--bucket NAME] [--out DIR]"
+VERSION=$1; shift
+[[ $VERSION =~ ^[0-9]{1,6}\.[0-9]{1,6}\.[0-9]{1,6}$ ]] || die "version '$VERSION' must be major.minor.patch (each 0-999999)"
+
+RIDS=()
+SELF_CONTAINED=true
+MODEL=samples/models/parts-detector.onnx
+NAME=com.edgelabeling.Component
+BUCKET=edgelabeling-incoming
+ARTIFACT_BASE=""
+OUT=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rid) RIDS+=("${2:?--rid needs a value}"); shift 2 ;;
+    --framework-dependent) SELF_CONTAINED=false; shift ;;
+    --model) MODEL=${2:?--model needs a path}; shift 2 ;;
+    --artifact-base) ARTIFACT_BASE=${2:?}; shift 2 ;;
+    --bucket) BUCKET=${2:?}; shift 2 ;;
+    --component-name) NAME=${2:?}; shift 2 ;;
+    --out) OUT=${2:?}; shift 2 ;;
+    *) die "unknown argument '$1'" ;;
+  esac
+done
+[ ${#RIDS[@]} -gt 0 ] || RIDS=(linux-x64 linux-arm64)
+[[ $NAME =~ ^[a-zA-Z0-9._-]{1,128}$ ]] || die "component name '$NAME' must match [a-zA-Z0-9._-], at most 128 characters"
+[ -f "$MODEL" ] || die "model '$MODEL' not found (generate samples first or pass --model)"
+ARTIFACT_BASE=${ARTIFACT_BASE:-s3://edgelabeling-artifacts/components/$NAME/$VERSION}
+OUT=${OUT:-artifacts/component/$VERSION}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+STAGE=$(mktemp -d)
+trap 'rm -rf "$STAGE"' EXIT
+
+zip_dir() { # zip_dir DIR ZIPFILE : the files of DIR at the root of the archive, keeping file modes
+  # Greengrass extracts an Unarchive: ZIP artifact into {artifacts:decompressedPath}/<zip name>/ itself,
+  # so the archive must not add another folder level.
+  if command -v zip >/dev/null; then
+    (cd "$1" && zip -q -r -X "$2" .)
+  else
+    (cd "$1" && python3 - "$2" <<'PY'
+import os, sys, zipfile
+out = sys.argv[1]
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    for d, _, files in os.walk("."):
+        for f in sorted(files):
+            z.write(os.path.join(d, f))
+PY
+    )
+  fi
+}
+
+MANIFESTS=""
+for RID in "${RIDS[@]}"; do
+  case "$RID" in
+    linux-x64) ARCH=amd64 ;;
+    linux-arm64) ARCH=aarch64 ;;
+    *) die "runtime identifier '$RID' is not supported (linux-x64, linux-arm64)" ;;
+  esac
+  ARCHIVE=edgelabeling-component-$RID
+  DEST=$STAGE/$ARCHIVE
+  log "publishing $RID (self-contained=$SELF_CONTAINED)"
+  dotnet publish edge-component/EdgeLabeling.Edge.Component/EdgeLabeling.Edge.Component.csproj \
+    -c Release -r "$RID" --self-contained "$SELF_CONTAINED" -p:DebugType=none -o "$DEST" -nologo -v quiet
+  mkdir -p "$DEST/model"
+  cp "$MODEL" "$DEST/model/"
+  rm -f "$OUT/$ARCHIVE.zip"
+  zip_dir "$DEST" "$OUT/$ARCHIVE.zip"
+  log "wrote $OUT/$ARCHIVE.zip ($(du -h "$OUT/$ARCHIVE.zip" | cut -f1))"
+  if [ "$SELF_CONTAINED" = true ]; then ENTRY=edgelabeling-component; PREFIX="exec "; else ENTRY=edgelabeling-component.dll; PREFIX="exec dotnet "; fi
+  M=$(sed -e "s|{{ARCH}}|$ARCH|g" -e "s|{{ARCHIVE}}|$ARCHIVE|g" -e "s|{{ENTRY}}|$ENTRY|g" -e "s|{{RUN_PREFIX}}|$PREFIX|g" \
+          -e "s|{{MODEL_FILE}}|$(basename "$MODEL")|g" -e "s|{{ARTIFACT_BASE}}|$ARTIFACT_BASE|g" edge-component/greengrass/manifest.template.json)
+  MANIFESTS=${MANIFESTS:+$MANIFESTS, }$M
+done
+
+# exec: the nucleus sends SIGTERM to the sh -c wrapper's children; with exec the component is that process.
+RECIPE=$OUT/recipe.json
+{
+  while IFS= read -r line; do
+    case "$line" in
+      *'{{MANIFESTS}}'*) printf '%s\n' "${line%%\{\{MANIFESTS\}\}*}[$MANIFESTS]${line##*\{\{MANIFESTS\}\}}" ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done < edge-component/greengrass/recipe.template.json
+} | sed -e "s|{{VERSION}}|$VERSION|g" -e "s|{{COMPONENT_NAME}}|$NAME|g" -e "s|{{BUCKET}}|$BUCKET|g" > "$RECIPE"
+if command -v jq >/dev/null; then jq -e . "$RECIPE" >/dev/null || die "generated recipe is not valid JSON"; fi
+log "wrote $RECIPE"
+echo "$OUT"

