@@ -79,7 +79,10 @@ for RID in "${RIDS[@]}"; do
   DEST=$STAGE/$ARCHIVE
   log "publishing $RID (self-contained=$SELF_CONTAINED)"
   dotnet publish edge-component/EdgeLabeling.Edge.Component/EdgeLabeling.Edge.Component.csproj \
-    -c Release -r "$RID" --self-contained "$SELF_CONTAINED" -p:DebugType=none -o "$DEST" -nologo -v quiet
+    -c Release -r "$RID" --self-contained "$SELF_CONTAINED" -o "$DEST" -nologo -v quiet
+  # Symbols are dropped here rather than with -p:DebugType=none: that property leaves the shared obj/ state
+  # expecting .pdb files, and the next plain Release build of the solution fails to copy them.
+  find "$DEST" -name '*.pdb' -delete
   mkdir -p "$DEST/model"
   cp "$MODEL" "$DEST/model/"
   rm -f "$OUT/$ARCHIVE.zip"
