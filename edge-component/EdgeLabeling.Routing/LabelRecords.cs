@@ -21,7 +21,10 @@ namespace EdgeLabeling.Routing;
 /// </remarks>
 public sealed class LabelRecords
 {
-    /// <summary>Extra key of every auto-label line, carrying <see cref="Contracts.Provenance"/> (+ per-class thresholds).</summary>
+    /// <summary>
+    /// Extra key of every auto-label line, carrying <see cref="Contracts.Provenance"/> (+ per-class thresholds) minus
+    /// "source" and "job-name", which the line states in its own metadata.
+    /// </summary>
     public const string ProvenanceKey = "edgelabel-provenance";
 
     private readonly JsonObject _provenanceNode;
@@ -46,6 +49,11 @@ public sealed class LabelRecords
             PolicyVersion = RoutingOptions.PolicyVersion,
         };
         _provenanceNode = JsonSerializer.SerializeToNode(Provenance, ContractsJsonContext.Default.Provenance)!.AsObject();
+        // The line already says both: human-annotated "no" is the source, and its metadata carries the job name.
+        // The merge sets "source" and "job-name" on every dataset line itself, so repeating them here only costs
+        // link bytes on every auto-label line.
+        _provenanceNode.Remove("source");
+        _provenanceNode.Remove("job-name");
         if (options.ClassThresholds.Count > 0)
         {
             var perClass = new JsonObject();

@@ -378,10 +378,10 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
         try
         {
             var loc = S3Location.Parse(sourceRef);
-            var sidecar = await store.ReadBytesAsync(loc.Bucket, ObjectKeyLayout.SidecarKey(loc.Key), cancellationToken).ConfigureAwait(false);
+            var sidecar = await ObjectContent.ReadJsonBytesAsync(store, loc.Bucket, ObjectKeyLayout.SidecarKey(loc.Key), ReviewRecord.MaxSidecarBytes, cancellationToken).ConfigureAwait(false);
             return sidecar is null ? null : ReviewRecord.Parse(sidecar).ImageSize.ToImageSize();
         }
-        catch (Exception ex) when (ex is FormatException or ArgumentException)
+        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidDataException or ObjectTooLargeException)
         {
             return null;
         }

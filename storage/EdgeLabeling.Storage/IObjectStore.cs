@@ -7,7 +7,11 @@ namespace EdgeLabeling.Storage;
 /// </summary>
 public interface IObjectStore
 {
-    /// <summary>Writes (or overwrites) an object. Keys are validated by <see cref="ObjectKeys.Validate"/>.</summary>
+    /// <summary>
+    /// Writes (or overwrites) an object. Keys are validated by <see cref="ObjectKeys.Validate"/>. A
+    /// <see cref="ObjectContent.ContentEncodingKey"/> entry in <paramref name="metadata"/> is stored as the
+    /// object's Content-Encoding, not as user metadata.
+    /// </summary>
     Task PutAsync(string bucket, string key, Stream content, string contentType, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default);
 
     /// <summary>Metadata of an object, or null when it does not exist.</summary>

@@ -90,12 +90,9 @@ public sealed class S3ObjectStore(IAmazonS3 s3, S3Settings settings) : IObjectSt
                 req.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AWSKMS;
             }
 
-            if (metadata is not null)
+            if (ApplyMetadata(metadata, req.Metadata) is { } encoding)
             {
-                foreach (var (k, v) in metadata)
-                {
-                    req.Metadata.Add(k, v);
-                }
+                req.Headers.ContentEncoding = encoding;
             }
 
             await s3.PutObjectAsync(req, cancellationToken).ConfigureAwait(false);
@@ -112,15 +109,34 @@ public sealed class S3ObjectStore(IAmazonS3 s3, S3Settings settings) : IObjectSt
             ContentType = contentType,
             PartSize = Math.Max(5 * 1024 * 1024, settings.MultipartThresholdBytes),
         };
-        if (metadata is not null)
+        if (ApplyMetadata(metadata, up.Metadata) is { } partsEncoding)
         {
-            foreach (var (k, v) in metadata)
-            {
-                up.Metadata.Add(k, v);
-            }
+            up.Headers.ContentEncoding = partsEncoding;
         }
 
         await tu.UploadAsync(up, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Copies user metadata; <see cref="ObjectContent.ContentEncodingKey"/> becomes the real Content-Encoding
+    /// header instead (returned), because readers and tools expect the standard header, not x-amz-meta-.
+    /// </summary>
+    private static string? ApplyMetadata(IReadOnlyDictionary<string, string>? metadata, MetadataCollection target)
+    {
+        string? encoding = null;
+        foreach (var (k, v) in metadata ?? new Dictionary<string, string>())
+        {
+            if (string.Equals(k, ObjectContent.ContentEncodingKey, StringComparison.OrdinalIgnoreCase))
+            {
+                encoding = v;
+            }
+            else
+            {
+                target.Add(k, v);
+            }
+        }
+
+        return encoding;
     }
 
     public async Task<StoredObject?> HeadAsync(string bucket, string key, CancellationToken cancellationToken = default)
@@ -129,7 +145,13 @@ public sealed class S3ObjectStore(IAmazonS3 s3, S3Settings settings) : IObjectSt
         try
         {
             var r = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken).ConfigureAwait(false);
-            return new StoredObject(bucket, key, r.ContentLength, r.LastModified ?? DateTime.UtcNow, ReadMetadata(r.Metadata));
+            var meta = ReadMetadata(r.Metadata);
+            if (!string.IsNullOrEmpty(r.Headers.ContentEncoding))
+            {
+                meta[ObjectContent.ContentEncodingKey] = r.Headers.ContentEncoding;
+            }
+
+            return new StoredObject(bucket, key, r.ContentLength, r.LastModified ?? DateTime.UtcNow, meta);
         }
         catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
         {

@@ -120,7 +120,7 @@ public sealed class PipelineTests
         {
             if (o.Key.EndsWith(ObjectKeyLayout.SidecarSuffix, StringComparison.Ordinal))
             {
-                var record = ReviewRecord.Parse((await store.ReadBytesAsync(incoming, o.Key))!);
+                var record = ReviewRecord.Parse((await ObjectContent.ReadJsonBytesAsync(store, incoming, o.Key, ReviewRecord.MaxSidecarBytes))!);
                 Assert.Contains(record.Outcome, new[] { "human-review", "audit" });
                 toPeople.Add(record.ImageSha256);
             }

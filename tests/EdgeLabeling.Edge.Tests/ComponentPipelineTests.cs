@@ -75,7 +75,7 @@ public sealed class ComponentPipelineTests : IDisposable
         await host.StartAsync();
         // Batches may be cut at any time (max wait 0), so the two label lines can arrive in one or two objects.
         string[] Lines() => store.ListAsync(Bucket, "auto-labels/dev1/").ToBlockingEnumerable()
-            .SelectMany(o => System.Text.Encoding.UTF8.GetString(store.ReadBytesAsync(Bucket, o.Key).GetAwaiter().GetResult()!).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            .SelectMany(o => System.Text.Encoding.UTF8.GetString(ObjectContent.ReadJsonBytesAsync(store, Bucket, o.Key, 1 << 20).GetAwaiter().GetResult()!).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             .ToArray();
         await WaitUntil(
             () => Directory.GetFiles(Inbox).Length == 0 && store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 4 && Lines().Length == 2,
@@ -90,7 +90,10 @@ public sealed class ComponentPipelineTests : IDisposable
         {
             var key = incoming.Single(k => k.Contains(Bytes.Sha(bytes), StringComparison.Ordinal) && k.EndsWith(".jpg", StringComparison.Ordinal));
             Assert.Equal(bytes, await store.ReadBytesAsync(Bucket, key));
-            var sidecar = ReviewRecord.Parse(await store.ReadBytesAsync(Bucket, ObjectKeyLayout.SidecarKey(key)));
+            // Stored gzip-compressed with the standard header; the shared reader hands back the JSON.
+            Assert.True(ObjectContent.IsGzip(await store.ReadBytesAsync(Bucket, ObjectKeyLayout.SidecarKey(key))));
+            Assert.Equal(ObjectContent.Gzip, (await store.HeadAsync(Bucket, ObjectKeyLayout.SidecarKey(key)))!.Metadata[ObjectContent.ContentEncodingKey]);
+            var sidecar = ReviewRecord.Parse(await ObjectContent.ReadJsonBytesAsync(store, Bucket, ObjectKeyLayout.SidecarKey(key), ReviewRecord.MaxSidecarBytes));
             Assert.Equal(outcome, sidecar.Outcome);
             Assert.Equal(key, sidecar.ImageKey);
             Assert.True(ObjectKeyLayout.TryParse(key, out var parsed, out _));

@@ -172,7 +172,11 @@ public sealed class OutboxTests : IDisposable
         Assert.Equal(first.ObjectKey, again.ObjectKey);
         Assert.Equal(first.Content, again.Content);
         Assert.StartsWith(LabelingConventions.AutoLabelsPrefix + "dev1/2026/11/26/", first.ObjectKey);
-        Assert.Equal(3, first.Content.Count(b => b == (byte)'\n'));
+        Assert.True(ObjectContent.IsGzip(first.Content));
+        var lines = ObjectContent.Decode(first.Content, 1 << 20);
+        Assert.Equal(3, lines.Count(b => b == (byte)'\n'));
+        // Content-addressed by the lines themselves, so the key does not depend on how they were compressed.
+        Assert.EndsWith("/" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(lines)) + ".manifest", first.ObjectKey);
     }
 
     [Fact]

@@ -69,7 +69,6 @@ public class LabelRecordsTests
         var line = records.AutoLabelLine(Decision(RoutingOutcome.AutoLabel, "all-confident", Nut), Created);
 
         var p = line["edgelabel-provenance"]!.AsObject();
-        Assert.Equal("model", p["source"]!.GetValue<string>());
         Assert.Equal(new string('e', 64), p["model-sha256"]!.GetValue<string>());
         Assert.Equal("parts-detector.onnx", p["model-name"]!.GetValue<string>());
         Assert.Equal("site-7", p["device"]!.GetValue<string>());
@@ -77,6 +76,9 @@ public class LabelRecordsTests
         Assert.Equal(0.25, p["uncertain-low"]!.GetValue<double>());
         Assert.Equal(0.7, p["class-thresholds"]!["nut"]!.GetValue<double>());
         Assert.Equal(RoutingOptions.PolicyVersion, p["policy-version"]!.GetValue<string>());
+        // Said once by the line itself (human-annotated "no", metadata job-name), not repeated per line.
+        Assert.False(p.ContainsKey("source"));
+        Assert.False(p.ContainsKey("job-name"));
     }
 
     [Fact]

@@ -232,7 +232,8 @@ internal static class PipelineRunner
                 continue;
             }
 
-            var bytes = await store.ReadBytesAsync(bucket, o.Key, ct).ConfigureAwait(false);
+            // Sidecars are stored gzip-compressed by the edge; the helper decodes either form under the ingest's limit.
+            var bytes = await ObjectContent.ReadJsonBytesAsync(store, bucket, o.Key, ReviewRecord.MaxSidecarBytes, ct).ConfigureAwait(false);
             if (bytes is null)
             {
                 continue;

@@ -3,6 +3,7 @@ using EdgeLabeling.Contracts;
 using EdgeLabeling.Edge.Queue;
 using EdgeLabeling.Edge.Status;
 using EdgeLabeling.Routing;
+using EdgeLabeling.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -206,7 +207,9 @@ public sealed class IntakeWorker(
         var entries = new List<OutboxEntry>(2);
         if (decision.Outcome.NeedsPeople())
         {
-            entries.Add(new OutboxEntry(QueuePriority.Review, key, decision.Sha256, contentType, bytes, records.ReviewRecord(decision).ToUtf8Json()));
+            // Queued already compressed: the upload sends exactly these bytes (gzip, Content-Encoding: gzip), so
+            // a resumed upload's size+SHA-256 check compares like with like, and the queue holds less too.
+            entries.Add(new OutboxEntry(QueuePriority.Review, key, decision.Sha256, contentType, bytes, ObjectContent.Compress(records.ReviewRecord(decision).ToUtf8Json())));
         }
 
         if (decision.Outcome is RoutingOutcome.AutoLabel or RoutingOutcome.Audit)

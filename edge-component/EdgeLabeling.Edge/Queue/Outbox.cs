@@ -447,8 +447,11 @@ public sealed class Outbox : IDisposable
                 }
             }
 
-            var bytes = content.ToArray();
-            var key = LabelingConventions.AutoLabelBatchKey(thingName, now, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+            // The key hashes the lines themselves; the frozen content is their gzip (compressed once, here, and
+            // stored), so every retry uploads the same bytes under the same key whatever zlib the device has later.
+            var lines = content.ToArray();
+            var key = LabelingConventions.AutoLabelBatchKey(thingName, now, Convert.ToHexStringLower(SHA256.HashData(lines)));
+            var bytes = ObjectContent.Compress(lines);
             using var tx = _db.BeginTransaction();
             long batchId;
             using (var ins = Cmd("INSERT INTO batches(object_key, content, records) VALUES ($k, $c, $n) RETURNING id", tx))

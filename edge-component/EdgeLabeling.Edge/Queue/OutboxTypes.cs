@@ -19,7 +19,7 @@ public enum QueuePriority
 /// <param name="Sha256">Lower-case hex SHA-256 of <paramref name="ImageBytes"/> (records: of the image described).</param>
 /// <param name="ContentType">MIME type of the image.</param>
 /// <param name="ImageBytes">Image bytes written to a blob file; empty for records.</param>
-/// <param name="Payload">Sidecar JSON (review) or the auto-label line (record); empty for auto-labeled images.</param>
+/// <param name="Payload">Sidecar JSON, gzip-compressed (review), or the plain auto-label line (record); empty for auto-labeled images.</param>
 public sealed record OutboxEntry(
     QueuePriority Priority,
     string ObjectKey,
@@ -46,7 +46,10 @@ public sealed record OutboxItem(
     long Bytes,
     DateTimeOffset EnqueuedUtc);
 
-/// <summary>Auto-label records frozen into one upload object; its content never changes, so a retry rewrites the same key.</summary>
+/// <summary>
+/// Auto-label records frozen into one upload object; its content never changes, so a retry rewrites the same key.
+/// <see cref="Content"/> is the gzip of the JSON lines (batches frozen by older versions may be plain JSON lines).
+/// </summary>
 /// <param name="Fresh">True when frozen by this call; false when an earlier (possibly crashed) attempt froze it.</param>
 public sealed record LabelBatch(long Id, string ObjectKey, byte[] Content, int Records, bool Fresh = false);
 

@@ -16,8 +16,11 @@ public sealed class ObjectUploader(IObjectStoreProvider stores, string bucket, T
 
     public string Bucket => bucket;
 
-    /// <summary>Uploads unless already present; returns the bytes sent (0 when skipped).</summary>
-    public async Task<long> PutOnceAsync(string key, Func<Stream> open, long length, string sha256, string contentType, CancellationToken cancellationToken, bool mayExist = true)
+    /// <summary>
+    /// Uploads unless already present; returns the bytes sent (0 when skipped). <paramref name="length"/> and
+    /// <paramref name="sha256"/> describe the bytes as stored (compressed when <paramref name="contentEncoding"/> is set).
+    /// </summary>
+    public async Task<long> PutOnceAsync(string key, Func<Stream> open, long length, string sha256, string contentType, CancellationToken cancellationToken, bool mayExist = true, string? contentEncoding = null)
     {
         var store = stores.Current;
         var head = mayExist ? await store.HeadAsync(bucket, key, cancellationToken).ConfigureAwait(false) : null;
@@ -31,6 +34,11 @@ public sealed class ObjectUploader(IObjectStoreProvider stores, string bucket, T
         await using var raw = open();
         await using Stream body = bandwidth is null ? raw : new ThrottledStream(raw, bandwidth, leaveOpen: true);
         var meta = new Dictionary<string, string>(StringComparer.Ordinal) { [Sha256MetadataKey] = sha256 };
+        if (contentEncoding is not null)
+        {
+            meta[ObjectContent.ContentEncodingKey] = contentEncoding;
+        }
+
         await store.PutAsync(bucket, key, body, contentType, meta, cancellationToken).ConfigureAwait(false);
         return length;
     }

@@ -4,6 +4,7 @@ using Amazon.Runtime;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Edge.Queue;
 using EdgeLabeling.Edge.Status;
+using EdgeLabeling.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -149,7 +150,7 @@ public sealed class UploadWorker(
                 var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(batch.Content));
                 // A batch this process did not freeze itself was claimed before a restart and may be uploaded already.
                 var mayExist = !batch.Fresh || !_attempted.Add(batch.ObjectKey);
-                var n = await uploader.PutOnceAsync(batch.ObjectKey, () => new MemoryStream(batch.Content, writable: false), batch.Content.Length, sha, "application/x-ndjson", ct, mayExist).ConfigureAwait(false);
+                var n = await uploader.PutOnceAsync(batch.ObjectKey, () => new MemoryStream(batch.Content, writable: false), batch.Content.Length, sha, "application/x-ndjson", ct, mayExist, EncodingOf(batch.Content)).ConfigureAwait(false);
                 CountSkip(n);
                 outbox.CompleteBatch(batch, n, time.GetUtcNow());
                 logger.LogInformation("Uploaded {Records} auto-label records to {Key}", batch.Records, batch.ObjectKey);
@@ -169,7 +170,7 @@ public sealed class UploadWorker(
 
         var sidecarSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(item.Payload));
         var sidecarKey = ObjectKeyLayout.SidecarKey(item.ObjectKey);
-        var n = await uploader.PutOnceAsync(sidecarKey, () => new MemoryStream(item.Payload, writable: false), item.Payload.Length, sidecarSha, "application/json", ct, MayExist(sidecarKey, item)).ConfigureAwait(false);
+        var n = await uploader.PutOnceAsync(sidecarKey, () => new MemoryStream(item.Payload, writable: false), item.Payload.Length, sidecarSha, "application/json", ct, MayExist(sidecarKey, item), EncodingOf(item.Payload)).ConfigureAwait(false);
         CountSkip(n);
         outbox.Complete(item, n, time.GetUtcNow());
         logger.LogInformation("Uploaded review image {Key} and its sidecar", item.ObjectKey);
@@ -190,6 +191,9 @@ public sealed class UploadWorker(
         CountSkip(n);
         return n;
     }
+
+    // Rows queued by an older version hold plain JSON; they still upload, just without the encoding header.
+    private static string? EncodingOf(byte[] payload) => ObjectContent.IsGzip(payload) ? ObjectContent.Gzip : null;
 
     private bool MayExist(string key, OutboxItem item) => item.EnqueuedUtc < _started || !_attempted.Add(key);
 

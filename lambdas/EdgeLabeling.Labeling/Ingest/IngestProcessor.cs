@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Events;
@@ -150,20 +149,33 @@ public sealed class IngestProcessor(IObjectStore objects, IPendingStore pending,
                 return new IngestOutcome(messageId, key, ReasonOf(r, isImage: true));
             }
 
+            // The event gives the stored size; gzip never stores more than a few bytes over the content, so a stored
+            // size over the limit is an oversized sidecar whichever way it is encoded.
             if (record.S3?.Object?.Size is > ReviewRecord.MaxSidecarBytes)
             {
                 return new IngestOutcome(messageId, key, IngestReasons.OversizedSidecar, $"{record.S3.Object.Size} bytes");
             }
 
-            var bytes = await ReadCappedAsync(bucket, key, ReviewRecord.MaxSidecarBytes, cancellationToken).ConfigureAwait(false);
+            // The limit applies to the decoded JSON (sidecars arrive gzip-compressed), and reading stops just past
+            // it, so a small compressed object that inflates to gigabytes is refused without being inflated.
+            byte[]? bytes;
+            try
+            {
+                bytes = await ObjectContent.ReadJsonBytesAsync(objects, bucket, key, ReviewRecord.MaxSidecarBytes, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectTooLargeException)
+            {
+                return new IngestOutcome(messageId, key, IngestReasons.OversizedSidecar, $"decodes to over {ReviewRecord.MaxSidecarBytes} bytes");
+            }
+            catch (InvalidDataException ex)
+            {
+                // Starts like gzip but is not: a broken upload, never fixed by a retry.
+                return new IngestOutcome(messageId, key, IngestReasons.MalformedSidecar, $"corrupt gzip: {ex.Message}");
+            }
+
             if (bytes is null)
             {
                 return new IngestOutcome(messageId, key, IngestReasons.SidecarNotFound);
-            }
-
-            if (bytes.Length > ReviewRecord.MaxSidecarBytes)
-            {
-                return new IngestOutcome(messageId, key, IngestReasons.OversizedSidecar, $"over {ReviewRecord.MaxSidecarBytes} bytes");
             }
 
             ReviewRecord review;
@@ -196,34 +208,6 @@ public sealed class IngestProcessor(IObjectStore objects, IPendingStore pending,
         RegisterOutcome.Duplicate => IngestReasons.DuplicateDelivery,
         _ => isImage ? IngestReasons.ImageWithoutSidecar : IngestReasons.SidecarWithoutImage,
     };
-
-    /// <summary>Reads at most <paramref name="cap"/>+1 bytes so a huge object cannot exhaust memory.</summary>
-    private async Task<byte[]?> ReadCappedAsync(string bucket, string key, int cap, CancellationToken ct)
-    {
-        await using var s = await objects.OpenReadAsync(bucket, key, ct).ConfigureAwait(false);
-        if (s is null)
-        {
-            return null;
-        }
-
-        // Pooled: a fresh cap-sized array per sidecar would land on the large-object heap every time.
-        var buffer = ArrayPool<byte>.Shared.Rent(cap + 1);
-        try
-        {
-            var n = 0;
-            int read;
-            while (n < cap + 1 && (read = await s.ReadAsync(buffer.AsMemory(n, cap + 1 - n), ct).ConfigureAwait(false)) > 0)
-            {
-                n += read;
-            }
-
-            return buffer.AsSpan(0, n).ToArray();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
 
     private void Report(List<IngestOutcome> outcomes)
     {

@@ -7,13 +7,13 @@ namespace EdgeLabeling.Labeling.Merge;
 /// <summary>A JSON-lines file the dataset is built from; opened as often as a pass needs it.</summary>
 public sealed record ManifestSource(string Name, Func<CancellationToken, Task<Stream>> Open)
 {
-    /// <summary>A local file.</summary>
+    /// <summary>A local file, plain or gzip (an auto-label batch copied out of the bucket as it is stored).</summary>
     public static ManifestSource FromFile(string path) =>
-        new(path, _ => Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous)));
+        new(path, ct => ObjectContent.DecodeAsync(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous), ct));
 
-    /// <summary>An object in the store; opened again for every pass.</summary>
+    /// <summary>An object in the store, plain or gzip (edge auto-label batches are gzip); opened again for every pass.</summary>
     public static ManifestSource FromStore(IObjectStore store, string bucket, string key) =>
-        new($"s3://{bucket}/{key}", async ct => await store.OpenReadAsync(bucket, key, ct).ConfigureAwait(false)
+        new($"s3://{bucket}/{key}", async ct => await ObjectContent.OpenDecodedReadAsync(store, bucket, key, ct).ConfigureAwait(false)
             ?? throw new FileNotFoundException($"manifest s3://{bucket}/{key} disappeared while the dataset was being built"));
 
     /// <summary>Streams the lines one at a time (never the whole file), skipping blank lines.</summary>

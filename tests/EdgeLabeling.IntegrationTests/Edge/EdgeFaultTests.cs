@@ -146,7 +146,7 @@ public sealed class EdgeFaultTests(PackagedComponent package, ITestOutputHelper 
         var labelled = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in (await S3TestServer.ListAsync(_bucket, LabelingConventions.AutoLabelsPrefix)).Keys)
         {
-            foreach (var line in Encoding.UTF8.GetString((await store.ReadBytesAsync(_bucket, key))!).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            foreach (var line in Encoding.UTF8.GetString((await ObjectContent.ReadJsonBytesAsync(store, _bucket, key, 16 << 20))!).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
                 var parsed = GroundTruthManifest.Parse(line, LabelingConventions.DefaultDatasetAttribute);
                 Assert.True(ObjectKeyLayout.TryParse(parsed.SourceRef[$"s3://{_bucket}/".Length..], out var k, out var why), why);

@@ -129,7 +129,7 @@ public static class EdgeTestKit
     {
         var store = S3TestServer.CreateStore();
         Assert.Equal(expected, await store.ReadBytesAsync(bucket, key));
-        var sidecar = await store.ReadBytesAsync(bucket, ObjectKeyLayout.SidecarKey(key));
+        var sidecar = await ObjectContent.ReadJsonBytesAsync(store, bucket, ObjectKeyLayout.SidecarKey(key), ReviewRecord.MaxSidecarBytes);
         Assert.NotNull(sidecar);
         var record = ReviewRecord.Parse(sidecar);
         Assert.Equal(key, record.ImageKey);

@@ -39,6 +39,30 @@ public sealed class S3UploadIntegrationTests : IClassFixture<S3BucketFixture>
     }
 
     [Fact]
+    public async Task PutOnceAsync_GzipSidecar_StoredAsSentWithContentEncodingAndReadBackAsJson()
+    {
+        var json = System.Text.Encoding.UTF8.GetBytes("{\"schema-version\":1,\"reason\":\"uncertain-box\",\"pad\":\"" + new string('x', 2000) + "\"}");
+        var gz = ObjectContent.Compress(json);
+        var sha = EdgeTestKit.Sha(gz);
+        var key = $"incoming/it/2026/11/26/{sha}.jpg.json";
+        var uploader = Uploader(_bucket);
+
+        Assert.Equal(gz.Length, await uploader.PutOnceAsync(key, () => new MemoryStream(gz), gz.Length, sha, "application/json", default, mayExist: false, contentEncoding: ObjectContent.Gzip));
+        // A resumed upload compares the stored (compressed) size and SHA-256: nothing is sent again.
+        Assert.Equal(0, await uploader.PutOnceAsync(key, () => new MemoryStream(gz), gz.Length, sha, "application/json", default, contentEncoding: ObjectContent.Gzip));
+
+        using var client = S3TestServer.CreateClient();
+        var meta = await client.GetObjectMetadataAsync(_bucket, key);
+        Assert.Equal("gzip", meta.Headers.ContentEncoding);
+        Assert.Equal(gz.Length, meta.ContentLength);
+        var store = S3TestServer.CreateStore();
+        Assert.Equal(ObjectContent.Gzip, (await store.HeadAsync(_bucket, key))!.Metadata[ObjectContent.ContentEncodingKey]);
+        // S3 hands back the stored bytes; the shared reader decodes them.
+        Assert.Equal(gz, await store.ReadBytesAsync(_bucket, key));
+        Assert.Equal(json, await ObjectContent.ReadJsonBytesAsync(store, _bucket, key, 64 * 1024));
+    }
+
+    [Fact]
     public async Task PutOnceAsync_AboveMultipartThreshold_UploadsInPartsWithIdenticalBytes()
     {
         var data = Random(12 * 1024 * 1024, 2);

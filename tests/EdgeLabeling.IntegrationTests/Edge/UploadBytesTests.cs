@@ -83,9 +83,9 @@ public sealed class UploadBytesTests(ITestOutputHelper output) : IAsyncLifetime
         // Nothing sent twice: the payload is exactly the objects that exist.
         Assert.Equal(reviewImages + sidecars + labels, status.BytesUploaded);
         Assert.True(proxy.BytesUp < baseline || reviewCount == samples.Count, "routing should send less than every image");
-        // The target is 1.02; the fixed per-image cost is the sidecar (about 1.2 kB), so on this set of
-        // ~40 kB frames the ratio is about 1.03 (see docs/benchmarks.md). Guard against regressions above that.
-        Assert.True(status.BytesUploaded <= reviewImages * 1.05, $"payload {status.BytesUploaded} B is more than 1.05 x the review images ({reviewImages} B)");
+        // The target: at most 1.02 x the review images. Sidecars and label batches travel gzip-compressed
+        // (see docs/benchmarks.md), which is what brings ~40 kB frames under it.
+        Assert.True(status.BytesUploaded <= reviewImages * 1.02, $"payload {status.BytesUploaded} B is more than 1.02 x the review images ({reviewImages} B)");
         Assert.Equal(0, status.Drops);
     }
 

@@ -234,6 +234,49 @@ public sealed class IngestProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task ProcessAsync_GzipSidecar_IsDecodedAndRegistered()
+    {
+        await IngestOneAsync(Fixtures.Record(Fixtures.ImageKey(14)));
+        var key = ObjectKeyLayout.SidecarKey(Fixtures.ImageKey(14));
+        var gz = ObjectContent.Compress(Fixtures.Review(14).ToUtf8Json());
+        await _objects.PutBytesAsync(Fixtures.Bucket, key, gz, "application/json", new Dictionary<string, string> { [ObjectContent.ContentEncodingKey] = ObjectContent.Gzip });
+
+        var outcome = await IngestOneAsync(Fixtures.Record(key, size: gz.Length));
+
+        Assert.Equal(IngestReasons.Registered, outcome.Reason);
+        Assert.Equal(640, (await _store.GetItemAsync(Fixtures.ImageKey(14)))!.Payload!.ImageSize.Width);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_GzipSidecarInflatingPastLimit_IsOversized()
+    {
+        // 64 MB of zeros compress to ~64 kB: small on the wire, far over the limit once inflated.
+        var key = ObjectKeyLayout.SidecarKey(Fixtures.ImageKey(15));
+        var bomb = ObjectContent.Compress(new byte[64 << 20]);
+        Assert.True(bomb.Length < ReviewRecord.MaxSidecarBytes);
+        await _objects.PutBytesAsync(Fixtures.Bucket, key, bomb, "application/json");
+
+        var outcome = await IngestOneAsync(Fixtures.Record(key, size: bomb.Length));
+
+        Assert.Equal(IngestReasons.OversizedSidecar, outcome.Reason);
+        Assert.Contains("decodes to over", outcome.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_CorruptGzipSidecar_IsMalformedNotRetried()
+    {
+        var key = ObjectKeyLayout.SidecarKey(Fixtures.ImageKey(16));
+        var gz = ObjectContent.Compress(Fixtures.Review(16).ToUtf8Json());
+        gz.AsSpan(10, 8).Fill(0xff);
+        await _objects.PutBytesAsync(Fixtures.Bucket, key, gz, "application/json");
+
+        var report = await _ingest.ProcessAsync(Fixtures.Sqs(Fixtures.NotificationJson(Fixtures.Record(key))));
+
+        Assert.Equal(IngestReasons.MalformedSidecar, Assert.Single(report.Outcomes).Reason);
+        Assert.Empty(report.Response.BatchItemFailures);
+    }
+
+    [Fact]
     public async Task ProcessAsync_SidecarObjectGone_IsSidecarNotFound()
     {
         var outcome = await IngestOneAsync(Fixtures.Record(ObjectKeyLayout.SidecarKey(Fixtures.ImageKey(8))));

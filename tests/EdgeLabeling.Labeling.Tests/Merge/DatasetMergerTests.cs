@@ -219,6 +219,24 @@ public sealed class DatasetMergerTests : IDisposable
         Assert.Equal(2, result.Dataset.ModelImages);
     }
 
+    [Fact]
+    public async Task MergeAsync_GzipAutoLabelBatchBesidePlainOne_BothAreJoined()
+    {
+        await GivenJobAsync([1], RealStyle(1));
+        // The edge stores batches gzip-compressed; older batches and hand-made ones are plain JSON lines.
+        var gz = ObjectContent.Compress(System.Text.Encoding.UTF8.GetBytes(Auto(5) + "\n" + Auto(6) + "\n"));
+        await _store.PutBytesAsync(Bucket, LabelingConventions.AutoLabelBatchKey("site-a-cam1", DateTimeOffset.UtcNow, Sha(300)), gz, "application/x-ndjson",
+            new Dictionary<string, string> { [ObjectContent.ContentEncodingKey] = ObjectContent.Gzip });
+        await PutLinesAsync(_store, LabelingConventions.AutoLabelBatchKey("site-a-cam1", DateTimeOffset.UtcNow, Sha(301)), [Auto(7)]);
+
+        var result = await _merger.MergeAsync(Event("Completed"));
+
+        var lines = (await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts"))).Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
+        Assert.Equal([SourceRef(1), SourceRef(5), SourceRef(6), SourceRef(7)], lines.Select(l => l.SourceRef).Order());
+        Assert.Equal(3, result.Dataset!.ModelImages);
+        Assert.Empty(result.Dataset.Skipped);
+    }
+
     [Theory]
     [InlineData("""{"source":"aws.s3","detail-type":"SageMaker Ground Truth Labeling Job State Change","resources":["arn:aws:sagemaker:us-east-1:1:labeling-job/a"],"detail":{"LabelingJobStatus":"Completed"}}""", "unexpected-source")]
     [InlineData("""{"source":"aws.sagemaker","detail-type":"Scheduled Event","resources":[],"detail":{}}""", "unexpected-detail-type")]
