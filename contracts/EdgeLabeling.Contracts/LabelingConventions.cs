@@ -47,6 +47,17 @@ public static class LabelingConventions
         return string.Create(CultureInfo.InvariantCulture, $"{AutoLabelsPrefix}{thingName}/{utc:yyyy}/{utc:MM}/{utc:dd}/{contentSha256Hex}.manifest");
     }
 
+    /// <summary>
+    /// Key of an auto-labeled image the operator chose to upload: auto-labels/{thing}/images/{yyyy}/{MM}/{dd}/{sha256}.{ext}.
+    /// Deliberately outside incoming/: those images need no people, so they must not trigger the ingest
+    /// (which would wait forever for a sidecar that never comes); the device policy already allows auto-labels/{thing}/.
+    /// </summary>
+    public static string AutoLabeledImageKey(string thingName, DateTimeOffset captureTime, string sha256Hex, string extension)
+    {
+        var incoming = ObjectKeyLayout.ImageKey(thingName, captureTime, sha256Hex, extension);
+        return AutoLabelsPrefix + thingName + "/images/" + incoming[(ObjectKeyLayout.IncomingPrefix.Length + thingName.Length + 1)..];
+    }
+
     /// <summary>Key of the output manifest GT writes for a job: {outputPrefix}{job}/manifests/output/output.manifest.</summary>
     public static string JobOutputManifestKey(string jobName) => $"{JobOutputPrefix}{jobName}/manifests/output/output.manifest";
 }

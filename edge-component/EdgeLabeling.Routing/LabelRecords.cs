@@ -78,9 +78,14 @@ public sealed class LabelRecords
     /// <summary>Provenance written into every record.</summary>
     public Provenance Provenance { get; }
 
-    /// <summary>The S3 key the image gets: incoming/{device}/{yyyy}/{MM}/{dd}/{sha256}.{ext}.</summary>
-    public string ImageKey(ImageDecision decision) =>
-        ObjectKeyLayout.ImageKey(Options.DeviceName, decision.Input.CaptureTime, decision.Sha256, UsableExtension(decision));
+    /// <summary>
+    /// The S3 key the image gets: incoming/{device}/{yyyy}/{MM}/{dd}/{sha256}.{ext} when people see it (review,
+    /// audit); an auto-labeled image, uploaded only if the operator asks, goes under auto-labels/{device}/images/
+    /// so it never enters the labeling queue.
+    /// </summary>
+    public string ImageKey(ImageDecision decision) => decision.Outcome == RoutingOutcome.AutoLabel
+        ? LabelingConventions.AutoLabeledImageKey(Options.DeviceName, decision.Input.CaptureTime, decision.Sha256, UsableExtension(decision))
+        : ObjectKeyLayout.ImageKey(Options.DeviceName, decision.Input.CaptureTime, decision.Sha256, UsableExtension(decision));
 
     /// <summary>
     /// The source-ref: <c>s3://{sourceBucket}/{image key}</c> when a bucket is configured, otherwise the

@@ -25,7 +25,7 @@ public class LabelRecordsTests
         var line = records.AutoLabelLine(Decision(RoutingOutcome.AutoLabel, "all-confident", Nut, Washer), Created).ToJsonString();
         var parsed = GroundTruthManifest.Parse(line, "parts");
 
-        Assert.Equal($"s3://edge-bucket/incoming/site-7/2026/11/26/{Sha}.jpg", parsed.SourceRef);
+        Assert.Equal($"s3://edge-bucket/auto-labels/site-7/images/2026/11/26/{Sha}.jpg", parsed.SourceRef);
         Assert.Equal(new ImageSize(640, 480), parsed.Size);
         Assert.False(parsed.HumanAnnotated);
         Assert.Equal("edge-auto-site-7", parsed.JobName);
@@ -34,6 +34,22 @@ public class LabelRecordsTests
         Assert.Equal("nut", parsed.ClassMap[1]);
         Assert.Equal("washer", parsed.ClassMap[2]);
         Assert.Equal("2026-11-26T08:01:02.345678", parsed.CreationDate);
+    }
+
+    [Fact]
+    public void ImageKey_AutoLabeledImage_StaysOutOfTheIngestPrefix()
+    {
+        var records = new LabelRecords(Info, new RoutingOptions { SourceBucket = "edge-bucket", DeviceName = "site-7" });
+
+        var auto = records.ImageKey(Decision(RoutingOutcome.AutoLabel, "all-confident", Nut));
+        var audit = records.ImageKey(Decision(RoutingOutcome.Audit, "audit-sample", Nut));
+
+        // Only images people must see may land under incoming/, where every object is expected to have a sidecar.
+        Assert.Equal($"auto-labels/site-7/images/2026/11/26/{Sha}.jpg", auto);
+        Assert.False(ObjectKeyLayout.TryParse(auto, out _, out var reason));
+        Assert.Equal("outside-incoming-prefix", reason);
+        Assert.Equal($"incoming/site-7/2026/11/26/{Sha}.jpg", audit);
+        Assert.Equal($"s3://edge-bucket/{audit}", records.SourceRef(Decision(RoutingOutcome.Audit, "audit-sample", Nut)));
     }
 
     [Fact]
