@@ -117,7 +117,7 @@ public sealed class ImageDecoder
     /// <param name="targetWidth">Model input width, or 0 for full resolution.</param>
     /// <param name="targetHeight">Model input height, or 0 for full resolution.</param>
     /// <exception cref="ImageRejectedException">The bytes are not a usable image; see <see cref="Reasons"/>.</exception>
-    public DecodedImage Decode(ReadOnlySpan<byte> bytes, int targetWidth, int targetHeight)
+    public unsafe DecodedImage Decode(ReadOnlySpan<byte> bytes, int targetWidth, int targetHeight)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(targetWidth);
         ArgumentOutOfRangeException.ThrowIfNegative(targetHeight);
@@ -143,7 +143,17 @@ public sealed class ImageDecoder
             CheckPixelLimit(pngWidth, pngHeight);
         }
 
-        using var data = SKData.CreateCopy(bytes);
+        // The codec reads the caller's bytes in place (pinned for the whole decode) rather than a native copy:
+        // a per-frame copy was one more large malloc on a pool thread (see PooledBitmap for why that matters).
+        fixed (byte* start = bytes)
+        {
+            return Decode(bytes, start, format, targetWidth, targetHeight);
+        }
+    }
+
+    private unsafe DecodedImage Decode(ReadOnlySpan<byte> bytes, byte* start, ImageFormat format, int targetWidth, int targetHeight)
+    {
+        using var data = SKData.Create((IntPtr)start, bytes.Length);
         // The codec takes ownership of the stream (and Skia frees it when creation fails).
         using var codec = SKCodec.Create(new SKMemoryStream(data), out var createResult);
         if (codec is null)
@@ -166,7 +176,7 @@ public sealed class ImageDecoder
 
         var decodeSize = ChooseDecodeSize(codec, info.Width, info.Height, swapsAxes, targetWidth, targetHeight);
         var decodeInfo = new SKImageInfo(decodeSize.Width, decodeSize.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
-        var bitmap = new SKBitmap(decodeInfo);
+        var bitmap = PooledBitmap.Create(decodeInfo);
         try
         {
             var result = codec.GetPixels(decodeInfo, bitmap.GetPixels());
@@ -269,7 +279,7 @@ public sealed class ImageDecoder
         int w = source.Width, h = source.Height;
         var swap = SwapsAxes(origin);
         int ow = swap ? h : w, oh = swap ? w : h;
-        var target = new SKBitmap(new SKImageInfo(ow, oh, source.ColorType, source.AlphaType));
+        var target = PooledBitmap.Create(new SKImageInfo(ow, oh, source.ColorType, source.AlphaType));
         var src = MemoryMarshal.Cast<byte, uint>(source.GetPixelSpan());
         var dst = MemoryMarshal.Cast<byte, uint>(target.GetPixelSpan());
         // Each EXIF transform is affine in (x, y): the upright pixel is (ax + bx·x + cx·y, ay + by·x + cy·y),

@@ -143,7 +143,9 @@ public sealed partial class OnnxDetector : IDetector
     private readonly string[] _outputNames;
     private readonly float[][] _outputBuffers;
     private readonly OrtValue[] _outputValues;
-    private readonly DetectorInput _ownInput;
+    // Created on first use: callers of the pipelined path bring their own inputs, and an unused one still holds
+    // a 3×H×W float buffer and a letterbox canvas (~6.5 MB at 640×640).
+    private DetectorInput? _ownInput;
     private readonly List<Candidate> _candidates = [];
     private readonly List<Candidate> _kept = [];
     private readonly Lock _runLock = new();
@@ -171,7 +173,6 @@ public sealed partial class OnnxDetector : IDetector
                 _session.OutputMetadata.Select(kv => Describe(kv.Key, kv.Value)).ToList());
             _inputSpec = LayoutSelector.SelectInput(signature, ReadImageSize(metadata));
             _inputNames = [_inputSpec.Name];
-            _ownInput = new DetectorInput(_inputSpec);
             if (signature.Outputs.Any(o => !o.IsConcrete) && signature.Outputs.All(o => o.ElementType == "float32"))
             {
                 signature = signature with { Outputs = ProbeOutputShapes(signature) };
@@ -188,6 +189,8 @@ public sealed partial class OnnxDetector : IDetector
             _outputBuffers = shapes.Select(s => new float[s.Aggregate(1L, (a, b) => a * b)]).ToArray();
             _outputValues = _outputBuffers.Select((b, i) => OrtValue.CreateTensorValueFromMemory(b, shapes[i])).ToArray();
             Info = new DetectorInfo(path, sha256, _inputSpec.Width, _inputSpec.Height, names, _decoder.Layout);
+            // Session creation freed the parsed protobuf and graph-optimization scratch; give those pages back.
+            NativeHeap.Trim();
         }
         catch
         {
@@ -212,6 +215,7 @@ public sealed partial class OnnxDetector : IDetector
     {
         lock (_runLock)
         {
+            _ownInput ??= new DetectorInput(_inputSpec);
             Prepare(image, _ownInput);
             return Run(_ownInput);
         }
@@ -284,7 +288,7 @@ public sealed partial class OnnxDetector : IDetector
                 v.Dispose();
             }
 
-            _ownInput.Dispose();
+            _ownInput?.Dispose();
             _session.Dispose();
             _runOptions.Dispose();
         }
@@ -316,6 +320,11 @@ public sealed partial class OnnxDetector : IDetector
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            // The memory pattern plans one block for all intermediate tensors of a run and keeps it besides
+            // the arena's own chunks; for a 640×640 YOLOv8n that cost ~22 MB of peak RSS in `edgelabel label`
+            // (docs/benchmarks.md) for no measurable speed gain on fixed-size inputs, where the arena reuses
+            // the same chunks every run anyway.
+            EnableMemoryPattern = false,
         };
         // Spinning worker threads would steal the core the decoder thread needs when decode and inference overlap.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
@@ -363,6 +372,7 @@ public sealed partial class OnnxDetector : IDetector
     /// <summary>Runs the model once on a gray image to learn the real output shapes of a dynamic graph.</summary>
     private List<TensorSignature> ProbeOutputShapes(ModelSignature signature)
     {
+        _ownInput ??= new DetectorInput(_inputSpec);
         _ownInput.FillGray();
         var names = signature.Outputs.Select(o => o.Name).ToArray();
         try

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -29,7 +30,7 @@ public sealed class LabelRunException(int exitCode, string message, Exception? i
     public int ExitCode { get; } = exitCode;
 }
 
-/// <summary>Progress after each decision.</summary>
+/// <summary>Progress after each decision. <c>Last.Input.Bytes</c> is only valid during the report: the buffer is reused afterwards.</summary>
 /// <param name="Done">Images decided so far.</param>
 /// <param name="Total">Images in the run.</param>
 /// <param name="Last">The decision just made.</param>
@@ -226,8 +227,10 @@ public static class LabelRunner
         ResetOutput(outputDirectory);
         using var output = OpenOutput(outputDirectory);
 
+        // Enough for every frame in flight (read-ahead of 2 per thread, the pipeline's two, the one being written).
+        var fileBuffers = new BoundedBufferPool(2 * threads + 4);
         var done = 0;
-        foreach (var decision in DecideInOrder(labeler, root, files, threads, cancellationToken))
+        foreach (var decision in DecideInOrder(labeler, root, files, threads, fileBuffers, cancellationToken))
         {
             writing.Start();
             Write(output, records, decision, root, outputDirectory, time.GetUtcNow());
@@ -244,6 +247,7 @@ public static class LabelRunner
             }
 
             progress?.Report(new LabelRunProgress(++done, files.Count, decision));
+            ReturnBytes(fileBuffers, decision.Input);
         }
 
         output.Sync();
@@ -288,9 +292,9 @@ public static class LabelRunner
     /// letterboxes the next frame while the model runs on the current one. Routing consumes strictly in file
     /// order, so duplicate checks and manifests are deterministic whatever the thread count.
     /// </summary>
-    private static IEnumerable<ImageDecision> DecideInOrder(ImageLabeler labeler, string root, IReadOnlyList<string> files, int threads, CancellationToken cancellationToken)
+    private static IEnumerable<ImageDecision> DecideInOrder(ImageLabeler labeler, string root, IReadOnlyList<string> files, int threads, BoundedBufferPool fileBuffers, CancellationToken cancellationToken)
     {
-        var prepared = ReadAhead(labeler, root, files, threads, cancellationToken);
+        var prepared = ReadAhead(labeler, root, files, threads, fileBuffers, cancellationToken);
         if (labeler.DetectorInstance is OnnxDetector onnx)
         {
             // Frames that turn out to be duplicates are inferred anyway on this path: the duplicate check must
@@ -316,7 +320,7 @@ public static class LabelRunner
     private static DecodedImage TakeDecoded(PreparedImage p) =>
         p.TakeImage() ?? throw new ImageRejectedException(p.RejectReason ?? ImageLabeler.DecodeFailedReason, p.RejectMessage ?? "the image was not decoded");
 
-    private static IEnumerable<PreparedImage> ReadAhead(ImageLabeler labeler, string root, IReadOnlyList<string> files, int threads, CancellationToken cancellationToken)
+    private static IEnumerable<PreparedImage> ReadAhead(ImageLabeler labeler, string root, IReadOnlyList<string> files, int threads, BoundedBufferPool fileBuffers, CancellationToken cancellationToken)
     {
         var queue = new Queue<Task<PreparedImage>>();
         var next = 0;
@@ -327,7 +331,7 @@ public static class LabelRunner
                 while (next < files.Count && queue.Count < threads * 2)
                 {
                     var path = files[next++];
-                    queue.Enqueue(Task.Run(() => labeler.Prepare(ReadInput(root, path)), CancellationToken.None));
+                    queue.Enqueue(Task.Run(() => labeler.Prepare(ReadInput(root, path, fileBuffers)), CancellationToken.None));
                 }
 
                 if (queue.Count == 0)
@@ -356,23 +360,73 @@ public static class LabelRunner
         }
     }
 
-    private static ImageInput ReadInput(string root, string path)
+    private static ImageInput ReadInput(string root, string path, BoundedBufferPool buffers)
     {
         var relative = Path.GetRelativePath(root, path);
         var parts = relative.Split(Path.DirectorySeparatorChar);
         var camera = parts.Length > 1 ? parts[0] : null;
-        byte[] bytes;
+        ReadOnlyMemory<byte> bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = ReadRented(path, buffers);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // An unreadable file becomes an empty input and is quarantined like any other bad image.
-            bytes = [];
+            bytes = ReadOnlyMemory<byte>.Empty;
         }
 
         return new ImageInput(path, bytes, camera, new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero));
+    }
+
+    /// <summary>
+    /// Reads a whole file into a buffer from <paramref name="buffers"/>. Frames are usually over the 85 KB
+    /// large-object threshold, so a fresh array per frame (File.ReadAllBytes) made the large-object heap grow by
+    /// megabytes between the full collections that reclaim it; a handful of pooled buffers is reused instead.
+    /// The run returns the buffer with <see cref="ReturnBytes"/> once the decision is written.
+    /// </summary>
+    private static ReadOnlyMemory<byte> ReadRented(string path, BoundedBufferPool buffers)
+    {
+        // bufferSize 1 turns off FileStream's own buffer: the data goes straight into the rented array.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        var length = stream.Length;
+        if (length == 0)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+
+        if (length > Array.MaxLength)
+        {
+            throw new IOException($"'{path}' is {length:N0} bytes, larger than any image this tool accepts.");
+        }
+
+        var buffer = buffers.Rent((int)length);
+        var read = 0;
+        try
+        {
+            // A file that shrinks while being read yields what was there, like File.ReadAllBytes would.
+            int n;
+            while (read < length && (n = stream.Read(buffer, read, (int)length - read)) > 0)
+            {
+                read += n;
+            }
+        }
+        catch
+        {
+            buffers.Return(buffer);
+            throw;
+        }
+
+        return new ReadOnlyMemory<byte>(buffer, 0, read);
+    }
+
+    /// <summary>Gives a buffer from <see cref="ReadRented"/> back to the pool; nothing may read the input afterwards.</summary>
+    private static void ReturnBytes(BoundedBufferPool buffers, ImageInput input)
+    {
+        if (MemoryMarshal.TryGetArray(input.Bytes, out var segment) && segment.Array is { Length: > 0 } array)
+        {
+            buffers.Return(array);
+        }
     }
 
     private static void Write(Outputs output, LabelRecords records, ImageDecision decision, string root, string outputDirectory, DateTimeOffset now)
