@@ -100,6 +100,15 @@ public class CommandLineErrorTests
     }
 
     [Fact]
+    public void Label_InferenceThreadsOutOfRange_FailsNamingTheOption()
+    {
+        var model = Path.Combine(CliRunner.RepoRoot, "samples", "models", "parts-detector.onnx");
+        var (code, _, stderr) = CliRunner.Run("label", "--model", model, "--input", Path.GetTempPath(), "--output", Path.GetTempPath(), "--inference-threads", "0");
+        Assert.Equal(2, code);
+        Assert.Contains("--inference-threads 0 must be between 1 and 64", stderr);
+    }
+
+    [Fact]
     public void Cli_UnknownCommand_FailsWithOneLine()
     {
         var (code, _, stderr) = CliRunner.Run("frobnicate");

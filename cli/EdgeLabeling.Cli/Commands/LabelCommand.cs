@@ -23,10 +23,11 @@ internal static class LabelCommand
         var labels = new Option<FileInfo?>("--labels") { Description = "Class names file, one per line (overrides the model's metadata)." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON on stdout; no progress bar." };
         var threads = new Option<int>("--threads", "-t") { Description = "Decode threads (inference runs on one session).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var inferenceThreads = new Option<int>("--inference-threads") { Description = "ONNX Runtime intra-op threads of the one inference session.", DefaultValueFactory = _ => 1 };
 
         var command = new Command("label", "Label a folder of images on this machine: confident predictions become Ground Truth lines, the rest go to review.")
         {
-            model, input, output, config, labels, json, threads,
+            model, input, output, config, labels, json, threads, inferenceThreads,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(Run(
             new LabelRunRequest
@@ -39,17 +40,23 @@ internal static class LabelCommand
                 Threads = parse.GetValue(threads),
             },
             parse.GetValue(json),
+            parse.GetValue(inferenceThreads),
             cancellationToken)));
         return command;
     }
 
-    private static int Run(LabelRunRequest request, bool json, CancellationToken cancellationToken)
+    private static int Run(LabelRunRequest request, bool json, int inferenceThreads, CancellationToken cancellationToken)
     {
+        if (inferenceThreads is < 1 or > 64)
+        {
+            return CliErrors.Fail("label", $"--inference-threads {inferenceThreads} must be between 1 and 64", LabelExitCodes.BadInput);
+        }
+
         try
         {
             var summary = json || System.Console.IsOutputRedirected
-                ? RunPlain(request, quiet: json, cancellationToken)
-                : RunWithProgressBar(request, cancellationToken);
+                ? RunPlain(request, Factory(inferenceThreads), quiet: json, cancellationToken)
+                : RunWithProgressBar(request, Factory(inferenceThreads), cancellationToken);
             if (json)
             {
                 System.Console.Out.WriteLine(summary.ToJson());
@@ -80,10 +87,10 @@ internal static class LabelCommand
         }
     }
 
-    private static IDetector OpenDetector(string modelPath, string? labelsPath) =>
-        new OnnxDetector(new OnnxDetectorOptions { ModelPath = modelPath, LabelsPath = labelsPath });
+    private static DetectorFactory Factory(int inferenceThreads) => (modelPath, labelsPath) =>
+        new OnnxDetector(new OnnxDetectorOptions { ModelPath = modelPath, LabelsPath = labelsPath, IntraOpThreads = inferenceThreads });
 
-    private static LabelRunSummary RunWithProgressBar(LabelRunRequest request, CancellationToken cancellationToken)
+    private static LabelRunSummary RunWithProgressBar(LabelRunRequest request, DetectorFactory openDetector, CancellationToken cancellationToken)
     {
         LabelRunSummary? summary = null;
         AnsiConsole.Progress()
@@ -98,13 +105,13 @@ internal static class LabelCommand
                     task.Value = p.Done;
                     task.Description = $"labeling {p.Done}/{p.Total}";
                 });
-                summary = LabelRunner.Run(request, OpenDetector, progress, cancellationToken: cancellationToken);
+                summary = LabelRunner.Run(request, openDetector, progress, cancellationToken: cancellationToken);
                 task.Value = task.MaxValue;
             });
         return summary!;
     }
 
-    private static LabelRunSummary RunPlain(LabelRunRequest request, bool quiet, CancellationToken cancellationToken)
+    private static LabelRunSummary RunPlain(LabelRunRequest request, DetectorFactory openDetector, bool quiet, CancellationToken cancellationToken)
     {
         // Redirected output gets a line per 10% on stderr: readable in CI logs and it never mixes with --json.
         var lastDecile = -1;
@@ -117,7 +124,7 @@ internal static class LabelCommand
                 System.Console.Error.WriteLine($"labeled {p.Done}/{p.Total} images");
             }
         });
-        return LabelRunner.Run(request, OpenDetector, progress, cancellationToken: cancellationToken);
+        return LabelRunner.Run(request, openDetector, progress, cancellationToken: cancellationToken);
     }
 
     private static Table SummaryTable(LabelRunSummary s)
