@@ -144,13 +144,17 @@ public sealed class EdgeFaultTests(PackagedComponent package, ITestOutputHelper 
 
         var store = S3TestServer.CreateStore();
         var labelled = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var key in (await S3TestServer.ListAsync(_bucket, LabelingConventions.AutoLabelsPrefix)).Keys)
+        foreach (var key in (await S3TestServer.ListAsync(_bucket, LabelingConventions.AutoLabelsPrefix)).Keys.Where(k => k.EndsWith(".manifest", StringComparison.Ordinal)))
         {
             foreach (var line in Encoding.UTF8.GetString((await ObjectContent.ReadJsonBytesAsync(store, _bucket, key, 16 << 20))!).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
                 var parsed = GroundTruthManifest.Parse(line, LabelingConventions.DefaultDatasetAttribute);
-                Assert.True(ObjectKeyLayout.TryParse(parsed.SourceRef[$"s3://{_bucket}/".Length..], out var k, out var why), why);
-                labelled.Add(k.Sha256);
+                var imageKey = parsed.SourceRef[$"s3://{_bucket}/".Length..];
+
+                // Audit images are seen by people (incoming/); purely auto-labeled ones live under auto-labels/{thing}/images/.
+                var isAutoLabeledImage = imageKey.StartsWith($"{LabelingConventions.AutoLabelsPrefix}{Thing}/images/", StringComparison.Ordinal);
+                Assert.True(isAutoLabeledImage || ObjectKeyLayout.TryParse(imageKey, out _, out _), $"source-ref {parsed.SourceRef} is in neither layout");
+                labelled.Add(Path.GetFileNameWithoutExtension(imageKey));
             }
         }
 
