@@ -88,7 +88,15 @@ public sealed class FileSystemObjectStore : IObjectStore
             yield break;
         }
 
-        var keys = Directory.EnumerateFiles(bucketDir, "*", SearchOption.AllDirectories)
+        // Start at the deepest folder the prefix names, so listing incoming/x/ does not walk the whole bucket.
+        var slash = prefix.LastIndexOf('/');
+        var startDir = slash < 0 ? bucketDir : Path.Combine(bucketDir, prefix[..slash]);
+        if (!Directory.Exists(startDir))
+        {
+            yield break;
+        }
+
+        var keys = Directory.EnumerateFiles(startDir, "*", SearchOption.AllDirectories)
             .Where(p => !p.EndsWith(MetaSuffix, StringComparison.Ordinal) && !Path.GetFileName(p).StartsWith(AtomicFile.TempPrefix, StringComparison.Ordinal))
             .Select(p => Path.GetRelativePath(bucketDir, p).Replace(Path.DirectorySeparatorChar, '/'))
             .Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
