@@ -111,6 +111,8 @@ alive() { # running and not a zombie (PID 1 in containers may reap late)
   [ -r "/proc/$1/stat" ] && ! awk '{ if ($3 == "Z") exit 0; exit 1 }' "/proc/$1/stat" 2>/dev/null
 }
 
+ours() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qE "(ceph-mon|ceph-osd|radosgw) .*-c $CONF"; }
+
 wait_for() { # wait_for SECONDS DESC cmd...
   local t=$1 desc=$2; shift 2
   local end=$((SECONDS + t))
@@ -130,7 +132,11 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start() {
   command -v radosgw >/dev/null || { log "radosgw not installed; run: $0 install"; exit 1; }
   if [ -d "$DIR/pids" ] && ls "$DIR/pids"/* >/dev/null 2>&1; then
-    log "$DIR already holds a cluster; run '$0 stop' first"; exit 1
+    # A cluster recorded here. If it still serves S3, refuse to clobber it; otherwise it is what a
+    # killed session or a reboot left behind (its RAM-only data is already gone): clear it away.
+    if rgw_up; then log "$DIR holds a running cluster on 127.0.0.1:$RGW_PORT; run '$0 stop' first"; exit 1; fi
+    log "$DIR holds a stale cluster (server not answering); stopping what is left of it"
+    stop
   fi
   local p; for p in "$RGW_PORT" "$MON_PORT"; do
     if port_in_use "$p"; then log "127.0.0.1:$p is already in use (set RGW_PORT / RGW_MON_PORT)"; exit 1; fi
@@ -183,6 +189,8 @@ stop() {
     [ -f "$DIR/pids/$name" ] || continue
     pid=$(cat "$DIR/pids/$name"); rm -f "$DIR/pids/$name"
     alive "$pid" || continue
+    # after a reboot the PID may belong to someone else now: only signal our own daemons
+    ours "$pid" || { log "$name pid $pid is no longer a Ceph daemon; leaving it alone"; continue; }
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 150); do alive "$pid" || break; sleep 0.1; done
     if alive "$pid"; then log "$name ($pid) ignored TERM for 15 s; KILL"; kill -KILL "$pid" 2>/dev/null || true; fi
