@@ -7,13 +7,21 @@ log() { echo "[test $(date +%T)] $*" >&2; }
 
 scripts/setup.sh
 
+# Pin the shared server's folder before TMPDIR changes below, so start, stop and the fault tests agree.
+export RGW_DIR=${RGW_DIR:-${TMPDIR:-/tmp}/rgw-s3}
+# The tests' temporary files (and the 64 MB the jsii runtime unpacks per CDK test process) go to one
+# scratch folder that is removed afterwards, so repeated runs do not fill the machine's /tmp.
 started_rgw=0
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/edgelabel-tests.XXXXXX")
+cleanup() {
+  if [ "$started_rgw" = 1 ]; then scripts/rgw.sh stop || true; fi
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
 if ! curl -s "http://127.0.0.1:${RGW_PORT:-7480}/" | grep -q ListAllMyBucketsResult; then
   scripts/rgw.sh start >/dev/null
   started_rgw=1
 fi
-cleanup() { if [ "$started_rgw" = 1 ]; then scripts/rgw.sh stop || true; fi; }
-trap cleanup EXIT
 eval "$(scripts/rgw.sh env)"
 export EDGELABEL_RGW_SCRIPT="$PWD/scripts/rgw.sh"
 
@@ -22,7 +30,7 @@ dotnet build EdgeLabelingStack.sln -c Release --verbosity quiet -nologo
 log "dotnet test"
 results=$(mktemp)
 set +e
-dotnet test EdgeLabelingStack.sln -c Release --no-build --verbosity quiet -nologo "$@" 2>&1 | tee "$results"
+TMPDIR="$scratch" dotnet test EdgeLabelingStack.sln -c Release --no-build --verbosity quiet -nologo "$@" 2>&1 | tee "$results"
 rc=${PIPESTATUS[0]}
 set -e
 # One closing line over all test assemblies (vstest prints one summary per assembly).
