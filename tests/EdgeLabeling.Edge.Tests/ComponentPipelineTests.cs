@@ -197,6 +197,64 @@ public sealed class ComponentPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_WhenStoreRefusesOneImage_UploadsTheOthersAndRetriesItAfterRestart()
+    {
+        var inner = new FileSystemObjectStore(_dir.Sub("s3"));
+        var refused = Bytes.Random(3000, 41);
+        var refusing = new RefusingStore(inner) { RefusedSha = Bytes.Sha(refused) };
+        Drop("review-1.jpg", refused);
+        using (var host = BuildHost(refusing))
+        {
+            await host.StartAsync();
+            await WaitUntil(() => refusing.Refusals >= 1, TimeSpan.FromSeconds(20), "the refusal");
+            // Queued after the refused one: before item deferral these waited behind it forever.
+            Drop("review-2.jpg", Bytes.Random(3000, 42));
+            Drop("review-3.jpg", Bytes.Random(3000, 43));
+            await WaitUntil(() => inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 4, TimeSpan.FromSeconds(20), "the two other images with sidecars");
+            await WaitUntil(() => ReadStatus() is { DeferredItems: 1 }, TimeSpan.FromSeconds(10), "the deferral in the status");
+            await host.StopAsync();
+        }
+
+        var status = ReadStatus();
+        Assert.Equal(1, status.Queue["review"].Items);
+        Assert.StartsWith("access-denied:", status.LastDeferralError);
+        Assert.Equal(0, status.Drops);
+        Assert.DoesNotContain(inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable(), o => o.Key.Contains(Bytes.Sha(refused), StringComparison.Ordinal));
+
+        // The operator fixes the policy and restarts: the deferred item goes at once, not after its back-off.
+        refusing.RefusedSha = null;
+        using (var host = BuildHost(refusing))
+        {
+            await host.StartAsync();
+            await WaitUntil(() => inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 6, TimeSpan.FromSeconds(20), "the refused image after restart");
+            await host.StopAsync();
+        }
+
+        Assert.Equal(refused, await inner.ReadBytesAsync(Bucket, inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Single(o => o.Key.EndsWith(Bytes.Sha(refused) + ".jpg", StringComparison.Ordinal)).Key));
+        Assert.Equal(0, ReadStatus().QueuedItems);
+        Assert.Equal(0, ReadStatus().DeferredItems);
+    }
+
+    [Fact]
+    public async Task Run_WhenQueuedBlobVanishes_CountsItLostAndUploadsTheRest()
+    {
+        var flaky = new FlakyStore(new FileSystemObjectStore(_dir.Sub("s3"))) { Down = true };
+        Drop("review-1.jpg", Bytes.Random(3000, 51));
+        Drop("review-2.jpg", Bytes.Random(3000, 52));
+        using var host = BuildHost(flaky);
+        await host.StartAsync();
+        var blobs = Path.Combine(Work, "queue", "blobs");
+        await WaitUntil(() => Directory.Exists(blobs) && Directory.GetFiles(blobs).Length == 2, TimeSpan.FromSeconds(20), "two queued blobs");
+        File.Delete(Directory.GetFiles(blobs).Single(f => f.EndsWith(".jpg", StringComparison.Ordinal) && File.ReadAllBytes(f).SequenceEqual(Bytes.Random(3000, 51))));
+        flaky.Down = false;
+        await WaitUntil(() => ReadStatus() is { QueuedItems: 0, LostMissingBlob: 1 }, TimeSpan.FromSeconds(20), "queue drained with one loss counted");
+        await host.StopAsync();
+        var uploaded = flaky.Inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Select(o => o.Key).ToList();
+        Assert.Equal(2, uploaded.Count);
+        Assert.Contains(uploaded, k => k.Contains(Bytes.Sha(Bytes.Random(3000, 52)), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Start_WithInvalidOption_FailsNamingTheField()
     {
         using var host = BuildHost(new FileSystemObjectStore(_dir.Sub("s3")), "--Bucket", "Not_A_Bucket");
@@ -228,11 +286,50 @@ public sealed class ComponentPipelineTests : IDisposable
         Assert.Contains(field, stderr.ToString());
     }
 
+    /// <summary>Answers 403 AccessDenied for the image (and sidecar) whose key holds <see cref="RefusedSha"/>, like a bucket policy denying one key.</summary>
+    private sealed class RefusingStore(IObjectStore inner) : IObjectStore
+    {
+        private int _refusals;
+
+        public volatile string? RefusedSha;
+
+        public int Refusals => Volatile.Read(ref _refusals);
+
+        private void Check(string key)
+        {
+            if (RefusedSha is { } sha && key.Contains(sha, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _refusals);
+                throw new Amazon.S3.AmazonS3Exception("Access Denied", Amazon.Runtime.ErrorType.Sender, "AccessDenied", "test-request", System.Net.HttpStatusCode.Forbidden);
+            }
+        }
+
+        public Task PutAsync(string bucket, string key, Stream content, string contentType, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
+        {
+            Check(key);
+            return inner.PutAsync(bucket, key, content, contentType, metadata, cancellationToken);
+        }
+
+        public Task<StoredObject?> HeadAsync(string bucket, string key, CancellationToken cancellationToken = default)
+        {
+            Check(key);
+            return inner.HeadAsync(bucket, key, cancellationToken);
+        }
+
+        public Task<Stream?> OpenReadAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(bucket, key, cancellationToken);
+
+        public IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(bucket, prefix, cancellationToken);
+
+        public Task DeleteAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(bucket, key, cancellationToken);
+    }
+
     /// <summary>Fails every call with a network error while <see cref="Down"/> is set.</summary>
     private sealed class FlakyStore(IObjectStore inner) : IObjectStore
     {
         public volatile bool Down;
         private int _failures;
+
+        public IObjectStore Inner => inner;
 
         public int Failures => Volatile.Read(ref _failures);
 

@@ -25,6 +25,7 @@ public sealed class Outbox : IDisposable
         public const string Drops = "drops";
         public const string LostOnRecovery = "lost-on-recovery";
         public const string EnqueuedBytes = "enqueued-bytes";
+        public const string LostMissingBlob = "lost-missing-blob";
 
         public static string Outcome(RoutingOutcome outcome) => "outcome:" + outcome.ToWire();
 
@@ -75,6 +76,10 @@ public sealed class Outbox : IDisposable
               records INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
             """);
+        // Added after the first release: queues created by it gain the columns in place.
+        EnsureColumn("items", "attempts", "INTEGER NOT NULL DEFAULT 0");
+        EnsureColumn("items", "not_before_utc", "INTEGER NOT NULL DEFAULT 0");
+        EnsureColumn("items", "last_error", "TEXT NULL");
     }
 
     /// <summary>Path of the SQLite file.</summary>
@@ -172,6 +177,10 @@ public sealed class Outbox : IDisposable
                 AddCounter(Counters.LostOnRecovery, missing.Count, tx);
                 tx.Commit();
             }
+
+            // Deferred items get another chance at once: operators restart the component after fixing what
+            // refused them (a bucket policy, a permission), and should not wait out the item back-off.
+            Exec("UPDATE items SET not_before_utc = 0 WHERE not_before_utc <> 0");
 
             var batches = Convert.ToInt32(Scalar("SELECT COUNT(*) FROM batches"), CultureInfo.InvariantCulture);
             _usedBytes = Convert.ToInt64(Scalar("SELECT COALESCE(SUM(bytes), 0) FROM items"), CultureInfo.InvariantCulture);
@@ -317,8 +326,12 @@ public sealed class Outbox : IDisposable
         return victims;
     }
 
-    /// <summary>The oldest item of a lane (<see cref="QueuePriority.AutoLabelRecord"/> is uploaded through batches instead).</summary>
-    public OutboxItem? Peek(QueuePriority lane)
+    /// <summary>
+    /// The oldest item of a lane (<see cref="QueuePriority.AutoLabelRecord"/> is uploaded through batches instead).
+    /// With <paramref name="now"/>, items deferred past that time (see <see cref="Defer"/>) are passed over so one
+    /// refused object cannot hold up the lane; without it, deferrals are ignored.
+    /// </summary>
+    public OutboxItem? Peek(QueuePriority lane, DateTimeOffset? now = null)
     {
         if (lane == QueuePriority.AutoLabelRecord)
         {
@@ -328,10 +341,11 @@ public sealed class Outbox : IDisposable
         lock (_gate)
         {
             using var cmd = Cmd("""
-                SELECT id, priority, object_key, sha256, content_type, blob, payload, image_done, bytes, enqueued_utc
-                FROM items WHERE priority = $p ORDER BY id LIMIT 1
+                SELECT id, priority, object_key, sha256, content_type, blob, payload, image_done, bytes, enqueued_utc, attempts
+                FROM items WHERE priority = $p AND not_before_utc <= $now ORDER BY id LIMIT 1
                 """);
             cmd.Parameters.AddWithValue("$p", (int)lane);
+            cmd.Parameters.AddWithValue("$now", now?.ToUnixTimeMilliseconds() ?? long.MaxValue);
             using var r = cmd.ExecuteReader();
             if (!r.Read())
             {
@@ -348,7 +362,8 @@ public sealed class Outbox : IDisposable
                 (byte[])r.GetValue(6),
                 r.GetInt64(7) != 0,
                 r.GetInt64(8),
-                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(9)));
+                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(9)),
+                r.GetInt32(10));
         }
     }
 
@@ -385,6 +400,51 @@ public sealed class Outbox : IDisposable
             if (item.BlobPath is not null)
             {
                 TryDelete(item.BlobPath);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sets an item aside until <paramref name="notBefore"/> after a failure that concerns this item only (the store
+    /// refused this key, say), so the items behind it keep moving. The item stays queued; returns how many times it
+    /// has been deferred so far (<see cref="OutboxItem.Attempts"/> after this call).
+    /// </summary>
+    public int Defer(OutboxItem item, string error, DateTimeOffset notBefore)
+    {
+        lock (_gate)
+        {
+            using var cmd = Cmd("""
+                UPDATE items SET attempts = attempts + 1, not_before_utc = $t, last_error = $e WHERE id = $id
+                RETURNING attempts
+                """);
+            cmd.Parameters.AddWithValue("$t", notBefore.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$e", error.Length > 500 ? error[..500] : error);
+            cmd.Parameters.AddWithValue("$id", item.Id);
+            return Convert.ToInt32(cmd.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>
+    /// Removes an item whose image file has vanished from the blob folder (deleted by hand, or a failing disk):
+    /// it can never be uploaded. Counted under <see cref="Counters.LostMissingBlob"/> so the status shows it.
+    /// </summary>
+    public void RemoveWithMissingBlob(OutboxItem item)
+    {
+        lock (_gate)
+        {
+            using var tx = _db.BeginTransaction();
+            using var cmd = Cmd("DELETE FROM items WHERE id = $id", tx);
+            cmd.Parameters.AddWithValue("$id", item.Id);
+            var removed = cmd.ExecuteNonQuery();
+            if (removed > 0)
+            {
+                AddCounter(Counters.LostMissingBlob, 1, tx);
+            }
+
+            tx.Commit();
+            if (removed > 0)
+            {
+                _usedBytes -= item.Bytes;
             }
         }
     }
@@ -539,6 +599,18 @@ public sealed class Outbox : IDisposable
                 }
             }
 
+            var deferred = 0;
+            string? deferredError = null;
+            using (var cmd = Cmd("SELECT COUNT(*), (SELECT last_error FROM items WHERE attempts > 0 ORDER BY not_before_utc DESC LIMIT 1) FROM items WHERE attempts > 0"))
+            using (var r = cmd.ExecuteReader())
+            {
+                if (r.Read())
+                {
+                    deferred = r.GetInt32(0);
+                    deferredError = r.IsDBNull(1) ? null : r.GetString(1);
+                }
+            }
+
             var counters = new Dictionary<string, long>(StringComparer.Ordinal);
             using (var cmd = Cmd("SELECT name, value FROM counters"))
             using (var r = cmd.ExecuteReader())
@@ -549,7 +621,7 @@ public sealed class Outbox : IDisposable
                 }
             }
 
-            return new OutboxStats(lanes, _usedBytes, _quotaBytes, counters);
+            return new OutboxStats(lanes, _usedBytes, _quotaBytes, counters, deferred, deferredError);
         }
     }
 
@@ -597,6 +669,20 @@ public sealed class Outbox : IDisposable
     {
         using var cmd = Cmd(sql);
         cmd.ExecuteNonQuery();
+    }
+
+    private void EnsureColumn(string table, string column, string definition)
+    {
+        using (var info = Cmd($"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c"))
+        {
+            info.Parameters.AddWithValue("$c", column);
+            if (info.ExecuteScalar() is not null)
+            {
+                return;
+            }
+        }
+
+        Exec($"ALTER TABLE {table} ADD COLUMN {column} {definition}");
     }
 
     private object? Scalar(string sql)

@@ -34,6 +34,7 @@ public sealed record OutboxEntry(
 }
 
 /// <summary>A queued item read back for upload.</summary>
+/// <param name="Attempts">How often the store refused this item for reasons of its own (see <see cref="Outbox.Defer"/>).</param>
 public sealed record OutboxItem(
     long Id,
     QueuePriority Priority,
@@ -44,7 +45,8 @@ public sealed record OutboxItem(
     byte[] Payload,
     bool ImageDone,
     long Bytes,
-    DateTimeOffset EnqueuedUtc);
+    DateTimeOffset EnqueuedUtc,
+    int Attempts = 0);
 
 /// <summary>
 /// Auto-label records frozen into one upload object; its content never changes, so a retry rewrites the same key.
@@ -76,11 +78,15 @@ public sealed record RecoveryReport(int TempFilesRemoved, int OrphanBlobsRemoved
 public sealed record LaneStats(int Items, long Bytes);
 
 /// <summary>A consistent snapshot of the queue and its persistent counters.</summary>
+/// <param name="DeferredItems">Queued items the store refused at least once for reasons of their own (see <see cref="Outbox.Defer"/>).</param>
+/// <param name="LastDeferralError">The most recent such refusal, for the status file.</param>
 public sealed record OutboxStats(
     IReadOnlyDictionary<QueuePriority, LaneStats> Lanes,
     long UsedBytes,
     long QuotaBytes,
-    IReadOnlyDictionary<string, long> Counters)
+    IReadOnlyDictionary<string, long> Counters,
+    int DeferredItems = 0,
+    string? LastDeferralError = null)
 {
     public long Counter(string name) => Counters.TryGetValue(name, out var v) ? v : 0;
 }

@@ -40,6 +40,14 @@ public sealed record StatusReport
     public required bool DailyQuotaReached { get; init; }
     public required bool LowPriorityWindowOpen { get; init; }
     public required long LostOnRecovery { get; init; }
+
+    /// <summary>Queued items lost because their image file vanished from the queue folder while waiting.</summary>
+    public required long LostMissingBlob { get; init; }
+
+    /// <summary>Queued items the store refused for reasons of their own; they wait and retry while others go ahead.</summary>
+    public required int DeferredItems { get; init; }
+
+    public string? LastDeferralError { get; init; }
     public string? LastIntakeError { get; init; }
 }
 
@@ -89,6 +97,9 @@ public sealed class StatusWriter(Outbox outbox, EdgeState state, IOptions<EdgeOp
             DailyQuotaReached = state.DailyQuotaReached,
             LowPriorityWindowOpen = state.LowPriorityWindowOpen,
             LostOnRecovery = stats.Counter(Outbox.Counters.LostOnRecovery),
+            LostMissingBlob = stats.Counter(Outbox.Counters.LostMissingBlob),
+            DeferredItems = stats.DeferredItems,
+            LastDeferralError = stats.LastDeferralError,
             LastIntakeError = state.LastIntakeError,
         };
     }

@@ -20,6 +20,9 @@ namespace EdgeLabeling.Edge.Upload;
 /// sleeps with a growing delay (up to <see cref="EdgeOptions.RetryMaxBackoffSeconds"/>) before probing with
 /// the next item again — no busy loop, and it resumes by itself. Stopping cancels the current upload; the
 /// row stays queued and the retry writes the same key with the same bytes.
+/// Failures that concern one item only (the store refuses that key, rejects its bytes) set that item aside
+/// with its own growing delay, so the items queued behind it keep moving; link-wide failures (network,
+/// credentials, server errors) keep the order and only pause the worker.
 /// </summary>
 public sealed class UploadWorker(
     Outbox outbox,
@@ -38,6 +41,12 @@ public sealed class UploadWorker(
     // store: those get a HEAD first. Fresh items go straight to PUT.
     private readonly DateTimeOffset _started = time.GetUtcNow();
     private readonly HashSet<string> _attempted = new(StringComparer.Ordinal);
+
+    /// <summary>First delay of an item set aside after a failure of its own; doubles per failure up to <see cref="ItemDeferralMax"/>.</summary>
+    public static readonly TimeSpan ItemDeferralBase = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest an item waits between attempts after failures of its own (a restart retries at once).</summary>
+    public static readonly TimeSpan ItemDeferralMax = TimeSpan.FromHours(1);
 
     private static ResiliencePipeline BuildRetry(EdgeOptions o)
     {
@@ -84,9 +93,9 @@ public sealed class UploadWorker(
             var windowOpen = window is null || window.Value.Contains(TimeOnly.FromDateTime(time.GetLocalNow().DateTime));
             state.SetLowPriorityWindowOpen(windowOpen);
 
-            object? work = outbox.Peek(QueuePriority.Review)
+            object? work = outbox.Peek(QueuePriority.Review, now)
                 ?? (object?)outbox.ClaimLabelBatch(_o.ThingName, _o.AutoLabelBatchSize, TimeSpan.FromSeconds(_o.AutoLabelBatchMaxWaitSeconds), now)
-                ?? (_o.UploadAutoLabeledImages && windowOpen ? outbox.Peek(QueuePriority.AutoLabeledImage) : null);
+                ?? (_o.UploadAutoLabeledImages && windowOpen ? outbox.Peek(QueuePriority.AutoLabeledImage, now) : null);
             if (work is null)
             {
                 try
@@ -121,6 +130,11 @@ public sealed class UploadWorker(
             {
                 failures++;
                 var kind = Classify(ex);
+                if (work is OutboxItem failed && ConcernsItemOnly(kind))
+                {
+                    SetAside(failed, kind, ex);
+                }
+
                 var backoff = Backoff(failures);
                 var stats = outbox.GetStats();
                 var queued = stats.Lanes.Values.Sum(l => l.Items);
@@ -133,6 +147,36 @@ public sealed class UploadWorker(
                 await DelayAsync(backoff, stoppingToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// True for failure kinds that say something about the item rather than the link: retrying other items is
+    /// worthwhile. "other" counts here too: an unknown error must not be able to stall the whole lane.
+    /// </summary>
+    public static bool ConcernsItemOnly(string kind) => kind is "access-denied" or "rejected" or "blob-missing" or "other";
+
+    private void SetAside(OutboxItem item, string kind, Exception ex)
+    {
+        if (kind == "blob-missing")
+        {
+            // The bytes are gone from the device: no retry can bring them back. Say so loudly and count it.
+            outbox.RemoveWithMissingBlob(item);
+            logger.LogError("Queued image {Key} lost: its file {Blob} is missing from the queue folder; removed from the queue", item.ObjectKey, item.BlobPath);
+            return;
+        }
+
+        var delay = ItemDeferral(item.Attempts);
+        outbox.Defer(item, $"{kind}: {Describe(ex)}", time.GetUtcNow() + delay);
+        logger.LogWarning(
+            "Upload of {Key} refused ({Kind}): {Error}. The item stays queued and is retried in {DelayMinutes:F1} min; the items behind it go first",
+            item.ObjectKey, kind, Describe(ex), delay.TotalMinutes);
+    }
+
+    /// <summary>Delay before an item's next attempt after <paramref name="earlierFailures"/> failures of its own (0 = first).</summary>
+    public static TimeSpan ItemDeferral(int earlierFailures)
+    {
+        var seconds = ItemDeferralBase.TotalSeconds * Math.Pow(2, Math.Clamp(earlierFailures, 0, 16));
+        return TimeSpan.FromSeconds(Math.Min(seconds, ItemDeferralMax.TotalSeconds));
     }
 
     private async Task UploadAsync(object work, CancellationToken ct)
@@ -247,13 +291,21 @@ public sealed class UploadWorker(
 
             switch (e)
             {
+                case AmazonServiceException { StatusCode: HttpStatusCode.Forbidden, ErrorCode: "RequestTimeTooSkewed" }:
+                    // The device clock is off by more than 15 minutes: every request fails the same way.
+                    return "clock-skew";
                 case AmazonServiceException { StatusCode: HttpStatusCode.Forbidden } ase:
                     return ase.ErrorCode is "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "ExpiredToken" or "InvalidToken"
                         ? "bad-credentials" : "access-denied";
                 case AmazonServiceException { StatusCode: HttpStatusCode.NotFound }:
                     return "bucket-missing";
-                case AmazonServiceException ase when (int)ase.StatusCode >= 500:
+                case AmazonServiceException ase when (int)ase.StatusCode >= 500 || ase.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout:
                     return "server-error";
+                case AmazonServiceException ase when (int)ase.StatusCode >= 400:
+                    // 400-class answers about this request (bad digest, entity too large, invalid argument).
+                    return "rejected";
+                case FileNotFoundException or DirectoryNotFoundException:
+                    return "blob-missing";
                 case HttpRequestException or SocketException or IOException:
                     return "network";
                 case OperationCanceledException or TimeoutException:

@@ -40,6 +40,26 @@ public sealed class PrivateRgwServer : IAsyncDisposable
         Running = true;
     }
 
+    /// <summary>
+    /// SIGKILLs every daemon the script started and leaves its folder behind, as a killed CI job or a cut
+    /// session does. Returns how many daemons were killed.
+    /// </summary>
+    public int KillDaemonsLeavingFolder()
+    {
+        var killed = 0;
+        foreach (var pidFile in Directory.GetFiles(Path.Combine(_env["RGW_DIR"], "pids")))
+        {
+            var pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            using var daemon = Process.GetProcessById(pid);
+            daemon.Kill();
+            daemon.WaitForExit(10_000);
+            killed++;
+        }
+
+        Running = false;
+        return killed;
+    }
+
     public async Task StopAsync()
     {
         Running = false;
