@@ -93,6 +93,12 @@ public sealed class EdgeOptions
     /// <summary>Bytes the queue may hold on disk (blobs plus records).</summary>
     public long DiskQuotaBytes { get; set; } = 2L * 1024 * 1024 * 1024;
 
+    /// <summary>
+    /// Bytes the quarantine folder (unreadable frames kept for a person to look at) may hold; the oldest
+    /// quarantined frames are deleted beyond it, so a camera writing garbage cannot fill the disk. 0 = no limit.
+    /// </summary>
+    public long QuarantineMaxBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>What happens when the disk quota is reached.</summary>
     public EvictionPolicy EvictionPolicy { get; set; } = EvictionPolicy.Backpressure;
 
@@ -188,6 +194,7 @@ public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         Check(o.BandwidthBytesPerSecond == 0 || o.BandwidthBytesPerSecond >= 1024, nameof(o.BandwidthBytesPerSecond), $"{o.BandwidthBytesPerSecond} is below 1 KiB/s; S3 requests would time out");
         Check(o.DailyUploadMegabytes >= 0, nameof(o.DailyUploadMegabytes), $"{o.DailyUploadMegabytes} must be >= 0 (0 = no quota)");
         Check(o.DiskQuotaBytes >= 1024 * 1024, nameof(o.DiskQuotaBytes), $"{o.DiskQuotaBytes} must be at least 1 MiB");
+        Check(o.QuarantineMaxBytes >= 0, nameof(o.QuarantineMaxBytes), $"{o.QuarantineMaxBytes} must be >= 0 (0 = no limit)");
         Check(Enum.IsDefined(o.EvictionPolicy), nameof(o.EvictionPolicy), $"'{o.EvictionPolicy}' must be Backpressure or EvictLowPriority");
         Check(o.FileStableMilliseconds is >= 0 and <= 600_000, nameof(o.FileStableMilliseconds), $"{o.FileStableMilliseconds} must be 0-600000");
         Check(o.PollMilliseconds is >= 10 and <= 60_000, nameof(o.PollMilliseconds), $"{o.PollMilliseconds} must be 10-60000");

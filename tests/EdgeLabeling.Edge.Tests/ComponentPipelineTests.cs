@@ -255,6 +255,27 @@ public sealed class ComponentPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_WithManyUnreadableFrames_KeepsQuarantineUnderItsCap()
+    {
+        var store = new FileSystemObjectStore(_dir.Sub("s3"));
+        using var host = BuildHost(store, "--QuarantineMaxBytes", "50000");
+        await host.StartAsync();
+        for (var i = 0; i < 8; i++)
+        {
+            Drop($"bad-{i}.jpg", Bytes.Random(10_000, 60 + i));
+        }
+
+        await WaitUntil(() => Directory.GetFiles(Inbox).Length == 0 && ReadStatus() is { Outcomes: var o } && o["quarantine"] == 8, TimeSpan.FromSeconds(20), "eight frames quarantined");
+        await host.StopAsync();
+        var quarantine = Path.Combine(Work, "quarantine");
+        var bytes = Directory.GetFiles(quarantine).Sum(f => new FileInfo(f).Length);
+        Assert.True(bytes <= 50_000, $"quarantine holds {bytes} bytes");
+        Assert.Equal(4, Directory.GetFiles(quarantine, "*.jpg").Length);
+        Assert.Equal(4, ReadStatus().QuarantinePruned);
+        Assert.Equal(0, ReadStatus().Drops);
+    }
+
+    [Fact]
     public async Task Start_WithInvalidOption_FailsNamingTheField()
     {
         using var host = BuildHost(new FileSystemObjectStore(_dir.Sub("s3")), "--Bucket", "Not_A_Bucket");
@@ -266,6 +287,7 @@ public sealed class ComponentPipelineTests : IDisposable
     [InlineData("--DiskQuotaBytes", "lots", "DiskQuotaBytes")]
     [InlineData("--Bucket", "Bad_Bucket", "Bucket")]
     [InlineData("--EvictionPolicy", "sometimes", "EvictionPolicy")]
+    [InlineData("--QuarantineMaxBytes", "-1", "QuarantineMaxBytes")]
     public async Task RunAsync_WithBadValue_ExitsWithConfigurationErrorNamingTheKey(string key, string value, string field)
     {
         string[] args = ["--ThingName", "dev1", "--InputDirectory", Inbox, "--WorkDirectory", Work, "--Bucket", Bucket, key, value];

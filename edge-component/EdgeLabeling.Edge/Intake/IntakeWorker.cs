@@ -260,8 +260,11 @@ public sealed class IntakeWorker(
         var name = Path.GetFileName(path);
         try
         {
-            File.Move(path, Path.Combine(dir, name), overwrite: true);
-            File.WriteAllText(Path.Combine(dir, name + ".reason.txt"), decision.Reason + (decision.Detail is null ? "" : ": " + decision.Detail) + "\n");
+            var target = Path.Combine(dir, name);
+            File.Move(path, target, overwrite: true);
+            // Quarantine order, not capture order, decides which frames the cap deletes first.
+            File.SetLastWriteTimeUtc(target, DateTime.UtcNow);
+            File.WriteAllText(target + QuarantineFolder.ReasonSuffix, decision.Reason + (decision.Detail is null ? "" : ": " + decision.Detail) + "\n");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -270,5 +273,14 @@ public sealed class IntakeWorker(
 
         _scanner!.Forget(path);
         logger.LogWarning("Frame {File} quarantined: {Reason}", name, decision.Reason);
+        if (_o.QuarantineMaxBytes > 0)
+        {
+            var pruned = QuarantineFolder.Prune(dir, _o.QuarantineMaxBytes);
+            if (pruned.Count > 0)
+            {
+                state.QuarantinePrunedFrames(pruned.Count);
+                logger.LogWarning("Quarantine folder above {MaxBytes} bytes: deleted the {Count} oldest quarantined frames ({First} ...)", _o.QuarantineMaxBytes, pruned.Count, pruned[0]);
+            }
+        }
     }
 }

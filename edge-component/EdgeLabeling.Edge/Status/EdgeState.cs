@@ -20,6 +20,7 @@ public sealed class EdgeState
     public TimeSpan CurrentBackoff { get; private set; }
     public long FramesAccepted { get; private set; }
     public long FramesQuarantined { get; private set; }
+    public long QuarantinePruned { get; private set; }
     public long Evicted { get; private set; }
     public string? LastIntakeError { get; private set; }
     public bool Stopping { get; set; }
@@ -73,6 +74,14 @@ public sealed class EdgeState
         lock (_gate)
         {
             FramesQuarantined++;
+        }
+    }
+
+    public void QuarantinePrunedFrames(int count)
+    {
+        lock (_gate)
+        {
+            QuarantinePruned += count;
         }
     }
 

@@ -48,6 +48,9 @@ public sealed record StatusReport
     public required int DeferredItems { get; init; }
 
     public string? LastDeferralError { get; init; }
+
+    /// <summary>Quarantined frames deleted by this process to keep the quarantine folder under QuarantineMaxBytes.</summary>
+    public long QuarantinePruned { get; init; }
     public string? LastIntakeError { get; init; }
 }
 
@@ -100,6 +103,7 @@ public sealed class StatusWriter(Outbox outbox, EdgeState state, IOptions<EdgeOp
             LostMissingBlob = stats.Counter(Outbox.Counters.LostMissingBlob),
             DeferredItems = stats.DeferredItems,
             LastDeferralError = stats.LastDeferralError,
+            QuarantinePruned = state.QuarantinePruned,
             LastIntakeError = state.LastIntakeError,
         };
     }
