@@ -211,16 +211,44 @@ public sealed class LabelingStackTests(SynthFixture synth)
         Assert.Equal(2, alarms.Count(a => a["MetricName"]?.GetValue<string>() == "ApproximateNumberOfMessagesVisible" && a["Threshold"]!.GetValue<double>() == 1));
         Assert.Equal(3, alarms.Count(a => a["MetricName"]?.GetValue<string>() == "Errors" && a["Namespace"]!.GetValue<string>() == "AWS/Lambda"));
         Assert.Equal(1, Business(LabelingMetrics.JobsFailed)["Threshold"]!.GetValue<double>());
-        var waiting = Business(LabelingMetrics.PendingItems);
-        Assert.Equal("Minimum", waiting["Statistic"]!.GetValue<string>());
+        var waiting = Business(LabelingMetrics.OldestPendingAgeMinutes);
+        Assert.Equal("Maximum", waiting["Statistic"]!.GetValue<string>());
         Assert.Equal(3600, waiting["Period"]!.GetValue<int>());
-        Assert.Equal(config.Budget.MaxWaitingHours, waiting["EvaluationPeriods"]!.GetValue<int>());
-        Assert.Equal(config.Budget.MaxWaitingHours, waiting["DatapointsToAlarm"]!.GetValue<int>());
+        Assert.Equal(config.Budget.MaxWaitingHours * 60, waiting["Threshold"]!.GetValue<double>());
+        Assert.Equal("GreaterThanThreshold", waiting["ComparisonOperator"]!.GetValue<string>());
+        Assert.Equal(1, waiting["EvaluationPeriods"]!.GetValue<int>());
+        Assert.Null(waiting["Dimensions"]);
+        Assert.DoesNotContain(alarms, a => a["MetricName"]?.GetValue<string>() == LabelingMetrics.PendingItems);
         var budget = Business(LabelingMetrics.BudgetBlockedItems);
         Assert.Equal("""[{"Name":"Reason","Value":"budget-exhausted"}]""", budget["Dimensions"]!.ToJsonString());
         var deferred = Business(LabelingMetrics.BatchRuns);
         Assert.Equal("""[{"Name":"Decision","Value":"deferred-after-error"}]""", deferred["Dimensions"]!.ToJsonString());
         Assert.All(alarms, a => Assert.Equal("notBreaching", a["TreatMissingData"]!.GetValue<string>()));
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
+    public void ItemsWaitingTooLongAlarm_KeepsItsConstructIdAndWatchesTheAge(string env)
+    {
+        var alarm = Assert.Single(SecurityRules.Resources(Raw(env), "AWS::CloudWatch::Alarm"), a => a.Id.Contains("ItemsWaitingTooLong", StringComparison.Ordinal));
+
+        Assert.Equal(LabelingMetrics.OldestPendingAgeMinutes, alarm.Resource["Properties"]!["MetricName"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
+    public void Dashboard_GraphsTheOldestPendingAgeAgainstTheAlarmLine(string env)
+    {
+        var config = synth.Environments[env].Config;
+        var body = SecurityRules.Flatten(SecurityRules.Resources(Raw(env), "AWS::CloudWatch::Dashboard").Single().Resource["Properties"]!["DashboardBody"]);
+
+        var widget = Assert.Single(JsonNode.Parse(body)!["widgets"]!.AsArray(),
+            w => w!["properties"]!["metrics"]?.AsArray().Any(m => m![1]?.GetValue<string>() == LabelingMetrics.OldestPendingAgeMinutes) == true)!;
+
+        var metric = Assert.Single(widget["properties"]!["metrics"]!.AsArray())!;
+        Assert.Equal(LabelingMetrics.Namespace, metric[0]!.GetValue<string>());
+        var line = Assert.Single(widget["properties"]!["annotations"]!["horizontal"]!.AsArray())!;
+        Assert.Equal(config.Budget.MaxWaitingHours * 60, line["value"]!.GetValue<double>());
     }
 
     [Theory]
@@ -253,6 +281,7 @@ public sealed class LabelingStackTests(SynthFixture synth)
     {
         Assert.Equal(BatchDecisions.Deferred, LabelingMetrics.DeferredDecision);
         Assert.Equal(BatchDecisions.BudgetExhausted, LabelingMetrics.BudgetExhaustedReason);
+        Assert.Equal(BatchPlanner.OldestPendingAgeMetric, LabelingMetrics.OldestPendingAgeMinutes);
     }
 
     [Theory]

@@ -13,6 +13,12 @@ public static class LabelingMetrics
     /// <summary>Items waiting for people after a batcher run (no dimensions; BatchPlanner).</summary>
     public const string PendingItems = "PendingItems";
 
+    /// <summary>
+    /// Minutes the oldest still-pending item has waited after a batcher run, 0 when none; no
+    /// dimensions, unit None (BatchPlanner.OldestPendingAgeMetric).
+    /// </summary>
+    public const string OldestPendingAgeMinutes = "OldestPendingAgeMinutes";
+
     /// <summary>Ground Truth jobs started by a batcher run (no dimensions; BatchPlanner).</summary>
     public const string JobsCreated = "JobsCreated";
 

@@ -102,16 +102,19 @@ public sealed class LabelingMonitoring : Construct
             TreatMissingData = TreatMissingData.NOT_BREACHING,
         }));
 
-        // No age metric exists, so "waiting too long" means: the backlog was never empty during any
-        // hour of the allowed waiting time. A working batcher drains it at least every batch.maxAgeMinutes.
-        var pending = Business(LabelingMetrics.PendingItems, "Minimum", Duration.Hours(1));
-        alarms.Add(pending.CreateAlarm(this, "ItemsWaitingTooLong", new CreateAlarmOptions
+        // The batcher reports the age of the oldest pending item on every run (every batch.scheduleMinutes,
+        // at most 30 in the shipped configs), so the hourly maximum has a datapoint each hour while it
+        // runs. Age, not count: a steady trickle of fresh items keeps the backlog non-empty without
+        // anyone waiting long, and one stuck item among a drained backlog waits as long as a full one.
+        // A released item keeps its original pending time, so failing jobs cannot reset the clock.
+        // Missing data (no batcher run) is left to the BatchFunctionErrors alarm.
+        var oldestAge = Business(LabelingMetrics.OldestPendingAgeMinutes, "Maximum", Duration.Hours(1));
+        alarms.Add(oldestAge.CreateAlarm(this, "ItemsWaitingTooLong", new CreateAlarmOptions
         {
-            AlarmDescription = $"Items have waited for people for {config.Budget.MaxWaitingHours} h without the backlog ever draining (budget used up, workteam idle or batcher failing)",
-            Threshold = 1,
-            EvaluationPeriods = config.Budget.MaxWaitingHours,
-            DatapointsToAlarm = config.Budget.MaxWaitingHours,
-            ComparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            AlarmDescription = $"An item has waited for people over {config.Budget.MaxWaitingHours} h (budget used up, workteam idle, jobs failing or batcher stuck)",
+            Threshold = config.Budget.MaxWaitingHours * 60,
+            EvaluationPeriods = 1,
+            ComparisonOperator = ComparisonOperator.GREATER_THAN_THRESHOLD,
             TreatMissingData = TreatMissingData.NOT_BREACHING,
         }));
 
@@ -181,13 +184,20 @@ public sealed class LabelingMonitoring : Construct
                 Title = "Items waiting for people / jobs started",
                 Left = [Business(LabelingMetrics.PendingItems, "Maximum", Duration.Minutes(15))],
                 Right = [Business(LabelingMetrics.JobsCreated, "Sum", Duration.Hours(1))],
-                Width = 12,
+                Width = 8,
+            }),
+            new GraphWidget(new GraphWidgetProps
+            {
+                Title = "Oldest pending item age (minutes)",
+                Left = [Business(LabelingMetrics.OldestPendingAgeMinutes, "Maximum", Duration.Minutes(15))],
+                LeftAnnotations = [new HorizontalAnnotation { Value = config.Budget.MaxWaitingHours * 60, Label = "alarm" }],
+                Width = 8,
             }),
             new GraphWidget(new GraphWidgetProps
             {
                 Title = "Jobs failed / items blocked by budget / deferred runs",
                 Left = [jobsFailed, blocked, deferred],
-                Width = 12,
+                Width = 8,
             }));
         dashboard.AddWidgets(
             new GraphWidget(new GraphWidgetProps

@@ -24,6 +24,10 @@ public sealed record BatchRunReport
     /// <summary>Half pairs older than <see cref="BatchingPolicy.HalfPairAlarmAfter"/> (up to 1,000 counted).</summary>
     public int StaleImagesWithoutSidecar { get; init; }
     public int StaleSidecarsWithoutImage { get; init; }
+
+    /// <summary>How long the oldest item still pending after the run has waited (zero when none; the OldestPendingAgeMinutes metric).</summary>
+    public TimeSpan OldestPendingAge { get; init; }
+
     public string? Error { get; init; }
 }
 
@@ -109,7 +113,8 @@ public sealed class BatchPlanner(
             error = $"{ex.GetType().Name}: {ex.Message}";
         }
 
-        var after = (await store.GetPendingSummaryAsync(cancellationToken).ConfigureAwait(false)).Count;
+        var afterSummary = await store.GetPendingSummaryAsync(cancellationToken).ConfigureAwait(false);
+        var after = afterSummary.Count;
 
         // An upload whose other half never arrives waits forever; say so on every run until someone looks.
         var stale = await store.ListHalfPairsAsync(at - options.Batching.HalfPairAlarmAfter, 1000, cancellationToken).ConfigureAwait(false);
@@ -124,6 +129,9 @@ public sealed class BatchPlanner(
         metrics.Emit("BatchRuns", 1, "Count", new Dictionary<string, string> { ["Decision"] = decision },
             error is null ? null : new Dictionary<string, string> { ["Error"] = error });
         metrics.Emit("PendingItems", after, "Count");
+        // Measured when the run ends (the backlog it leaves behind), on the planner's clock or the replay override.
+        var oldestAge = OldestPendingAge(afterSummary.OldestPendingSince, now ?? _time.GetUtcNow());
+        metrics.Emit(OldestPendingAgeMetric, Math.Round(oldestAge.TotalMinutes, 1), "None");
         metrics.Emit("JobsCreated", jobs.Count(j => !j.Resumed), "Count");
         return new BatchRunReport
         {
@@ -135,9 +143,25 @@ public sealed class BatchPlanner(
             JobSizeCap = cap,
             StaleImagesWithoutSidecar = staleImages,
             StaleSidecarsWithoutImage = staleSidecars,
+            OldestPendingAge = oldestAge,
             Error = error,
         };
     }
+
+    /// <summary>
+    /// EMF metric (no dimensions, unit None) emitted on every run next to <c>PendingItems</c>: minutes
+    /// the longest-waiting pending item has waited (0 when nothing is pending). It is what the
+    /// "items waiting too long" alarm watches: unlike the pending count it grows only while one item
+    /// really waits, whatever the trickle of new ones.
+    /// </summary>
+    public const string OldestPendingAgeMetric = "OldestPendingAgeMinutes";
+
+    /// <summary>
+    /// How long the item pending since <paramref name="oldestPendingSince"/> has waited at <paramref name="now"/>;
+    /// zero when nothing is pending or the pending time lies ahead of this clock (skew between writers).
+    /// </summary>
+    public static TimeSpan OldestPendingAge(DateTimeOffset? oldestPendingSince, DateTimeOffset now) =>
+        oldestPendingSince is { } since && since < now ? now - since : TimeSpan.Zero;
 
     private async Task<string> MakeJobsAsync(List<PlannedJob> jobs, bool flush, DateTimeOffset now, int cap, CancellationToken ct)
     {

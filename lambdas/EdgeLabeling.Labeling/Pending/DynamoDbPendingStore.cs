@@ -20,6 +20,9 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
     private const string PendingPk = "PENDING";
     private const string HalfPk = "HALF";
 
+    // Index entries read per page while looking for the oldest still-pending item; stale heads are rare.
+    private const int OldestPageSize = 10;
+
     public string TableName => tableName;
 
     public Task<RegisterOutcome> RegisterImageAsync(ImageArrival arrival, CancellationToken cancellationToken = default) =>
@@ -131,22 +134,53 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
         }
         while (start is not null);
 
-        if (count == 0)
-        {
-            return new PendingSummary(0, null);
-        }
+        return new PendingSummary(count, count == 0 ? null : await GetOldestPendingSinceAsync(cancellationToken).ConfigureAwait(false));
+    }
 
-        var oldest = await dynamo.QueryAsync(new QueryRequest
+    public async Task<DateTimeOffset?> GetOldestPendingSinceAsync(CancellationToken cancellationToken = default)
+    {
+        // The PENDING partition of gsi1 is sorted by "pendingSince|imageKey", so its head is the oldest
+        // item: a Query, never a table scan. The index is eventually consistent, and a claim takes the
+        // oldest items first, so right after a batcher run the head may still name items that are no
+        // longer pending. Each head entry is therefore confirmed with a strongly consistent GetItem
+        // and skipped when stale; normally that is one Query and one GetItem.
+        Dictionary<string, AttributeValue>? start = null;
+        do
         {
-            TableName = tableName,
-            IndexName = StatusIndex,
-            KeyConditionExpression = "gsi1pk = :p",
-            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":p"] = S(PendingPk) },
-            ScanIndexForward = true,
-            Limit = 1,
-        }, cancellationToken).ConfigureAwait(false);
-        var sk = oldest.Items?.FirstOrDefault()?.GetValueOrDefault("gsi1sk")?.S;
-        return new PendingSummary(count, sk is null ? null : SqlitePendingStore.ParseIso(sk[..sk.IndexOf('|', StringComparison.Ordinal)]));
+            var page = await dynamo.QueryAsync(new QueryRequest
+            {
+                TableName = tableName,
+                IndexName = StatusIndex,
+                KeyConditionExpression = "gsi1pk = :p",
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":p"] = S(PendingPk) },
+                ScanIndexForward = true,
+                Limit = OldestPageSize,
+                ExclusiveStartKey = start,
+            }, cancellationToken).ConfigureAwait(false);
+            foreach (var entry in page.Items ?? [])
+            {
+                var pk = entry.GetValueOrDefault("pk")?.S ?? throw new InvalidDataException($"{StatusIndex} entry without pk in table {tableName}");
+                var r = await dynamo.GetItemAsync(new GetItemRequest
+                {
+                    TableName = tableName,
+                    Key = new Dictionary<string, AttributeValue> { ["pk"] = S(pk) },
+                    ConsistentRead = true,
+                    ProjectionExpression = "#st, pendingSince",
+                    ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                }, cancellationToken).ConfigureAwait(false);
+                var item = r.Item ?? [];
+                if (item.GetValueOrDefault("st")?.S == "pending" && item.GetValueOrDefault("pendingSince")?.S is { } since)
+                {
+                    // The item's own attribute, not the index key: it is what ReleaseAsync keeps across failed jobs.
+                    return SqlitePendingStore.ParseIso(since);
+                }
+            }
+
+            start = page.LastEvaluatedKey is { Count: > 0 } ? page.LastEvaluatedKey : null;
+        }
+        while (start is not null);
+
+        return null;
     }
 
     public async Task<IReadOnlyList<PendingItem>> ListHalfPairsAsync(DateTimeOffset olderThan, int max, CancellationToken cancellationToken = default)

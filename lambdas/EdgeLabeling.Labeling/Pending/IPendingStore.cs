@@ -36,6 +36,16 @@ public interface IPendingStore
     /// <summary>How many items are pending and since when the oldest one waits.</summary>
     Task<PendingSummary> GetPendingSummaryAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Since when the longest-waiting <see cref="PendingStatus.Pending"/> item waits for people
+    /// (<see cref="PendingItem.PendingSince"/>: the moment both halves were seen); null when nothing is pending.
+    /// Claimed, done and half items do not count. An item released back to pending after a failed or
+    /// abandoned job keeps its <b>original</b> time, so a job that fails over and over cannot hide how
+    /// long its images have really waited. Adapters answer from an index (one seek, never a scan),
+    /// because every batcher run asks.
+    /// </summary>
+    Task<DateTimeOffset?> GetOldestPendingSinceAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Half pairs (only image or only sidecar) first seen before <paramref name="olderThan"/>.</summary>
     Task<IReadOnlyList<PendingItem>> ListHalfPairsAsync(DateTimeOffset olderThan, int max, CancellationToken cancellationToken = default);
 

@@ -126,12 +126,31 @@ public sealed class SqlitePendingStore : IPendingStore
     public Task<PendingSummary> GetPendingSummaryAsync(CancellationToken cancellationToken = default)
     {
         using var c = Open();
+        // One statement, so the count and the oldest time come from the same snapshot.
         using var cmd = Cmd(c, null, "SELECT COUNT(*), MIN(pending_since) FROM items WHERE status='pending'");
         using var r = cmd.ExecuteReader();
         r.Read();
         var count = r.GetInt64(0);
         DateTimeOffset? oldest = r.IsDBNull(1) ? null : ParseIso(r.GetString(1));
         return Task.FromResult(new PendingSummary(count, oldest));
+    }
+
+    public Task<DateTimeOffset?> GetOldestPendingSinceAsync(CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        return Task.FromResult(OldestPendingSince(c));
+    }
+
+    // The first row of the items_pending index range (status, pending_since): a seek, not a scan.
+    // Pending rows always carry pending_since; the IS NOT NULL guard only keeps a hand-edited row
+    // from sorting first (SQLite orders NULL before any text).
+    internal const string OldestPendingSql =
+        "SELECT pending_since FROM items WHERE status='pending' AND pending_since IS NOT NULL ORDER BY pending_since LIMIT 1";
+
+    private static DateTimeOffset? OldestPendingSince(SqliteConnection c)
+    {
+        using var cmd = Cmd(c, null, OldestPendingSql);
+        return cmd.ExecuteScalar() is string since ? ParseIso(since) : null;
     }
 
     public Task<IReadOnlyList<PendingItem>> ListHalfPairsAsync(DateTimeOffset olderThan, int max, CancellationToken cancellationToken = default)

@@ -27,11 +27,16 @@ public sealed class BatchPlannerTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private BatchPlanner Planner(Func<LabelingOptions, LabelingOptions>? tweak = null, IPendingStore? store = null)
+    private BatchPlanner Planner(Func<LabelingOptions, LabelingOptions>? tweak = null, IPendingStore? store = null, ILabelingMetrics? metrics = null)
     {
         var options = Fixtures.Options(_dir.File("pending.db"), tweak);
-        return new BatchPlanner(store ?? _store, _objects, _sageMaker, new LabelingJobFactory(options, _time), new CostForecaster(options.Budget), options, _metrics, _time);
+        return new BatchPlanner(store ?? _store, _objects, _sageMaker, new LabelingJobFactory(options, _time), new CostForecaster(options.Budget), options, metrics ?? _metrics, _time);
     }
+
+    /// <summary>The EMF line (as CloudWatch would read it) that carries <paramref name="metric"/>.</summary>
+    private static JsonNode EmfLine(string output, string metric) => Assert.Single(
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!),
+        l => l["_aws"]!["CloudWatchMetrics"]![0]!["Metrics"]![0]!["Name"]!.GetValue<string>() == metric);
 
     private async Task AddPendingAsync(int from, int count, int boxes = 1, IPendingStore? store = null)
     {
@@ -283,5 +288,95 @@ public sealed class BatchPlannerTests : IDisposable
         Assert.Equal(62, labeled);
         Assert.Equal(new BudgetState("2026-11", 62, 4.96m), await _store.GetBudgetAsync("2026-11"));
         Assert.Equal(200 - 62, (await _store.GetPendingSummaryAsync()).Count);
+    }
+
+    [Fact]
+    public async Task PlanAsync_ItemsWaitingBelowThreshold_EmitsOldestAgeMinutesEmfLine()
+    {
+        await AddPendingAsync(0, 3);
+        _time.Advance(TimeSpan.FromMinutes(90));
+        await AddPendingAsync(3, 2);
+        var output = new StringWriter();
+
+        var report = await Planner(o => o with { Batching = Small(o.Batching) }, metrics: new EmfMetrics(output, "EdgeLabeling", _time)).PlanAsync();
+
+        Assert.Equal(BatchDecisions.BelowThreshold, report.Decision);
+        Assert.Equal(TimeSpan.FromMinutes(90), report.OldestPendingAge);
+        var line = EmfLine(output.ToString(), BatchPlanner.OldestPendingAgeMetric);
+        var directive = line["_aws"]!["CloudWatchMetrics"]![0]!;
+        Assert.Equal("OldestPendingAgeMinutes", directive["Metrics"]![0]!["Name"]!.GetValue<string>());
+        Assert.Equal("None", directive["Metrics"]![0]!["Unit"]!.GetValue<string>());
+        Assert.Equal("EdgeLabeling", directive["Namespace"]!.GetValue<string>());
+        Assert.Equal("[[]]", directive["Dimensions"]!.ToJsonString());
+        Assert.Equal(90, line["OldestPendingAgeMinutes"]!.GetValue<double>());
+        Assert.Equal(_time.GetUtcNow().ToUnixTimeMilliseconds(), line["_aws"]!["Timestamp"]!.GetValue<long>());
+        Assert.Equal(5, EmfLine(output.ToString(), "PendingItems")["PendingItems"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task PlanAsync_NothingPending_EmitsZeroAge()
+    {
+        var output = new StringWriter();
+
+        var report = await Planner(metrics: new EmfMetrics(output, "EdgeLabeling", _time)).PlanAsync();
+
+        Assert.Equal(BatchDecisions.NoPending, report.Decision);
+        Assert.Equal(TimeSpan.Zero, report.OldestPendingAge);
+        Assert.Equal(0, EmfLine(output.ToString(), BatchPlanner.OldestPendingAgeMetric)[BatchPlanner.OldestPendingAgeMetric]!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task PlanAsync_JobTakesTheOldest_AgeIsOfTheOldestLeftBehind()
+    {
+        await AddPendingAsync(0, 10);
+        _time.Advance(TimeSpan.FromMinutes(30));
+        await AddPendingAsync(10, 5);
+        _time.Advance(TimeSpan.FromMinutes(45));
+        // 1 labeler × 1 h × 1 day × 3600 s ÷ 360 s = 10 images per job, and one job per run.
+        var planner = Planner(o => o with { Batching = Small(o.Batching) with { Labelers = 1, HoursPerDay = 1, TaskAvailabilityDays = 1, SecondsPerImage = 360, MaxJobsPerRun = 1 } });
+
+        var report = await planner.PlanAsync(flush: true);
+
+        Assert.Equal(10, Assert.Single(report.Jobs).Items);
+        Assert.Equal(5, report.PendingAfter);
+        Assert.Equal(TimeSpan.FromMinutes(45), report.OldestPendingAge);
+        Assert.Equal(45, _metrics.Sum(BatchPlanner.OldestPendingAgeMetric));
+    }
+
+    [Fact]
+    public async Task PlanAsync_JobRejectedForGood_ReturnedItemsKeepTheirOriginalAge()
+    {
+        await AddPendingAsync(0, 10);
+        _time.Advance(TimeSpan.FromHours(3));
+        _sageMaker.BeforeCreate = _ => throw new SageMakerValidationException("Workteam is not in this region", System.Net.HttpStatusCode.BadRequest);
+
+        var report = await Planner(o => o with { Batching = Small(o.Batching) }).PlanAsync();
+
+        Assert.Equal(BatchDecisions.JobRejected, report.Decision);
+        Assert.Equal(10, report.PendingAfter);
+        Assert.Equal(180, _metrics.Sum(BatchPlanner.OldestPendingAgeMetric));
+    }
+
+    [Fact]
+    public async Task PlanAsync_ReplayClock_MeasuresAgeAtTheGivenTime()
+    {
+        await AddPendingAsync(0, 3);
+
+        var report = await Planner(o => o with { Batching = Small(o.Batching) with { MaxAge = TimeSpan.FromDays(30) } })
+            .PlanAsync(now: Fixtures.Start.AddMinutes(125));
+
+        Assert.Equal(BatchDecisions.BelowThreshold, report.Decision);
+        Assert.Equal(125, _metrics.Sum(BatchPlanner.OldestPendingAgeMetric));
+    }
+
+    [Theory]
+    [InlineData(null, 0)]
+    [InlineData(30, 0)]
+    [InlineData(-30, 30)]
+    public void OldestPendingAge_PendingSinceMissingOrAheadOfClock_IsNeverNegative(int? minutesFromNow, double expectedMinutes)
+    {
+        DateTimeOffset? since = minutesFromNow is { } m ? Fixtures.Start.AddMinutes(m) : null;
+
+        Assert.Equal(expectedMinutes, BatchPlanner.OldestPendingAge(since, Fixtures.Start).TotalMinutes);
     }
 }

@@ -202,18 +202,87 @@ public sealed class DynamoDbPendingStoreWireTests
         });
     }
 
+    private const string PendingItemA = """{"Item":{"st":{"S":"pending"},"pendingSince":{"S":"2026-11-26T05:00:00.0000000Z"}}}""";
+
     [Fact]
-    public async Task GetPendingSummaryAsync_CountsThenReadsOldestSortKey()
+    public async Task GetPendingSummaryAsync_CountsThenReadsConfirmedOldest()
     {
-        var (store, handler) = Create((_, body) => body.TryGetProperty("Select", out JsonElement _)
-            ? (HttpStatusCode.OK, """{"Count":3,"Items":[]}""")
-            : (HttpStatusCode.OK, """{"Count":1,"Items":[{"pk":{"S":"ITEM#a"},"gsi1pk":{"S":"PENDING"},"gsi1sk":{"S":"2026-11-26T05:00:00.0000000Z|incoming/a"}}]}"""));
+        var (store, handler) = Create((op, body) => (op, body.TryGetProperty("Select", out JsonElement _)) switch
+        {
+            ("Query", true) => (HttpStatusCode.OK, """{"Count":3,"Items":[]}"""),
+            ("Query", false) => (HttpStatusCode.OK, """{"Count":1,"Items":[{"pk":{"S":"ITEM#a"},"gsi1pk":{"S":"PENDING"},"gsi1sk":{"S":"2026-11-26T05:00:00.0000000Z|a"}}]}"""),
+            _ => (HttpStatusCode.OK, PendingItemA),
+        });
 
         var summary = await store.GetPendingSummaryAsync();
 
         Assert.Equal(3, summary.Count);
         Assert.Equal(Fixtures.Start.AddHours(-1), summary.OldestPendingSince);
+        Assert.Equal(["Query", "Query", "GetItem"], handler.Requests.Select(r => r.Operation));
         Assert.Equal("COUNT", Str(handler.Requests[0].Body, "Select"));
         Assert.True(handler.Requests[1].Body.GetProperty("ScanIndexForward").GetBoolean());
+    }
+
+    [Fact]
+    public async Task GetPendingSummaryAsync_CountIsZero_SkipsTheOldestLookup()
+    {
+        var (store, handler) = Create((_, _) => (HttpStatusCode.OK, """{"Count":0,"Items":[]}"""));
+
+        var summary = await store.GetPendingSummaryAsync();
+
+        Assert.Equal(new PendingSummary(0, null), summary);
+        Assert.Single(handler.Requests);
+    }
+
+    [Fact]
+    public async Task GetOldestPendingSinceAsync_NothingPending_ReturnsNullAfterOneIndexQuery()
+    {
+        var (store, handler) = Create((_, _) => (HttpStatusCode.OK, """{"Count":0,"Items":[]}"""));
+
+        Assert.Null(await store.GetOldestPendingSinceAsync());
+
+        var (op, body) = Assert.Single(handler.Requests);
+        Assert.Equal("Query", op);
+        Assert.Equal(DynamoDbPendingStore.StatusIndex, Str(body, "IndexName"));
+        Assert.Equal("gsi1pk = :p", Str(body, "KeyConditionExpression"));
+        Assert.Equal("PENDING", Str(body, "ExpressionAttributeValues", ":p", "S"));
+        Assert.True(body.GetProperty("ScanIndexForward").GetBoolean());
+        Assert.InRange(body.GetProperty("Limit").GetInt32(), 1, 100);
+    }
+
+    [Fact]
+    public async Task GetOldestPendingSinceAsync_IndexHeadAlreadyClaimed_SkipsItAcrossPagesToAConfirmedPendingItem()
+    {
+        // The index still lists "a" (claimed a moment ago) on the first page; "b" on the next page is really pending.
+        var (store, handler) = Create((op, body) => op switch
+        {
+            "Query" when !body.TryGetProperty("ExclusiveStartKey", out JsonElement _) =>
+                (HttpStatusCode.OK, """{"Count":1,"Items":[{"pk":{"S":"ITEM#a"},"gsi1pk":{"S":"PENDING"},"gsi1sk":{"S":"2026-11-26T04:00:00.0000000Z|a"}}],"LastEvaluatedKey":{"pk":{"S":"ITEM#a"},"gsi1pk":{"S":"PENDING"},"gsi1sk":{"S":"2026-11-26T04:00:00.0000000Z|a"}}}"""),
+            "Query" => (HttpStatusCode.OK, """{"Count":1,"Items":[{"pk":{"S":"ITEM#b"},"gsi1pk":{"S":"PENDING"},"gsi1sk":{"S":"2026-11-26T05:00:00.0000000Z|b"}}]}"""),
+            _ when Str(body, "Key", "pk", "S") == "ITEM#a" => (HttpStatusCode.OK, """{"Item":{"st":{"S":"claimed"},"pendingSince":{"S":"2026-11-26T04:00:00.0000000Z"}}}"""),
+            _ => (HttpStatusCode.OK, PendingItemA),
+        });
+
+        var oldest = await store.GetOldestPendingSinceAsync();
+
+        Assert.Equal(Fixtures.Start.AddHours(-1), oldest);
+        Assert.Equal(["Query", "GetItem", "Query", "GetItem"], handler.Requests.Select(r => r.Operation));
+        Assert.Equal("ITEM#a", Str(handler.Requests[2].Body, "ExclusiveStartKey", "pk", "S"));
+        foreach (var get in handler.Requests.Where(r => r.Operation == "GetItem").Select(r => r.Body))
+        {
+            Assert.True(get.GetProperty("ConsistentRead").GetBoolean());
+            Assert.Equal(Table, Str(get, "TableName"));
+            Assert.Equal("#st, pendingSince", Str(get, "ProjectionExpression"));
+        }
+    }
+
+    [Fact]
+    public async Task GetOldestPendingSinceAsync_IndexEntryWithoutKey_FailsNamingTheIndex()
+    {
+        var (store, _) = Create((_, _) => (HttpStatusCode.OK, """{"Count":1,"Items":[{"gsi1pk":{"S":"PENDING"}}]}"""));
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => store.GetOldestPendingSinceAsync());
+
+        Assert.Contains("gsi1", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -149,4 +149,68 @@ public sealed class SqlitePendingStoreTests : IDisposable
         Assert.Equal(items, all.Distinct().Count());
         Assert.Equal(0, (await _store.GetPendingSummaryAsync()).Count);
     }
+
+    [Fact]
+    public async Task GetOldestPendingSinceAsync_NothingPending_ReturnsNull()
+    {
+        Assert.Null(await _store.GetOldestPendingSinceAsync());
+
+        // Half pairs wait for their other half, not for people.
+        await _store.RegisterImageAsync(new ImageArrival(Fixtures.ImageKey(1), Fixtures.Bucket, "t", Fixtures.Start.AddHours(-5)));
+
+        Assert.Null(await _store.GetOldestPendingSinceAsync());
+    }
+
+    [Fact]
+    public async Task GetOldestPendingSinceAsync_OldestClaimedOrDone_ReturnsOldestStillPending()
+    {
+        await AddPendingAsync(1, Fixtures.Start);
+        await AddPendingAsync(2, Fixtures.Start.AddMinutes(10));
+        await AddPendingAsync(3, Fixtures.Start.AddMinutes(20));
+        Assert.Equal(Fixtures.Start, await _store.GetOldestPendingSinceAsync());
+
+        await _store.ClaimAsync("b1", 2);
+        Assert.Equal(Fixtures.Start.AddMinutes(20), await _store.GetOldestPendingSinceAsync());
+
+        await _store.MarkDoneAsync("b1", [Fixtures.ImageKey(1), Fixtures.ImageKey(2)]);
+        Assert.Equal(Fixtures.Start.AddMinutes(20), await _store.GetOldestPendingSinceAsync());
+
+        await _store.ClaimAsync("b2", 10);
+        Assert.Null(await _store.GetOldestPendingSinceAsync());
+    }
+
+    [Fact]
+    public async Task GetOldestPendingSinceAsync_ReleasedAfterFailedJob_CountsWithOriginalTime()
+    {
+        await AddPendingAsync(1, Fixtures.Start);
+        await _store.ClaimAsync("b1", 10);
+        // A fresh item arrives while the job runs; then the job fails and its item comes back.
+        await AddPendingAsync(2, Fixtures.Start.AddHours(30));
+
+        Assert.Equal(1, await _store.ReleaseAsync("b1", [Fixtures.ImageKey(1)]));
+
+        Assert.Equal(Fixtures.Start, await _store.GetOldestPendingSinceAsync());
+        Assert.Equal(Fixtures.Start, (await _store.GetPendingSummaryAsync()).OldestPendingSince);
+    }
+
+    [Fact]
+    public void OldestPendingSql_QueryPlan_SeeksThePendingIndexWithoutScanningOrSorting()
+    {
+        using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_dir.File("pending.db")}");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "EXPLAIN QUERY PLAN " + SqlitePendingStore.OldestPendingSql;
+        var plan = new List<string>();
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                plan.Add(r.GetString(3));
+            }
+        }
+
+        var step = Assert.Single(plan);
+        Assert.StartsWith("SEARCH items USING COVERING INDEX items_pending", step, StringComparison.Ordinal);
+        Assert.DoesNotContain(plan, p => p.Contains("TEMP B-TREE", StringComparison.Ordinal));
+    }
 }
