@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine with the .NET 10 SDK needs to build, test and run
-# EdgeLabeling: radosgw (the S3 server for integration tests), the npm-pinned aws-cdk CLI, and a
-# NuGet restore. Idempotent; safe to run again.
+# EdgeLabeling: radosgw (the S3 server for integration tests), the npm-pinned aws-cdk CLI and dynalite
+# (a DynamoDB-compatible server for integration tests), and a NuGet restore. Idempotent; safe to run again.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "[setup $(date +%T)] $*" >&2; }
@@ -22,7 +22,9 @@ if [ "${EDGELABEL_SKIP_RGW:-0}" != 1 ]; then
 fi
 
 if [ -f package-lock.json ] && command -v npm >/dev/null; then
-  if [ ! -d node_modules/aws-cdk ]; then log "npm ci (aws-cdk CLI)"; npm ci --no-audit --no-fund --loglevel=error; fi
+  if [ ! -d node_modules/aws-cdk ] || [ ! -d node_modules/dynalite ]; then
+    log "npm ci (aws-cdk CLI, dynalite)"; npm ci --no-audit --no-fund --loglevel=error
+  fi
 fi
 
 log "dotnet restore"

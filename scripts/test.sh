@@ -12,9 +12,11 @@ export RGW_DIR=${RGW_DIR:-${TMPDIR:-/tmp}/rgw-s3}
 # The tests' temporary files (and the 64 MB the jsii runtime unpacks per CDK test process) go to one
 # scratch folder that is removed afterwards, so repeated runs do not fill the machine's /tmp.
 started_rgw=0
+started_dynamodb=0
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/edgelabel-tests.XXXXXX")
 cleanup() {
   if [ "$started_rgw" = 1 ]; then scripts/rgw.sh stop || true; fi
+  if [ "$started_dynamodb" = 1 ]; then scripts/dynamodb.sh stop || true; fi
   rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -23,6 +25,11 @@ if ! curl -s "http://127.0.0.1:${RGW_PORT:-7480}/" | grep -q ListAllMyBucketsRes
   started_rgw=1
 fi
 eval "$(scripts/rgw.sh env)"
+if ! scripts/dynamodb.sh up; then
+  scripts/dynamodb.sh start >/dev/null
+  started_dynamodb=1
+fi
+eval "$(scripts/dynamodb.sh env)"
 export EDGELABEL_RGW_SCRIPT="$PWD/scripts/rgw.sh"
 
 log "dotnet build"
