@@ -286,17 +286,13 @@ public sealed class LabelingStackTests(SynthFixture synth)
 
     [Theory]
     [MemberData(nameof(Envs))]
-    public void JobsFailedMetric_IsCountedFromTheMergeLog(string env)
+    public void JobsFailedAlarm_WatchesTheMergesEmfMetricNotALogPhrase(string env)
     {
-        var mergeLogGroup = SecurityRules.Flatten(Function(env, LabelingStack.Handlers.Merge).Props["LoggingConfig"]!["LogGroup"]);
-
-        synth.Environments[env].Labeling.HasResourceProperties("AWS::Logs::MetricFilter", Match.ObjectLike(Obj(
-            ("LogGroupName", Obj(("Ref", mergeLogGroup[5..^1]))),
-            ("FilterPattern", "\"ended Failed\""),
-            ("MetricTransformations", new object[]
-            {
-                Match.ObjectLike(Obj(("MetricNamespace", LabelingMetrics.Namespace), ("MetricName", LabelingMetrics.JobsFailed), ("MetricValue", "1"))),
-            }))));
+        // The merge emits the metric itself (EMF), so no metric filter depends on the wording of a log line.
+        Assert.Equal(EdgeLabeling.Labeling.Merge.DatasetMerger.JobsFailedMetric, LabelingMetrics.JobsFailed);
+        synth.Environments[env].Labeling.ResourceCountIs("AWS::Logs::MetricFilter", 0);
+        synth.Environments[env].Labeling.HasResourceProperties("AWS::CloudWatch::Alarm", Match.ObjectLike(Obj(
+            ("MetricName", LabelingMetrics.JobsFailed), ("Namespace", LabelingMetrics.Namespace), ("Statistic", "Sum"), ("Threshold", 1))));
     }
 
     [Theory]

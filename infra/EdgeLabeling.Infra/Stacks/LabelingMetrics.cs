@@ -40,12 +40,6 @@ public static class LabelingMetrics
     /// <summary>BatchDecisions.BudgetExhausted.</summary>
     public const string BudgetExhaustedReason = "budget-exhausted";
 
-    /// <summary>
-    /// Failed Ground Truth jobs, counted by a metric filter on the merge Lambda's log: the merge logs
-    /// "Job {job} ended Failed: {n} items returned to pending" (DatasetMerger) and emits no EMF for it.
-    /// </summary>
+    /// <summary>Failed Ground Truth jobs: 1 per job that ended Failed (no dimensions; DatasetMerger).</summary>
     public const string JobsFailed = "LabelingJobsFailed";
-
-    /// <summary>The phrase of the merge's log line the <see cref="JobsFailed"/> filter matches.</summary>
-    public const string JobFailedLogPhrase = "ended Failed";
 }

@@ -26,9 +26,6 @@ public sealed record LabelingMonitoringProps
 
     /// <summary>The S3 event queue (backlog age).</summary>
     public required IQueue IngestQueue { get; init; }
-
-    /// <summary>Log group of the merge Lambda (failed jobs are counted from it).</summary>
-    public required ILogGroup MergeLogGroup { get; init; }
 }
 
 /// <summary>
@@ -82,16 +79,6 @@ public sealed class LabelingMonitoring : Construct
                 }));
         }
 
-        // The merge logs failed jobs but emits no metric for them, so a filter turns the line into one.
-        new MetricFilter(this, "JobsFailedFilter", new MetricFilterProps
-        {
-            LogGroup = props.MergeLogGroup,
-            FilterPattern = FilterPattern.AllTerms(LabelingMetrics.JobFailedLogPhrase),
-            MetricNamespace = LabelingMetrics.Namespace,
-            MetricName = LabelingMetrics.JobsFailed,
-            MetricValue = "1",
-            DefaultValue = 0,
-        });
         var jobsFailed = Business(LabelingMetrics.JobsFailed, "Sum", Duration.Hours(1));
         alarms.Add(jobsFailed.CreateAlarm(this, "LabelingJobsFailed", new CreateAlarmOptions
         {

@@ -278,7 +278,6 @@ public sealed class LabelingStack : Stack
         new LabelingMonitoring(this, "Monitoring", new LabelingMonitoringProps
         {
             Config = config,
-            MergeLogGroup = mergeLogs,
             Functions = [ingestFn, batchFn, mergeFn],
             DeadLetterQueues = [ingestDlq, eventsDlq],
             IngestQueue = ingestQueue,

@@ -87,6 +87,9 @@ public sealed record MergeDoneMarker(string JobName, string Status, string Outco
 /// </remarks>
 public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, MergeOptions options, DatasetBuilder builder, ILogger<DatasetMerger>? logger = null, ILabelingMetrics? metrics = null)
 {
+    /// <summary>EMF metric (no dimensions), 1 per Ground Truth job that ended Failed; the stack's alarm watches it.</summary>
+    public const string JobsFailedMetric = "LabelingJobsFailed";
+
     private readonly ILogger _logger = logger ?? NullLogger<DatasetMerger>.Instance;
     private readonly ILabelingMetrics _metrics = metrics ?? NullLabelingMetrics.Instance;
 
@@ -140,6 +143,11 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
             var reason = change.Status == "Failed" ? "job-failed" : "job-stopped";
             var (returned, _) = await SettleAsync(job, _ => false, reason, cancellationToken).ConfigureAwait(false);
             _metrics.Emit("MergeReturnedToPending", returned, "Count", new Dictionary<string, string> { ["Reason"] = reason }, new Dictionary<string, string> { ["Job"] = job });
+            if (change.Status == "Failed")
+            {
+                // A stopped job is someone's decision; a failed one needs a person to look.
+                _metrics.Emit(JobsFailedMetric, 1, "Count", null, new Dictionary<string, string> { ["Job"] = job });
+            }
             _logger.LogWarning("Job {Job} ended {Status}: {Count} items returned to pending", job, change.Status, returned);
             result = new MergeResult { JobName = job, Status = change.Status, Outcome = MergeResult.ReturnedToPending, ReturnedItems = returned };
         }

@@ -104,6 +104,8 @@ public sealed class DatasetMergerTests : IDisposable
         Assert.All([1, 2, 3], i => Assert.Equal(reason, _ledger.PendingReasons[SourceRef(i)]));
         Assert.Null(await _store.HeadAsync(Bucket, DatasetKeys.JobShardKey("parts", Job)));
         Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.JobDoneKey("parts", Job)));
+        // Only a failure counts towards the failed-jobs alarm; a stop is someone's decision.
+        Assert.Equal(status == "Failed" ? 1 : 0, _metrics.Values.Count(v => v.Name == DatasetMerger.JobsFailedMetric && v.Value == 1.0));
     }
 
     [Fact]
