@@ -110,7 +110,7 @@ public sealed class OutboxDeferralTests : IDisposable
         {
             db.Open();
             using var cmd = db.CreateCommand();
-            cmd.CommandText = "ALTER TABLE items DROP COLUMN attempts; ALTER TABLE items DROP COLUMN not_before_utc; ALTER TABLE items DROP COLUMN last_error;";
+            cmd.CommandText = "DROP INDEX items_peek; ALTER TABLE items DROP COLUMN attempts; ALTER TABLE items DROP COLUMN not_before_utc; ALTER TABLE items DROP COLUMN last_error;";
             cmd.ExecuteNonQuery();
         }
 
@@ -120,5 +120,30 @@ public sealed class OutboxDeferralTests : IDisposable
         Assert.Equal(0, item.Attempts);
         Assert.Equal(1, reopened.Defer(item, "x", Now.AddSeconds(5)));
         Assert.Null(reopened.Peek(QueuePriority.Review, Now));
+    }
+
+    [Fact]
+    public void PeekSql_QueryPlan_SeeksTheLaneIndexWithoutScanningOrSorting()
+    {
+        using (Outbox.Open(_dir.Path, 10 * MiB))
+        {
+        }
+
+        using var db = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, "outbox.db")};Pooling=False");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "EXPLAIN QUERY PLAN " + Outbox.PeekSql;
+        cmd.Parameters.AddWithValue("$p", 0);
+        cmd.Parameters.AddWithValue("$now", 0L);
+        var plan = new List<string>();
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                plan.Add(r.GetString(3));
+            }
+        }
+
+        Assert.Equal(["SEARCH items USING INDEX items_peek (priority=?)"], plan);
     }
 }

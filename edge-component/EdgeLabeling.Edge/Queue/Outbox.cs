@@ -80,6 +80,9 @@ public sealed class Outbox : IDisposable
         EnsureColumn("items", "attempts", "INTEGER NOT NULL DEFAULT 0");
         EnsureColumn("items", "not_before_utc", "INTEGER NOT NULL DEFAULT 0");
         EnsureColumn("items", "last_error", "TEXT NULL");
+        // Peek walks a lane in id order and skips deferred items inside the index: one seek however many
+        // lower-priority items are queued before the lane's head.
+        Exec("CREATE INDEX IF NOT EXISTS items_peek ON items(priority, id, not_before_utc)");
     }
 
     /// <summary>Path of the SQLite file.</summary>
@@ -340,10 +343,7 @@ public sealed class Outbox : IDisposable
 
         lock (_gate)
         {
-            using var cmd = Cmd("""
-                SELECT id, priority, object_key, sha256, content_type, blob, payload, image_done, bytes, enqueued_utc, attempts
-                FROM items WHERE priority = $p AND not_before_utc <= $now ORDER BY id LIMIT 1
-                """);
+            using var cmd = Cmd(PeekSql);
             cmd.Parameters.AddWithValue("$p", (int)lane);
             cmd.Parameters.AddWithValue("$now", now?.ToUnixTimeMilliseconds() ?? long.MaxValue);
             using var r = cmd.ExecuteReader();
@@ -656,6 +656,11 @@ public sealed class Outbox : IDisposable
     // completing one must not delete the other's file.
     private static string BlobName(OutboxEntry e) =>
         $"p{(int)e.Priority}-{Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(e.ObjectKey)))}{Path.GetExtension(e.ObjectKey)}";
+
+    internal const string PeekSql = """
+        SELECT id, priority, object_key, sha256, content_type, blob, payload, image_done, bytes, enqueued_utc, attempts
+        FROM items WHERE priority = $p AND not_before_utc <= $now ORDER BY id LIMIT 1
+        """;
 
     private SqliteCommand Cmd(string sql, SqliteTransaction? tx = null)
     {
