@@ -17,6 +17,10 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
 {
     public const string StatusIndex = "gsi1";
     public const string BatchIndex = "batch";
+
+    /// <summary>The table's only key attribute (string); items, batches and budget counters share it.</summary>
+    public const string PartitionKey = "pk";
+
     private const string PendingPk = "PENDING";
     private const string HalfPk = "HALF";
 
@@ -24,6 +28,42 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
     private const int OldestPageSize = 10;
 
     public string TableName => tableName;
+
+    /// <summary>
+    /// The table this adapter needs: string partition key <c>pk</c> and no sort key, the sparse status
+    /// index <c>gsi1</c> (<c>gsi1pk</c>/<c>gsi1sk</c>, keys only) and the <c>batch</c> index on
+    /// <c>itemBatchId</c> (all attributes), billed on demand. The CDK StorageStack's synthesized table is
+    /// tested against this description, and local servers (dynalite, DynamoDB Local) get their tables
+    /// from it, so the deployed table, the test tables and the queries below cannot drift apart.
+    /// </summary>
+    public static CreateTableRequest TableDefinition(string tableName) => new()
+    {
+        TableName = tableName,
+        BillingMode = BillingMode.PAY_PER_REQUEST,
+        KeySchema = [new KeySchemaElement(PartitionKey, KeyType.HASH)],
+        AttributeDefinitions =
+        [
+            new AttributeDefinition(PartitionKey, ScalarAttributeType.S),
+            new AttributeDefinition("gsi1pk", ScalarAttributeType.S),
+            new AttributeDefinition("gsi1sk", ScalarAttributeType.S),
+            new AttributeDefinition("itemBatchId", ScalarAttributeType.S),
+        ],
+        GlobalSecondaryIndexes =
+        [
+            new GlobalSecondaryIndex
+            {
+                IndexName = StatusIndex,
+                KeySchema = [new KeySchemaElement("gsi1pk", KeyType.HASH), new KeySchemaElement("gsi1sk", KeyType.RANGE)],
+                Projection = new Projection { ProjectionType = ProjectionType.KEYS_ONLY },
+            },
+            new GlobalSecondaryIndex
+            {
+                IndexName = BatchIndex,
+                KeySchema = [new KeySchemaElement("itemBatchId", KeyType.HASH)],
+                Projection = new Projection { ProjectionType = ProjectionType.ALL },
+            },
+        ],
+    };
 
     public Task<RegisterOutcome> RegisterImageAsync(ImageArrival arrival, CancellationToken cancellationToken = default) =>
         RegisterAsync(arrival.ImageKey, arrival.Bucket, arrival.ThingName, arrival.SeenAt, "hasImage", "hasSidecar", null, cancellationToken);
@@ -47,7 +87,8 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
             [":hpk"] = S(HalfPk),
             [":hsk"] = S(SqlitePendingStore.Iso(now) + "|" + key),
         };
-        var set = $"SET {mine} = :t, bucket = :b, thing = :th, imageKey = :k, firstSeen = if_not_exists(firstSeen, :now), #st = if_not_exists(#st, :half), gsi1pk = if_not_exists(gsi1pk, :hpk), gsi1sk = if_not_exists(gsi1sk, :hsk)";
+        // "bucket" is a DynamoDB reserved word: an expression naming it directly is rejected (ValidationException).
+        var set = $"SET {mine} = :t, #bk = :b, thing = :th, imageKey = :k, firstSeen = if_not_exists(firstSeen, :now), #st = if_not_exists(#st, :half), gsi1pk = if_not_exists(gsi1pk, :hpk), gsi1sk = if_not_exists(gsi1sk, :hsk)";
         if (payload is not null)
         {
             set += ", payload = :p";
@@ -63,7 +104,7 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
                 Key = ItemKey(key),
                 UpdateExpression = set,
                 ConditionExpression = $"attribute_not_exists({mine})",
-                ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st", ["#bk"] = "bucket" },
                 ExpressionAttributeValues = values,
                 ReturnValues = ReturnValue.ALL_NEW,
             }, ct).ConfigureAwait(false);
@@ -185,6 +226,13 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
 
     public async Task<IReadOnlyList<PendingItem>> ListHalfPairsAsync(DateTimeOffset olderThan, int max, CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        if (max == 0)
+        {
+            // A Query Limit must be at least 1.
+            return [];
+        }
+
         var keys = await QueryIndexKeysAsync(HalfPk, max, "gsi1sk < :before", S(SqlitePendingStore.Iso(olderThan)), cancellationToken).ConfigureAwait(false);
         var list = new List<PendingItem>(keys.Count);
         foreach (var pk in keys)
@@ -201,36 +249,72 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
 
     public async Task<IReadOnlyList<PendingItem>> ClaimAsync(string batchId, int max, CancellationToken cancellationToken = default)
     {
-        var candidates = await QueryIndexKeysAsync(PendingPk, max, null, null, cancellationToken).ConfigureAwait(false);
-        var claimed = new List<PendingItem>(candidates.Count);
-        foreach (var pk in candidates)
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        if (max == 0)
         {
-            try
-            {
-                var r = await dynamo.UpdateItemAsync(new UpdateItemRequest
-                {
-                    TableName = tableName,
-                    Key = new Dictionary<string, AttributeValue> { ["pk"] = S(pk) },
-                    UpdateExpression = "SET #st = :claimed, itemBatchId = :b REMOVE gsi1pk, gsi1sk",
-                    ConditionExpression = "#st = :pending",
-                    ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
-                    ExpressionAttributeValues = new Dictionary<string, AttributeValue>
-                    {
-                        [":claimed"] = S("claimed"),
-                        [":pending"] = S("pending"),
-                        [":b"] = S(batchId),
-                    },
-                    ReturnValues = ReturnValue.ALL_NEW,
-                }, cancellationToken).ConfigureAwait(false);
-                claimed.Add(ToItem(r.Attributes));
-            }
-            catch (ConditionalCheckFailedException)
-            {
-                // Another batcher won this item; it is in exactly one batch, theirs.
-            }
+            // A Query Limit must be at least 1.
+            return [];
         }
 
+        // The index is eventually consistent: right after another batcher's claim its head can still list
+        // items that are no longer pending. Their conditional updates fail, so the claim pages on past
+        // them instead of coming back short (or empty, which a batcher reads as "nothing pending").
+        var claimed = new List<PendingItem>(Math.Min(max, 1000));
+        Dictionary<string, AttributeValue>? start = null;
+        do
+        {
+            var page = await dynamo.QueryAsync(new QueryRequest
+            {
+                TableName = tableName,
+                IndexName = StatusIndex,
+                KeyConditionExpression = "gsi1pk = :p",
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":p"] = S(PendingPk) },
+                ScanIndexForward = true,
+                Limit = Math.Min(max - claimed.Count, 1000),
+                ExclusiveStartKey = start,
+            }, cancellationToken).ConfigureAwait(false);
+            foreach (var entry in page.Items ?? [])
+            {
+                var pk = entry.GetValueOrDefault("pk")?.S ?? throw new InvalidDataException($"{StatusIndex} entry without pk in table {tableName}");
+                if (await TryClaimAsync(pk, batchId, cancellationToken).ConfigureAwait(false) is { } item)
+                {
+                    claimed.Add(item);
+                }
+            }
+
+            start = page.LastEvaluatedKey is { Count: > 0 } ? page.LastEvaluatedKey : null;
+        }
+        while (start is not null && claimed.Count < max);
+
         return claimed;
+    }
+
+    private async Task<PendingItem?> TryClaimAsync(string pk, string batchId, CancellationToken ct)
+    {
+        try
+        {
+            var r = await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = tableName,
+                Key = new Dictionary<string, AttributeValue> { ["pk"] = S(pk) },
+                UpdateExpression = "SET #st = :claimed, itemBatchId = :b REMOVE gsi1pk, gsi1sk",
+                ConditionExpression = "#st = :pending",
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue>
+                {
+                    [":claimed"] = S("claimed"),
+                    [":pending"] = S("pending"),
+                    [":b"] = S(batchId),
+                },
+                ReturnValues = ReturnValue.ALL_NEW,
+            }, ct).ConfigureAwait(false);
+            return ToItem(r.Attributes);
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            // Another batcher won this item (or the index entry was stale); it is in exactly one batch, theirs.
+            return null;
+        }
     }
 
     public Task<int> ReleaseAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default) =>
@@ -457,13 +541,62 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
 
     public async Task RefundBudgetAsync(string month, long objects, decimal usd, CancellationToken cancellationToken = default)
     {
-        await dynamo.UpdateItemAsync(new UpdateItemRequest
+        // The usual refund is covered by the counter: one atomic ADD of the negatives.
+        try
         {
-            TableName = tableName,
-            Key = BudgetKey(month),
-            UpdateExpression = "ADD objects :n, spentUsd :u",
-            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":n"] = N(-objects), [":u"] = N(-usd) },
-        }, cancellationToken).ConfigureAwait(false);
+            await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = tableName,
+                Key = BudgetKey(month),
+                UpdateExpression = "ADD objects :n, spentUsd :u",
+                ConditionExpression = "objects >= :on AND spentUsd >= :ou",
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue>
+                {
+                    [":n"] = N(-objects),
+                    [":u"] = N(-usd),
+                    [":on"] = N(objects),
+                    [":ou"] = N(usd),
+                },
+            }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (ConditionalCheckFailedException)
+        {
+        }
+
+        // A refund larger than the counter (delivered twice, or for a month never reserved) stops at zero,
+        // like the SQLite adapter: a negative counter would let later reservations spend past the limit.
+        // Compare-and-set on the values just read, retried when a concurrent reservation moved them.
+        while (true)
+        {
+            var current = await GetBudgetAsync(month, cancellationToken).ConfigureAwait(false);
+            if (current.Objects <= 0 && current.SpentUsd <= 0)
+            {
+                return;
+            }
+
+            try
+            {
+                await dynamo.UpdateItemAsync(new UpdateItemRequest
+                {
+                    TableName = tableName,
+                    Key = BudgetKey(month),
+                    UpdateExpression = "SET objects = :no, spentUsd = :nu",
+                    ConditionExpression = "objects = :oo AND spentUsd = :ou",
+                    ExpressionAttributeValues = new Dictionary<string, AttributeValue>
+                    {
+                        [":no"] = N(Math.Max(0, current.Objects - objects)),
+                        [":nu"] = N(Math.Max(0m, current.SpentUsd - usd)),
+                        [":oo"] = N(current.Objects),
+                        [":ou"] = N(current.SpentUsd),
+                    },
+                }, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (ConditionalCheckFailedException)
+            {
+            }
+        }
     }
 
     private async Task<List<string>> QueryIndexKeysAsync(string partition, int max, string? sortCondition, AttributeValue? sortValue, CancellationToken ct)

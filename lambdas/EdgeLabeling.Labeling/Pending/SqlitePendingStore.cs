@@ -155,6 +155,8 @@ public sealed class SqlitePendingStore : IPendingStore
 
     public Task<IReadOnlyList<PendingItem>> ListHalfPairsAsync(DateTimeOffset olderThan, int max, CancellationToken cancellationToken = default)
     {
+        // SQLite reads LIMIT -1 as "no limit"; a negative max is a caller bug, not a request for everything.
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
         using var c = Open();
         using var cmd = Cmd(c, null, ItemColumns + " WHERE status='half' AND first_seen < $t ORDER BY first_seen LIMIT $n", ("$t", Iso(olderThan)), ("$n", max));
         return Task.FromResult<IReadOnlyList<PendingItem>>(ReadItems(cmd));

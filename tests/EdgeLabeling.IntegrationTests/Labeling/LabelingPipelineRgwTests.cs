@@ -20,6 +20,8 @@ namespace EdgeLabeling.IntegrationTests.Labeling;
 /// The ingest and batch handlers against the real S3 server (radosgw): every object read and write goes
 /// through AWSSDK.S3 to radosgw; events are the JSON AWS delivers (SQS envelopes around S3 notifications).
 /// SageMaker is the dry-run client (validates and records the request), since no AWS account exists here.
+/// The handler test runs once per pending-store backend: the SQLite file and a DynamoDB table on dynalite,
+/// each chosen the way the deployed Lambdas choose it (TABLE_NAME and DYNAMODB_ENDPOINT, or neither).
 /// </summary>
 [Trait("Category", "Integration")]
 public sealed class LabelingPipelineRgwTests : IAsyncLifetime
@@ -29,6 +31,7 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
     private readonly string _dir = Directory.CreateTempSubdirectory("edgelabel-it-labeling-").FullName;
     private string _incoming = "";
     private string _data = "";
+    private string? _table;
 
     public async Task InitializeAsync()
     {
@@ -40,12 +43,20 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
     {
         await S3TestServer.DeleteBucketAsync(_incoming);
         await S3TestServer.DeleteBucketAsync(_data);
+        if (_table is not null)
+        {
+            await DynamoDbTestServer.DeleteTableAsync(_table);
+        }
+
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_dir, recursive: true);
     }
 
-    private LabelingOptions Options(int minItems = 3) => new()
+    /// <summary>Options as the handlers read them; a non-null <paramref name="table"/> selects the DynamoDB store.</summary>
+    private LabelingOptions Options(int minItems = 3, string? table = null) => new()
     {
+        TableName = table,
+        DynamoDbEndpoint = table is null ? null : DynamoDbTestServer.Endpoint,
         Region = "eu-west-1",
         IncomingBucket = _incoming,
         DataBucket = _data,
@@ -76,8 +87,10 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
         });
     }
 
+    private string SqsEvent(params (string Key, long Size)[] objects) => SqsEvent(_incoming, objects);
+
     /// <summary>An SQS event exactly as Lambda receives it: each body is an S3 notification with a form-encoded key.</summary>
-    private string SqsEvent(params (string Key, long Size)[] objects)
+    internal static string SqsEvent(string bucket, params (string Key, long Size)[] objects)
     {
         var records = new JsonArray();
         var i = 0;
@@ -99,7 +112,7 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
                     {
                         ["s3SchemaVersion"] = "1.0",
                         ["configurationId"] = "incoming-created",
-                        ["bucket"] = new JsonObject { ["name"] = _incoming, ["ownerIdentity"] = new JsonObject { ["principalId"] = "A3NL1KOZZKExample" }, ["arn"] = "arn:aws:s3:::" + _incoming },
+                        ["bucket"] = new JsonObject { ["name"] = bucket, ["ownerIdentity"] = new JsonObject { ["principalId"] = "A3NL1KOZZKExample" }, ["arn"] = "arn:aws:s3:::" + bucket },
                         ["object"] = new JsonObject { ["key"] = S3KeyDecoder.Encode(key), ["size"] = size, ["eTag"] = "d41d8cd98f00b204e9800998ecf8427e", ["sequencer"] = "0055AED6DCD90281E5" },
                     },
                 }),
@@ -121,23 +134,34 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
         return new JsonObject { ["Records"] = records }.ToJsonString();
     }
 
-    private static async Task<T> Invoke<T>(Func<Stream, Task<Stream>> handler, string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    internal static async Task<T> Invoke<T>(Func<Stream, Task<Stream>> handler, string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {
         await using var output = await handler(new MemoryStream(Encoding.UTF8.GetBytes(json)));
         return JsonSerializer.Deserialize(output, type)!;
     }
 
-    [Fact]
-    public async Task Handlers_EventsForObjectsInRadosgw_RegisterPairsAndWriteJobInputsToRadosgw()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("dynamodb")]
+    public async Task Handlers_EventsForObjectsInRadosgw_RegisterPairsAndWriteJobInputsToRadosgw(string backend)
     {
+        if (backend == "dynamodb")
+        {
+            _table = await DynamoDbTestServer.CreatePendingTableAsync("it-pipeline");
+            // The composition root builds its DynamoDB client from the SDK's default credential chain, as on Lambda.
+            DynamoDbTestServer.EnsureSdkCredentialsInEnvironment();
+        }
+
         var objects = S3TestServer.CreateStore();
         var sageMaker = new DryRunSageMakerClient("eu-west-1");
         await using var services = new ServiceCollection()
             .AddSingleton<IObjectStore>(objects)
             .AddSingleton<ISageMakerClient>(sageMaker)
             .AddSingleton<ILabelingMetrics>(NullLabelingMetrics.Instance)
-            .AddLabeling(Options())
+            .AddLabeling(Options(table: _table))
             .BuildServiceProvider();
+        var store = services.GetRequiredService<IPendingStore>();
+        Assert.IsType(backend == "dynamodb" ? typeof(DynamoDbPendingStore) : typeof(SqlitePendingStore), store);
         var ingest = new IngestFunction(services);
         var batch = new BatchFunction(services);
 
@@ -165,7 +189,6 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
 
         Assert.Empty(first.BatchItemFailures);
         Assert.Empty(redelivered.BatchItemFailures);
-        var store = services.GetRequiredService<IPendingStore>();
         Assert.Equal(3, (await store.GetPendingSummaryAsync()).Count);
         Assert.Equal(PendingStatus.Half, (await store.GetItemAsync(orphanKey))!.Status);
         Assert.Null(await store.GetItemAsync(brokenKey));

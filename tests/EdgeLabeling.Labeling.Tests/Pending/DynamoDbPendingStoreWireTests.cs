@@ -12,8 +12,10 @@ namespace EdgeLabeling.Labeling.Tests.Pending;
 /// Wire-level tests of the DynamoDB adapter: the real AmazonDynamoDBClient serializes each request,
 /// and a recording HTTP handler answers the way DynamoDB does (including
 /// ConditionalCheckFailedException). No DynamoDB server is involved, so these tests pin down the
-/// requests (keys, condition and update expressions) and how responses are read — not the server's
-/// evaluation of those expressions, which the SQLite adapter's semantic tests cover.
+/// requests (keys, condition and update expressions) and how responses are read, including index
+/// states a strongly consistent test server never shows (stale heads after a claim). The server's
+/// evaluation of the expressions is tested by the shared contract suite on a real DynamoDB-protocol
+/// server (tests/EdgeLabeling.IntegrationTests/Pending, dynalite).
 /// </summary>
 public sealed class DynamoDbPendingStoreWireTests
 {
@@ -87,6 +89,9 @@ public sealed class DynamoDbPendingStoreWireTests
         Assert.Equal("ALL_NEW", Str(body, "ReturnValues"));
         Assert.Contains("if_not_exists(firstSeen, :now)", Str(body, "UpdateExpression"), StringComparison.Ordinal);
         Assert.Equal("HALF", Str(body, "ExpressionAttributeValues", ":hpk", "S"));
+        // "bucket" is a DynamoDB reserved word; DynamoDB rejects an expression that names it directly.
+        Assert.Equal("bucket", Str(body, "ExpressionAttributeNames", "#bk"));
+        Assert.DoesNotContain(" bucket ", Str(body, "UpdateExpression"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -274,6 +279,72 @@ public sealed class DynamoDbPendingStoreWireTests
             Assert.Equal(Table, Str(get, "TableName"));
             Assert.Equal("#st, pendingSince", Str(get, "ProjectionExpression"));
         }
+    }
+
+    [Fact]
+    public async Task ClaimAsync_IndexPageHoldsOnlyStaleEntries_PagesOnToFillTheBatch()
+    {
+        // The first page still lists "a", claimed by another batcher a moment ago; "b" on the next page is pending.
+        var (store, handler) = Create((op, body) => op switch
+        {
+            "Query" when !body.TryGetProperty("ExclusiveStartKey", out JsonElement _) =>
+                (HttpStatusCode.OK, """{"Count":1,"Items":[{"pk":{"S":"ITEM#a"},"gsi1pk":{"S":"PENDING"},"gsi1sk":{"S":"x|a"}}],"LastEvaluatedKey":{"pk":{"S":"ITEM#a"},"gsi1pk":{"S":"PENDING"},"gsi1sk":{"S":"x|a"}}}"""),
+            "Query" => (HttpStatusCode.OK, """{"Count":1,"Items":[{"pk":{"S":"ITEM#b"},"gsi1pk":{"S":"PENDING"},"gsi1sk":{"S":"y|b"}}]}"""),
+            _ when Str(body, "Key", "pk", "S") == "ITEM#a" => (HttpStatusCode.BadRequest, ConditionFailed),
+            _ => (HttpStatusCode.OK, """{"Attributes":{"imageKey":{"S":"b"},"bucket":{"S":"bk"},"thing":{"S":"t"},"st":{"S":"claimed"},"hasImage":{"BOOL":true},"hasSidecar":{"BOOL":true},"itemBatchId":{"S":"b1"},"firstSeen":{"S":"2026-11-26T06:00:00.0000000Z"},"pendingSince":{"S":"2026-11-26T06:00:00.0000000Z"}}}"""),
+        });
+
+        var claimed = await store.ClaimAsync("b1", 1);
+
+        Assert.Equal("b", Assert.Single(claimed).ImageKey);
+        Assert.Equal(["Query", "UpdateItem", "Query", "UpdateItem"], handler.Requests.Select(r => r.Operation));
+        Assert.Equal(1, handler.Requests[0].Body.GetProperty("Limit").GetInt32());
+        Assert.Equal("ITEM#a", Str(handler.Requests[2].Body, "ExclusiveStartKey", "pk", "S"));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_ZeroMax_SendsNothing()
+    {
+        var (store, handler) = Create((_, _) => (HttpStatusCode.OK, "{}"));
+
+        Assert.Empty(await store.ClaimAsync("b1", 0));
+        Assert.Empty(handler.Requests);
+    }
+
+    [Fact]
+    public async Task RefundBudgetAsync_CounterCoversIt_SendsOneConditionalAdd()
+    {
+        var (store, handler) = Create((_, _) => (HttpStatusCode.OK, "{}"));
+
+        await store.RefundBudgetAsync("2026-11", 3, 0.24m);
+
+        var (op, body) = Assert.Single(handler.Requests);
+        Assert.Equal("UpdateItem", op);
+        Assert.Equal("BUDGET#2026-11", Str(body, "Key", "pk", "S"));
+        Assert.Equal("ADD objects :n, spentUsd :u", Str(body, "UpdateExpression"));
+        Assert.Equal("objects >= :on AND spentUsd >= :ou", Str(body, "ConditionExpression"));
+        Assert.Equal("-3", Str(body, "ExpressionAttributeValues", ":n", "N"));
+        Assert.Equal("-0.24", Str(body, "ExpressionAttributeValues", ":u", "N"));
+    }
+
+    [Fact]
+    public async Task RefundBudgetAsync_MoreThanTheCounter_SetsItToZeroConditionalOnWhatWasRead()
+    {
+        var (store, handler) = Create((op, body) => op switch
+        {
+            "GetItem" => (HttpStatusCode.OK, """{"Item":{"pk":{"S":"BUDGET#2026-11"},"objects":{"N":"2"},"spentUsd":{"N":"0.16"}}}"""),
+            _ when body.TryGetProperty("UpdateExpression", out var u) && u.GetString()!.StartsWith("ADD", StringComparison.Ordinal) => (HttpStatusCode.BadRequest, ConditionFailed),
+            _ => (HttpStatusCode.OK, "{}"),
+        });
+
+        await store.RefundBudgetAsync("2026-11", 3, 0.24m);
+
+        Assert.Equal(["UpdateItem", "GetItem", "UpdateItem"], handler.Requests.Select(r => r.Operation));
+        var set = handler.Requests[2].Body;
+        Assert.Equal("objects = :oo AND spentUsd = :ou", Str(set, "ConditionExpression"));
+        Assert.Equal(("0", "0", "2", "0.16"), (
+            Str(set, "ExpressionAttributeValues", ":no", "N"), Str(set, "ExpressionAttributeValues", ":nu", "N"),
+            Str(set, "ExpressionAttributeValues", ":oo", "N"), Str(set, "ExpressionAttributeValues", ":ou", "N")));
     }
 
     [Fact]
