@@ -99,6 +99,13 @@ public sealed class EdgeOptions
     /// </summary>
     public long QuarantineMaxBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// Free space the intake leaves on the work directory's file system: below it frames wait in the input
+    /// folder (backpressure "disk-full"), so the queue never fills the disk and SQLite keeps room to record
+    /// finished uploads. 0 turns the check off.
+    /// </summary>
+    public long MinFreeDiskBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>What happens when the disk quota is reached.</summary>
     public EvictionPolicy EvictionPolicy { get; set; } = EvictionPolicy.Backpressure;
 
@@ -194,6 +201,7 @@ public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         Check(o.BandwidthBytesPerSecond == 0 || o.BandwidthBytesPerSecond >= 1024, nameof(o.BandwidthBytesPerSecond), $"{o.BandwidthBytesPerSecond} is below 1 KiB/s; S3 requests would time out");
         Check(o.DailyUploadMegabytes >= 0, nameof(o.DailyUploadMegabytes), $"{o.DailyUploadMegabytes} must be >= 0 (0 = no quota)");
         Check(o.DiskQuotaBytes >= 1024 * 1024, nameof(o.DiskQuotaBytes), $"{o.DiskQuotaBytes} must be at least 1 MiB");
+        Check(o.MinFreeDiskBytes >= 0, nameof(o.MinFreeDiskBytes), $"{o.MinFreeDiskBytes} must be >= 0 (0 = no check)");
         Check(o.QuarantineMaxBytes >= 0, nameof(o.QuarantineMaxBytes), $"{o.QuarantineMaxBytes} must be >= 0 (0 = no limit)");
         Check(Enum.IsDefined(o.EvictionPolicy), nameof(o.EvictionPolicy), $"'{o.EvictionPolicy}' must be Backpressure or EvictLowPriority");
         Check(o.FileStableMilliseconds is >= 0 and <= 600_000, nameof(o.FileStableMilliseconds), $"{o.FileStableMilliseconds} must be 0-600000");

@@ -288,6 +288,7 @@ public sealed class ComponentPipelineTests : IDisposable
     [InlineData("--Bucket", "Bad_Bucket", "Bucket")]
     [InlineData("--EvictionPolicy", "sometimes", "EvictionPolicy")]
     [InlineData("--QuarantineMaxBytes", "-1", "QuarantineMaxBytes")]
+    [InlineData("--MinFreeDiskBytes", "-5", "MinFreeDiskBytes")]
     public async Task RunAsync_WithBadValue_ExitsWithConfigurationErrorNamingTheKey(string key, string value, string field)
     {
         string[] args = ["--ThingName", "dev1", "--InputDirectory", Inbox, "--WorkDirectory", Work, "--Bucket", Bucket, key, value];

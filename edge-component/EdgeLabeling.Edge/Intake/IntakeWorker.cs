@@ -87,9 +87,15 @@ public sealed class IntakeWorker(
                 continue;
             }
 
+            if (_o.MinFreeDiskBytes > 0 && FreeDiskBytes() < _o.MinFreeDiskBytes + length + RecordAllowanceBytes)
+            {
+                EnterBackpressure(DiskFullReason);
+                break;
+            }
+
             if (_o.EvictionPolicy == EvictionPolicy.Backpressure && !outbox.HasRoomFor(length + RecordAllowanceBytes))
             {
-                EnterBackpressure();
+                EnterBackpressure(DiskQuotaReason);
                 break;
             }
 
@@ -104,16 +110,44 @@ public sealed class IntakeWorker(
         return taken;
     }
 
-    private void EnterBackpressure()
+    /// <summary>Backpressure reason: the queue reached <see cref="EdgeOptions.DiskQuotaBytes"/>.</summary>
+    public const string DiskQuotaReason = "disk-quota";
+
+    /// <summary>Backpressure reason: the file system is (nearly) full, whoever filled it.</summary>
+    public const string DiskFullReason = "disk-full";
+
+    private long FreeDiskBytes()
     {
-        if (!state.Backpressure)
+        try
         {
-            logger.LogWarning(
-                "Disk quota of {QuotaBytes} bytes reached ({UsedBytes} used): intake paused, frames stay in {InputDirectory} until uploads make room",
-                _o.DiskQuotaBytes, outbox.UsedBytes, _o.InputDirectory);
+            return new DriveInfo(_o.WorkDirectory).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // Unknown free space must not stop the intake; a write that really fails is handled where it happens.
+            return long.MaxValue;
+        }
+    }
+
+    private void EnterBackpressure(string reason)
+    {
+        if (!state.Backpressure || state.BackpressureReason != reason)
+        {
+            if (reason == DiskFullReason)
+            {
+                logger.LogWarning(
+                    "Disk nearly full ({FreeBytes} bytes free, {MinFreeBytes} kept free): intake paused, frames stay in {InputDirectory} until space is freed",
+                    FreeDiskBytes(), _o.MinFreeDiskBytes, _o.InputDirectory);
+            }
+            else
+            {
+                logger.LogWarning(
+                    "Disk quota of {QuotaBytes} bytes reached ({UsedBytes} used): intake paused, frames stay in {InputDirectory} until uploads make room",
+                    _o.DiskQuotaBytes, outbox.UsedBytes, _o.InputDirectory);
+            }
         }
 
-        state.SetBackpressure(true, "disk-quota");
+        state.SetBackpressure(true, reason);
     }
 
     /// <summary>Processes one frame; false when the queue refused it (backpressure) and the round should stop.</summary>
@@ -159,10 +193,22 @@ public sealed class IntakeWorker(
         }
 
         var entries = BuildEntries(decision, bytes);
-        var result = outbox.Enqueue(entries, decision.Outcome, time.GetUtcNow());
+        EnqueueResult result;
+        try
+        {
+            result = outbox.Enqueue(entries, decision.Outcome, time.GetUtcNow());
+        }
+        catch (Exception ex) when (Outbox.IsDiskFull(ex))
+        {
+            // Nothing was acknowledged (the blob write or the commit failed and was rolled back): the frame
+            // stays in the input folder and is taken again when there is room.
+            EnterBackpressure(DiskFullReason);
+            return false;
+        }
+
         if (result.Status == EnqueueStatus.Backpressure)
         {
-            EnterBackpressure();
+            EnterBackpressure(DiskQuotaReason);
             return false;
         }
 

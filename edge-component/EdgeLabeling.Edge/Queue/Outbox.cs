@@ -32,9 +32,41 @@ public sealed class Outbox : IDisposable
         public static string UploadedOn(DateOnly utcDay) => "uploaded-bytes:" + utcDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// True when <paramref name="ex"/> says the file system is full: ENOSPC from a file write, or SQLITE_FULL
+    /// (SQLite needs free space even to delete rows, because the WAL grows first).
+    /// </summary>
+    public static bool IsDiskFull(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case SqliteException sq when (sq.SqliteErrorCode & 0xFF) == SqliteFull:
+                // On Unix .NET puts the errno in the HResult of the IOException it raises.
+                case IOException io when io.HResult == Enospc || io.Message.Contains("No space left on device", StringComparison.Ordinal):
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Size of the space reserve: a file kept beside the database and given up when SQLite finds the disk
+    /// full, so the writes that shrink the queue (a finished upload, a removal) can still commit. SQLite
+    /// needs free pages even to delete a row (the WAL grows first); without the reserve a disk filled by
+    /// something else would leave the queue unable to record the uploads that would free it.
+    /// </summary>
+    public const long SpaceReserveBytes = 1024 * 1024;
+
+    private const int SqliteFull = 13;
+    private const int Enospc = 28;
+
     private readonly Lock _gate = new();
     private readonly SqliteConnection _db;
     private readonly string _blobDir;
+    private readonly string _reservePath;
     private readonly long _quotaBytes;
     private readonly EvictionPolicy _policy;
     private long _usedBytes;
@@ -48,12 +80,18 @@ public sealed class Outbox : IDisposable
         _quotaBytes = quotaBytes;
         _policy = policy;
         DatabasePath = Path.Combine(directory, "outbox.db");
+        _reservePath = Path.Combine(directory, "space-reserve.bin");
         _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
         _db.Open();
         Exec("PRAGMA journal_mode=WAL;");
         // FULL: a commit that acknowledges an item is on disk before Enqueue returns (WAL's NORMAL could lose it on power cut).
         Exec("PRAGMA synchronous=FULL;");
         Exec("PRAGMA busy_timeout=5000;");
+        // Every acknowledged item is a few WAL frames; left alone the WAL grows to ~4 MB (1000 pages) before
+        // a checkpoint and never shrinks. On a small SD card that is room the queue should have: checkpoint
+        // every 256 pages (~1 MB) and truncate the WAL back to 1 MB after each.
+        Exec("PRAGMA wal_autocheckpoint=256;");
+        Exec("PRAGMA journal_size_limit=1048576;");
         Exec("""
             CREATE TABLE IF NOT EXISTS items(
               id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -84,6 +122,9 @@ public sealed class Outbox : IDisposable
         // lower-priority items are queued before the lane's head.
         Exec("CREATE INDEX IF NOT EXISTS items_peek ON items(priority, id, not_before_utc)");
     }
+
+    /// <summary>True while the space reserve (see <see cref="SpaceReserveBytes"/>) is on disk.</summary>
+    public bool HasSpaceReserve => File.Exists(_reservePath);
 
     /// <summary>Path of the SQLite file.</summary>
     public string DatabasePath { get; }
@@ -184,6 +225,8 @@ public sealed class Outbox : IDisposable
             // Deferred items get another chance at once: operators restart the component after fixing what
             // refused them (a bucket policy, a permission), and should not wait out the item back-off.
             Exec("UPDATE items SET not_before_utc = 0 WHERE not_before_utc <> 0");
+
+            RestoreSpaceReserve();
 
             var batches = Convert.ToInt32(Scalar("SELECT COUNT(*) FROM batches"), CultureInfo.InvariantCulture);
             _usedBytes = Convert.ToInt64(Scalar("SELECT COALESCE(SUM(bytes), 0) FROM items"), CultureInfo.InvariantCulture);
@@ -367,31 +410,52 @@ public sealed class Outbox : IDisposable
         }
     }
 
-    /// <summary>Remembers that the image of a review item is in the store, so a restart goes straight to the sidecar.</summary>
-    public void MarkImageDone(long id, long uploadedBytes, DateTimeOffset now)
+    /// <summary>
+    /// Remembers that the image of a review item is in the store, so a restart goes straight to the sidecar.
+    /// Only a shortcut: on a full disk it is skipped (false) and a retry finds the image by its HEAD instead.
+    /// </summary>
+    public bool MarkImageDone(long id, long uploadedBytes, DateTimeOffset now)
     {
         lock (_gate)
         {
-            using var tx = _db.BeginTransaction();
-            using var cmd = Cmd("UPDATE items SET image_done = 1 WHERE id = $id", tx);
-            cmd.Parameters.AddWithValue("$id", id);
-            cmd.ExecuteNonQuery();
-            CountUpload(uploadedBytes, now, tx);
-            tx.Commit();
+            try
+            {
+                using var tx = _db.BeginTransaction();
+                using var cmd = Cmd("UPDATE items SET image_done = 1 WHERE id = $id", tx);
+                cmd.Parameters.AddWithValue("$id", id);
+                cmd.ExecuteNonQuery();
+                CountUpload(uploadedBytes, now, tx);
+                tx.Commit();
+                return true;
+            }
+            catch (SqliteException ex) when (IsDiskFull(ex))
+            {
+                return false;
+            }
         }
     }
 
-    /// <summary>Removes an uploaded item and its blob.</summary>
+    /// <summary>
+    /// Removes an uploaded item and its blob. On a full disk the blob goes first: the object is safely in the
+    /// store, and its local copy is the space SQLite needs to record that (otherwise the queue could never
+    /// shrink again once something else filled the disk).
+    /// </summary>
     public void Complete(OutboxItem item, long uploadedBytes, DateTimeOffset now)
     {
         lock (_gate)
         {
-            using var tx = _db.BeginTransaction();
-            using var cmd = Cmd("DELETE FROM items WHERE id = $id", tx);
-            cmd.Parameters.AddWithValue("$id", item.Id);
-            var removed = cmd.ExecuteNonQuery();
-            CountUpload(uploadedBytes, now, tx);
-            tx.Commit();
+            int removed;
+            try
+            {
+                removed = WithSpaceReserve(() => DeleteUploaded(item, uploadedBytes, now));
+            }
+            catch (SqliteException ex) when (IsDiskFull(ex) && item.BlobPath is not null && File.Exists(item.BlobPath))
+            {
+                // No reserve left either: the object is safely in the store, so its local copy can go first.
+                TryDelete(item.BlobPath);
+                removed = DeleteUploaded(item, uploadedBytes, now);
+            }
+
             if (removed > 0)
             {
                 _usedBytes -= item.Bytes;
@@ -401,6 +465,66 @@ public sealed class Outbox : IDisposable
             {
                 TryDelete(item.BlobPath);
             }
+
+            RestoreSpaceReserve();
+        }
+    }
+
+    /// <summary>
+    /// Runs a write that shrinks the queue; if SQLite finds the disk full, gives up the space reserve and
+    /// tries once more.
+    /// </summary>
+    private T WithSpaceReserve<T>(Func<T> write)
+    {
+        try
+        {
+            return write();
+        }
+        catch (SqliteException ex) when (IsDiskFull(ex) && ReleaseSpaceReserve())
+        {
+            return write();
+        }
+    }
+
+    private bool ReleaseSpaceReserve()
+    {
+        if (!File.Exists(_reservePath))
+        {
+            return false;
+        }
+
+        TryDelete(_reservePath);
+        return !File.Exists(_reservePath);
+    }
+
+    /// <summary>Writes the reserve back once the disk has room for it twice over; quietly skipped otherwise (small or full disks).</summary>
+    private void RestoreSpaceReserve()
+    {
+        if (File.Exists(_reservePath))
+        {
+            return;
+        }
+
+        try
+        {
+            if (new DriveInfo(_blobDir).AvailableFreeSpace < 2 * SpaceReserveBytes)
+            {
+                return;
+            }
+
+            using var fs = new FileStream(_reservePath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            // Real blocks, not a sparse file: the space must be taken now to be given back later.
+            var zeros = new byte[64 * 1024];
+            for (long written = 0; written < SpaceReserveBytes; written += zeros.Length)
+            {
+                fs.Write(zeros);
+            }
+
+            fs.Flush(flushToDisk: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(_reservePath);
         }
     }
 
@@ -413,14 +537,17 @@ public sealed class Outbox : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = Cmd("""
-                UPDATE items SET attempts = attempts + 1, not_before_utc = $t, last_error = $e WHERE id = $id
-                RETURNING attempts
-                """);
-            cmd.Parameters.AddWithValue("$t", notBefore.ToUnixTimeMilliseconds());
-            cmd.Parameters.AddWithValue("$e", error.Length > 500 ? error[..500] : error);
-            cmd.Parameters.AddWithValue("$id", item.Id);
-            return Convert.ToInt32(cmd.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
+            return WithSpaceReserve(() =>
+            {
+                using var cmd = Cmd("""
+                    UPDATE items SET attempts = attempts + 1, not_before_utc = $t, last_error = $e WHERE id = $id
+                    RETURNING attempts
+                    """);
+                cmd.Parameters.AddWithValue("$t", notBefore.ToUnixTimeMilliseconds());
+                cmd.Parameters.AddWithValue("$e", error.Length > 500 ? error[..500] : error);
+                cmd.Parameters.AddWithValue("$id", item.Id);
+                return Convert.ToInt32(cmd.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
+            });
         }
     }
 
@@ -432,16 +559,20 @@ public sealed class Outbox : IDisposable
     {
         lock (_gate)
         {
-            using var tx = _db.BeginTransaction();
-            using var cmd = Cmd("DELETE FROM items WHERE id = $id", tx);
-            cmd.Parameters.AddWithValue("$id", item.Id);
-            var removed = cmd.ExecuteNonQuery();
-            if (removed > 0)
+            var removed = WithSpaceReserve(() =>
             {
-                AddCounter(Counters.LostMissingBlob, 1, tx);
-            }
+                using var tx = _db.BeginTransaction();
+                using var cmd = Cmd("DELETE FROM items WHERE id = $id", tx);
+                cmd.Parameters.AddWithValue("$id", item.Id);
+                var n = cmd.ExecuteNonQuery();
+                if (n > 0)
+                {
+                    AddCounter(Counters.LostMissingBlob, 1, tx);
+                }
 
-            tx.Commit();
+                tx.Commit();
+                return n;
+            });
             if (removed > 0)
             {
                 _usedBytes -= item.Bytes;
@@ -449,14 +580,32 @@ public sealed class Outbox : IDisposable
         }
     }
 
+    private int DeleteUploaded(OutboxItem item, long uploadedBytes, DateTimeOffset now)
+    {
+        using var tx = _db.BeginTransaction();
+        using var cmd = Cmd("DELETE FROM items WHERE id = $id", tx);
+        cmd.Parameters.AddWithValue("$id", item.Id);
+        var removed = cmd.ExecuteNonQuery();
+        CountUpload(uploadedBytes, now, tx);
+        tx.Commit();
+        return removed;
+    }
+
     /// <summary>Records that an object was already in the store with the same SHA-256 and no bytes were sent.</summary>
     public void CountSkippedExisting()
     {
         lock (_gate)
         {
-            using var tx = _db.BeginTransaction();
-            AddCounter(Counters.SkippedExisting, 1, tx);
-            tx.Commit();
+            try
+            {
+                using var tx = _db.BeginTransaction();
+                AddCounter(Counters.SkippedExisting, 1, tx);
+                tx.Commit();
+            }
+            catch (SqliteException ex) when (IsDiskFull(ex))
+            {
+                // A statistic only: on a full disk it must not stop the upload that would free space.
+            }
         }
     }
 
@@ -547,30 +696,37 @@ public sealed class Outbox : IDisposable
     {
         lock (_gate)
         {
-            using var tx = _db.BeginTransaction();
-            long freed;
-            using (var sum = Cmd("SELECT COALESCE(SUM(bytes), 0) FROM items WHERE batch_id = $b", tx))
-            {
-                sum.Parameters.AddWithValue("$b", batch.Id);
-                freed = Convert.ToInt64(sum.ExecuteScalar(), CultureInfo.InvariantCulture);
-            }
-
-            using (var del = Cmd("DELETE FROM items WHERE batch_id = $b", tx))
-            {
-                del.Parameters.AddWithValue("$b", batch.Id);
-                del.ExecuteNonQuery();
-            }
-
-            using (var delb = Cmd("DELETE FROM batches WHERE id = $b", tx))
-            {
-                delb.Parameters.AddWithValue("$b", batch.Id);
-                delb.ExecuteNonQuery();
-            }
-
-            CountUpload(uploadedBytes, now, tx);
-            tx.Commit();
+            var freed = WithSpaceReserve(() => DeleteBatch(batch, uploadedBytes, now));
             _usedBytes -= freed;
+            RestoreSpaceReserve();
         }
+    }
+
+    private long DeleteBatch(LabelBatch batch, long uploadedBytes, DateTimeOffset now)
+    {
+        using var tx = _db.BeginTransaction();
+        long freed;
+        using (var sum = Cmd("SELECT COALESCE(SUM(bytes), 0) FROM items WHERE batch_id = $b", tx))
+        {
+            sum.Parameters.AddWithValue("$b", batch.Id);
+            freed = Convert.ToInt64(sum.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+
+        using (var del = Cmd("DELETE FROM items WHERE batch_id = $b", tx))
+        {
+            del.Parameters.AddWithValue("$b", batch.Id);
+            del.ExecuteNonQuery();
+        }
+
+        using (var delb = Cmd("DELETE FROM batches WHERE id = $b", tx))
+        {
+            delb.Parameters.AddWithValue("$b", batch.Id);
+            delb.ExecuteNonQuery();
+        }
+
+        CountUpload(uploadedBytes, now, tx);
+        tx.Commit();
+        return freed;
     }
 
     /// <summary>Bytes uploaded on the UTC day of <paramref name="now"/> (for the daily quota).</summary>

@@ -93,9 +93,21 @@ public sealed class UploadWorker(
             var windowOpen = window is null || window.Value.Contains(TimeOnly.FromDateTime(time.GetLocalNow().DateTime));
             state.SetLowPriorityWindowOpen(windowOpen);
 
-            object? work = outbox.Peek(QueuePriority.Review, now)
-                ?? (object?)outbox.ClaimLabelBatch(_o.ThingName, _o.AutoLabelBatchSize, TimeSpan.FromSeconds(_o.AutoLabelBatchMaxWaitSeconds), now)
-                ?? (_o.UploadAutoLabeledImages && windowOpen ? outbox.Peek(QueuePriority.AutoLabeledImage, now) : null);
+            object? work;
+            try
+            {
+                work = outbox.Peek(QueuePriority.Review, now)
+                    ?? (object?)outbox.ClaimLabelBatch(_o.ThingName, _o.AutoLabelBatchSize, TimeSpan.FromSeconds(_o.AutoLabelBatchMaxWaitSeconds), now)
+                    ?? (_o.UploadAutoLabeledImages && windowOpen ? outbox.Peek(QueuePriority.AutoLabeledImage, now) : null);
+            }
+            catch (Exception ex) when (Outbox.IsDiskFull(ex))
+            {
+                // Freezing a label batch writes to the queue; with the disk full that waits (review items still go).
+                logger.LogWarning("Could not prepare the next upload: the disk is full ({Error}); retrying in 5 s", ex.Message);
+                await DelayAsync(TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+
             if (work is null)
             {
                 try
@@ -132,7 +144,15 @@ public sealed class UploadWorker(
                 var kind = Classify(ex);
                 if (work is OutboxItem failed && ConcernsItemOnly(kind))
                 {
-                    SetAside(failed, kind, ex);
+                    try
+                    {
+                        SetAside(failed, kind, ex);
+                    }
+                    catch (Exception setAside) when (Outbox.IsDiskFull(setAside))
+                    {
+                        // Even the reserve is gone: the item stays as it is and is tried again after the back-off.
+                        logger.LogWarning("Could not set {Key} aside: the disk is full ({Error})", failed.ObjectKey, setAside.Message);
+                    }
                 }
 
                 var backoff = Backoff(failures);
@@ -306,6 +326,9 @@ public sealed class UploadWorker(
                     return "rejected";
                 case FileNotFoundException or DirectoryNotFoundException:
                     return "blob-missing";
+                case Exception when Outbox.IsDiskFull(e):
+                    // The device, not the link or the item: back off and let uploads free space.
+                    return "disk-full";
                 case HttpRequestException or SocketException or IOException:
                     return "network";
                 case OperationCanceledException or TimeoutException:
