@@ -15,6 +15,8 @@ public sealed class UploadFailureKindTests
     [InlineData(HttpStatusCode.Forbidden, "InvalidAccessKeyId", "bad-credentials", false)]
     [InlineData(HttpStatusCode.Forbidden, "ExpiredToken", "bad-credentials", false)]
     [InlineData(HttpStatusCode.Forbidden, "RequestTimeTooSkewed", "clock-skew", false)]
+    [InlineData(HttpStatusCode.Forbidden, "Forbidden", "forbidden", false)]
+    [InlineData(HttpStatusCode.Forbidden, "", "forbidden", false)]
     [InlineData(HttpStatusCode.NotFound, "NoSuchBucket", "bucket-missing", false)]
     [InlineData(HttpStatusCode.BadRequest, "BadDigest", "rejected", true)]
     [InlineData(HttpStatusCode.BadRequest, "EntityTooLarge", "rejected", true)]

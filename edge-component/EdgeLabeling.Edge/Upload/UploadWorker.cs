@@ -315,8 +315,15 @@ public sealed class UploadWorker(
                     // The device clock is off by more than 15 minutes: every request fails the same way.
                     return "clock-skew";
                 case AmazonServiceException { StatusCode: HttpStatusCode.Forbidden } ase:
-                    return ase.ErrorCode is "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "ExpiredToken" or "InvalidToken"
-                        ? "bad-credentials" : "access-denied";
+                    return ase.ErrorCode switch
+                    {
+                        "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "ExpiredToken" or "InvalidToken" => "bad-credentials",
+                        // Only an answer with a body names the refusal; that one is about this request's key.
+                        "AccessDenied" => "access-denied",
+                        // A HEAD answer has no body: bad keys or a missing permission, S3 cannot say which,
+                        // so it is treated as the link's problem and the queue order is kept.
+                        _ => "forbidden",
+                    };
                 case AmazonServiceException { StatusCode: HttpStatusCode.NotFound }:
                     return "bucket-missing";
                 case AmazonServiceException ase when (int)ase.StatusCode >= 500 || ase.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout:

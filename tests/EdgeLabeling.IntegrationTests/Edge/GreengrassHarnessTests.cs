@@ -128,7 +128,7 @@ public sealed class GreengrassHarnessTests(PackagedComponent package) : IAsyncLi
         tes.ServeBadKeys = true;
         tes.Start();
         await EdgeTestKit.WaitUntilAsync(
-            () => StatusFile.TryRead(work) is { } s && s["lastUploadErrorKind"]?.GetValue<string>() is "bad-credentials" or "access-denied",
+            () => StatusFile.TryRead(work) is { } s && s["lastUploadErrorKind"]?.GetValue<string>() is "bad-credentials" or "forbidden",
             TimeSpan.FromSeconds(30),
             () => "bad-credentials in status; output:\n" + run.Output);
         Assert.Contains("S3 refused the request (403", run.Output);
