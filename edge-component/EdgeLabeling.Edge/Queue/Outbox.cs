@@ -436,9 +436,10 @@ public sealed class Outbox : IDisposable
     }
 
     /// <summary>
-    /// Removes an uploaded item and its blob. On a full disk the blob goes first: the object is safely in the
-    /// store, and its local copy is the space SQLite needs to record that (otherwise the queue could never
-    /// shrink again once something else filled the disk).
+    /// Removes an uploaded item and its blob. On a full disk the space reserve is given up first, and without
+    /// one the blob goes before the row: the object is safely in the store, and its local copy is the space
+    /// SQLite needs to record that (otherwise the queue could never shrink again once something else filled
+    /// the disk).
     /// </summary>
     public void Complete(OutboxItem item, long uploadedBytes, DateTimeOffset now)
     {
