@@ -330,22 +330,18 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
         foreach (var key in imageKeys)
         {
             var v = new Dictionary<string, AttributeValue>(values) { [":claimed"] = S("claimed"), [":b"] = S(batchId) };
-            try
+            // Refused when already moved (a duplicate completion event) or never in this batch.
+            if (await TryUpdateAsync(new UpdateItemRequest
             {
-                await dynamo.UpdateItemAsync(new UpdateItemRequest
-                {
-                    TableName = tableName,
-                    Key = ItemKey(key),
-                    UpdateExpression = update,
-                    ConditionExpression = "#st = :claimed AND itemBatchId = :b",
-                    ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
-                    ExpressionAttributeValues = v,
-                }, ct).ConfigureAwait(false);
+                TableName = tableName,
+                Key = ItemKey(key),
+                UpdateExpression = update,
+                ConditionExpression = "#st = :claimed AND itemBatchId = :b",
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                ExpressionAttributeValues = v,
+            }, ct).ConfigureAwait(false))
+            {
                 moved++;
-            }
-            catch (ConditionalCheckFailedException)
-            {
-                // Already moved (a duplicate completion event) or never in this batch.
             }
         }
 
@@ -436,23 +432,15 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
             values[":a"] = S(jobArn);
         }
 
-        try
+        return await TryUpdateAsync(new UpdateItemRequest
         {
-            await dynamo.UpdateItemAsync(new UpdateItemRequest
-            {
-                TableName = tableName,
-                Key = new Dictionary<string, AttributeValue> { ["pk"] = S("JOB#" + jobName) },
-                UpdateExpression = update,
-                ConditionExpression = "#st = :e",
-                ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
-                ExpressionAttributeValues = values,
-            }, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
+            TableName = tableName,
+            Key = new Dictionary<string, AttributeValue> { ["pk"] = S("JOB#" + jobName) },
+            UpdateExpression = update,
+            ConditionExpression = "#st = :e",
+            ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+            ExpressionAttributeValues = values,
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task SetBatchTotalsAsync(string jobName, int itemCount, decimal forecastUsd, CancellationToken cancellationToken = default)
@@ -521,47 +509,35 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
         var condition = expectedObjects == 0
             ? "attribute_not_exists(objects) OR (objects = :exp AND spentUsd <= :maxBefore)"
             : "objects = :exp AND spentUsd <= :maxBefore";
-        try
+        return await TryUpdateAsync(new UpdateItemRequest
         {
-            await dynamo.UpdateItemAsync(new UpdateItemRequest
-            {
-                TableName = tableName,
-                Key = BudgetKey(month),
-                UpdateExpression = "ADD objects :n, spentUsd :u",
-                ConditionExpression = condition,
-                ExpressionAttributeValues = values,
-            }, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
+            TableName = tableName,
+            Key = BudgetKey(month),
+            UpdateExpression = "ADD objects :n, spentUsd :u",
+            ConditionExpression = condition,
+            ExpressionAttributeValues = values,
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RefundBudgetAsync(string month, long objects, decimal usd, CancellationToken cancellationToken = default)
     {
         // The usual refund is covered by the counter: one atomic ADD of the negatives.
-        try
+        if (await TryUpdateAsync(new UpdateItemRequest
         {
-            await dynamo.UpdateItemAsync(new UpdateItemRequest
+            TableName = tableName,
+            Key = BudgetKey(month),
+            UpdateExpression = "ADD objects :n, spentUsd :u",
+            ConditionExpression = "objects >= :on AND spentUsd >= :ou",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue>
             {
-                TableName = tableName,
-                Key = BudgetKey(month),
-                UpdateExpression = "ADD objects :n, spentUsd :u",
-                ConditionExpression = "objects >= :on AND spentUsd >= :ou",
-                ExpressionAttributeValues = new Dictionary<string, AttributeValue>
-                {
-                    [":n"] = N(-objects),
-                    [":u"] = N(-usd),
-                    [":on"] = N(objects),
-                    [":ou"] = N(usd),
-                },
-            }, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        catch (ConditionalCheckFailedException)
+                [":n"] = N(-objects),
+                [":u"] = N(-usd),
+                [":on"] = N(objects),
+                [":ou"] = N(usd),
+            },
+        }, cancellationToken).ConfigureAwait(false))
         {
+            return;
         }
 
         // A refund larger than the counter (delivered twice, or for a month never reserved) stops at zero,
@@ -575,27 +551,37 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
                 return;
             }
 
-            try
+            if (await TryUpdateAsync(new UpdateItemRequest
             {
-                await dynamo.UpdateItemAsync(new UpdateItemRequest
+                TableName = tableName,
+                Key = BudgetKey(month),
+                UpdateExpression = "SET objects = :no, spentUsd = :nu",
+                ConditionExpression = "objects = :oo AND spentUsd = :ou",
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue>
                 {
-                    TableName = tableName,
-                    Key = BudgetKey(month),
-                    UpdateExpression = "SET objects = :no, spentUsd = :nu",
-                    ConditionExpression = "objects = :oo AND spentUsd = :ou",
-                    ExpressionAttributeValues = new Dictionary<string, AttributeValue>
-                    {
-                        [":no"] = N(Math.Max(0, current.Objects - objects)),
-                        [":nu"] = N(Math.Max(0m, current.SpentUsd - usd)),
-                        [":oo"] = N(current.Objects),
-                        [":ou"] = N(current.SpentUsd),
-                    },
-                }, cancellationToken).ConfigureAwait(false);
+                    [":no"] = N(Math.Max(0, current.Objects - objects)),
+                    [":nu"] = N(Math.Max(0m, current.SpentUsd - usd)),
+                    [":oo"] = N(current.Objects),
+                    [":ou"] = N(current.SpentUsd),
+                },
+            }, cancellationToken).ConfigureAwait(false))
+            {
                 return;
             }
-            catch (ConditionalCheckFailedException)
-            {
-            }
+        }
+    }
+
+    /// <summary>A conditional update: true when it was applied, false when its condition did not hold.</summary>
+    private async Task<bool> TryUpdateAsync(UpdateItemRequest request, CancellationToken ct)
+    {
+        try
+        {
+            await dynamo.UpdateItemAsync(request, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            return false;
         }
     }
 
