@@ -188,16 +188,7 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
         Dictionary<string, AttributeValue>? start = null;
         do
         {
-            var page = await dynamo.QueryAsync(new QueryRequest
-            {
-                TableName = tableName,
-                IndexName = StatusIndex,
-                KeyConditionExpression = "gsi1pk = :p",
-                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":p"] = S(PendingPk) },
-                ScanIndexForward = true,
-                Limit = OldestPageSize,
-                ExclusiveStartKey = start,
-            }, cancellationToken).ConfigureAwait(false);
+            var page = await QueryPendingPageAsync(start, OldestPageSize, cancellationToken).ConfigureAwait(false);
             foreach (var entry in page.Items ?? [])
             {
                 var pk = entry.GetValueOrDefault("pk")?.S ?? throw new InvalidDataException($"{StatusIndex} entry without pk in table {tableName}");
@@ -263,16 +254,7 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
         Dictionary<string, AttributeValue>? start = null;
         do
         {
-            var page = await dynamo.QueryAsync(new QueryRequest
-            {
-                TableName = tableName,
-                IndexName = StatusIndex,
-                KeyConditionExpression = "gsi1pk = :p",
-                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":p"] = S(PendingPk) },
-                ScanIndexForward = true,
-                Limit = Math.Min(max - claimed.Count, 1000),
-                ExclusiveStartKey = start,
-            }, cancellationToken).ConfigureAwait(false);
+            var page = await QueryPendingPageAsync(start, Math.Min(max - claimed.Count, 1000), cancellationToken).ConfigureAwait(false);
             foreach (var entry in page.Items ?? [])
             {
                 var pk = entry.GetValueOrDefault("pk")?.S ?? throw new InvalidDataException($"{StatusIndex} entry without pk in table {tableName}");
@@ -570,6 +552,19 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
             }
         }
     }
+
+    /// <summary>One page of the PENDING partition of <see cref="StatusIndex"/>, oldest first.</summary>
+    private Task<QueryResponse> QueryPendingPageAsync(Dictionary<string, AttributeValue>? start, int limit, CancellationToken ct) =>
+        dynamo.QueryAsync(new QueryRequest
+        {
+            TableName = tableName,
+            IndexName = StatusIndex,
+            KeyConditionExpression = "gsi1pk = :p",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":p"] = S(PendingPk) },
+            ScanIndexForward = true,
+            Limit = limit,
+            ExclusiveStartKey = start,
+        }, ct);
 
     /// <summary>A conditional update: true when it was applied, false when its condition did not hold.</summary>
     private async Task<bool> TryUpdateAsync(UpdateItemRequest request, CancellationToken ct)
