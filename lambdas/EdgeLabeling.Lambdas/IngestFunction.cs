@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling;
 using EdgeLabeling.Labeling.Events;
 using EdgeLabeling.Labeling.Ingest;
@@ -37,7 +38,7 @@ public sealed class IngestFunction
         catch (JsonException ex)
         {
             // Not an SQS event at all: nothing can be retried item by item, so report and return an empty response.
-            _metrics.Emit("IngestDropped", 1, "Count", new Dictionary<string, string> { ["Reason"] = IngestReasons.MalformedJson },
+            _metrics.Emit(LabelingMetricNames.IngestDropped, 1, "Count", new Dictionary<string, string> { ["Reason"] = IngestReasons.MalformedJson },
                 new Dictionary<string, string> { ["Detail"] = ex.Message });
             sqsEvent = null;
         }

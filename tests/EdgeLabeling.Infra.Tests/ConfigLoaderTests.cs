@@ -187,6 +187,8 @@ public sealed class ConfigLoaderTests
     [Theory]
     [InlineData("TABLE_NAME", "is set by the stack itself")]
     [InlineData("labelers", "must be UPPER_SNAKE_CASE")]
+    [InlineData("LABELLERS", "is read by no labeling function")]
+    [InlineData("S3_ENDPOINT", "is read by no labeling function")]
     public void Parse_BadLambdaEnvironmentName_IsRejected(string name, string expected)
     {
         var env = Dev();
@@ -243,5 +245,30 @@ public sealed class ConfigLoaderTests
         var node = ConfigLoader.ToJsonNode("""{"dev":{"account":"1"}}""");
 
         Assert.Equal("1", node!["dev"]!["account"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("MergeFunctionX", 60, "is not one of IngestFunction, BatchFunction, MergeFunction")]
+    [InlineData("MergeFunction", 901, "lambda.functionTimeoutSeconds.MergeFunction must be 1-900")]
+    public void Parse_BadFunctionTimeout_IsRejected(string function, int seconds, string expected)
+    {
+        var env = Dev();
+        env["lambda"]!["functionTimeoutSeconds"] = new JsonObject { [function] = seconds };
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void TimeoutOf_FunctionWithoutOverride_UsesTheSharedTimeout()
+    {
+        var env = Dev();
+        env["lambda"]!["functionTimeoutSeconds"] = new JsonObject { ["MergeFunction"] = 900 };
+
+        var config = ConfigLoader.Parse("dev", env.ToJsonString());
+
+        Assert.Equal(900, config.Lambda.TimeoutOf("MergeFunction"));
+        Assert.Equal(config.Lambda.TimeoutSeconds, config.Lambda.TimeoutOf("IngestFunction"));
     }
 }

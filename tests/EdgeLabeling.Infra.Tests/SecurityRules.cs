@@ -17,6 +17,8 @@ public static partial class SecurityRules
     [
         (["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
             "X-Ray has no resource-level permissions; Lambda active tracing needs these two actions on *"),
+        (["cloudwatch:PutMetricData"],
+            "CloudWatch PutMetricData has no resource-level permissions; the Ground Truth execution-role policy in the developer guide (sms-security-permission-execution-role) grants it for the job's worker metrics"),
         (["s3:GetBucketNotification", "s3:PutBucketNotification"],
             "CDK's BucketNotificationsHandler (S3 → SQS notification on the imported incoming bucket) is emitted unscoped by CDK; it only reads/writes notification configuration"),
     ];

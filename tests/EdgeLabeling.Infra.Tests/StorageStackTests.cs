@@ -113,15 +113,39 @@ public sealed class StorageStackTests(SynthFixture synth)
 
     [Theory]
     [MemberData(nameof(Envs))]
-    public void IncomingBucket_AllowsGroundTruthWorkerUiToLoadImages(string env)
+    public void IncomingBucket_CorsIsExactlyTheRuleGroundTruthDocuments(string env)
     {
-        synth.Environments[env].Storage.HasResourceProperties("AWS::S3::Bucket", Match.ObjectLike(new Dictionary<string, object>
+        var rules = Raw(env)["Resources"]!["IncomingBucket"]!["Properties"]!["CorsConfiguration"]!["CorsRules"]!.AsArray();
+
+        // Exactly one rule and nothing else in it: an extra origin guess or a missing exposed header
+        // both fail here (sms-cors-update: origins *, method GET, expose Access-Control-Allow-Origin).
+        var rule = Assert.Single(rules)!.AsObject();
+        Assert.Equal(["AllowedMethods", "AllowedOrigins", "ExposedHeaders"], rule.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["*"], rule["AllowedOrigins"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["GET"], rule["AllowedMethods"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["Access-Control-Allow-Origin"], rule["ExposedHeaders"]!.AsArray().Select(n => n!.GetValue<string>()));
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
+    public void Buckets_GroundTruthReadsImagesFrom_HaveTheDocumentedCorsRuleAndStayPrivate(string env)
+    {
+        // Workers open the images the manifests' source-refs point at: the incoming bucket. Whatever
+        // bucket carries a CORS rule must carry the documented one and still block public access.
+        var withCors = SecurityRules.Resources(Raw(env), "AWS::S3::Bucket")
+            .Where(b => b.Resource["Properties"]?["CorsConfiguration"] is not null)
+            .ToList();
+
+        Assert.Contains(withCors, b => b.Id == StorageStack.LogicalIds.IncomingBucket);
+        Assert.All(withCors, b =>
         {
-            ["CorsConfiguration"] = Match.ObjectLike(new Dictionary<string, object>
-            {
-                ["CorsRules"] = Match.ArrayWith([Match.ObjectLike(new Dictionary<string, object> { ["AllowedOrigins"] = new[] { "https://*.sagemaker.aws" }, ["AllowedMethods"] = new[] { "GET" } })]),
-            }),
-        }));
+            var props = b.Resource["Properties"]!;
+            var rule = Assert.Single(props["CorsConfiguration"]!["CorsRules"]!.AsArray())!.AsObject();
+            var flattened = rule.OrderBy(p => p.Key, StringComparer.Ordinal)
+                .Select(p => $"{p.Key}={string.Join(",", p.Value!.AsArray().Select(n => n!.GetValue<string>()))}");
+            Assert.Equal(["AllowedMethods=GET", "AllowedOrigins=*", "ExposedHeaders=Access-Control-Allow-Origin"], flattened);
+            Assert.True(props["PublicAccessBlockConfiguration"]!["RestrictPublicBuckets"]!.GetValue<bool>());
+        });
     }
 
     [Theory]

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using EdgeLabeling.Contracts;
 
 namespace EdgeLabeling.Infra.Configuration;
 
@@ -64,11 +65,12 @@ public static partial class ConfigLoader
     private static partial Regex EnvironmentNameRegex();
 
     /// <summary>Lambda variables the labeling stack derives from resources and typed settings.</summary>
-    public static readonly IReadOnlySet<string> ReservedEnvironment = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "INCOMING_BUCKET", "DATA_BUCKET", "TABLE_NAME", "WORKTEAM_ARN", "GT_ROLE_ARN", "KMS_KEY_ID", "LABEL_ATTRIBUTE",
-        "BATCH_MIN_ITEMS", "BATCH_MAX_AGE_MINUTES", "MONTHLY_BUDGET_USD", "AWS_REGION", "AWS_DEFAULT_REGION",
-    };
+    public static readonly IReadOnlySet<string> ReservedEnvironment = LambdaFunctions.All.SelectMany(f => f.Required)
+        .Concat(LambdaEnvironment.SetByLambda)
+        .ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Variables an environment may add through <c>lambdaEnvironment</c>: those some function reads.</summary>
+    public static readonly IReadOnlySet<string> ConfigurableEnvironment = LambdaFunctions.All.SelectMany(f => f.Optional).ToHashSet(StringComparer.Ordinal);
 
     [GeneratedRegex("^[a-zA-Z0-9._-]{1,255}$")]
     private static partial Regex KeyNameRegex();
@@ -175,6 +177,14 @@ public static partial class ConfigLoader
         {
             Check(EnvironmentNameRegex().IsMatch(name), $"lambdaEnvironment name '{name}' must be UPPER_SNAKE_CASE");
             Check(!ReservedEnvironment.Contains(name), $"lambdaEnvironment '{name}' is set by the stack itself");
+            Check(ReservedEnvironment.Contains(name) || ConfigurableEnvironment.Contains(name),
+                $"lambdaEnvironment '{name}' is read by no labeling function; known settings: {string.Join(", ", ConfigurableEnvironment.Order(StringComparer.Ordinal))}");
+        }
+
+        foreach (var (function, seconds) in c.Lambda.FunctionTimeoutSeconds)
+        {
+            Check(LambdaFunctions.All.Any(f => f.Name == function), $"lambda.functionTimeoutSeconds '{function}' is not one of {string.Join(", ", LambdaFunctions.All.Select(f => f.Name))}");
+            Check(seconds is >= 1 and <= 900, $"lambda.functionTimeoutSeconds.{function} must be 1-900");
         }
         Check(ThingGroupArnRegex().IsMatch(c.Fleet.ThingGroupArn), $"fleet.thingGroupArn '{c.Fleet.ThingGroupArn}' must be an IoT thing group ARN");
         Check(c.Fleet.CanaryThingGroupArn is null || ThingGroupArnRegex().IsMatch(c.Fleet.CanaryThingGroupArn), $"fleet.canaryThingGroupArn '{c.Fleet.CanaryThingGroupArn}' must be an IoT thing group ARN");

@@ -79,8 +79,18 @@ public sealed record LambdaConfig
     /// <summary>Memory size in MB (128–10240).</summary>
     public required int MemoryMb { get; init; }
 
-    /// <summary>Timeout in seconds (1–900).</summary>
+    /// <summary>Timeout in seconds (1–900) of a function without its own entry in <see cref="FunctionTimeoutSeconds"/>.</summary>
     public required int TimeoutSeconds { get; init; }
+
+    /// <summary>
+    /// Per-function timeouts by function name (IngestFunction, BatchFunction, MergeFunction): each
+    /// function does different work, so each gets its own limit.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> FunctionTimeoutSeconds { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>The timeout of function <paramref name="functionName"/>.</summary>
+    public int TimeoutOf(string functionName) =>
+        FunctionTimeoutSeconds.TryGetValue(functionName, out var seconds) ? seconds : TimeoutSeconds;
 }
 
 /// <summary>Confidence thresholds for the edge router (names match the component's EdgeOptions).</summary>

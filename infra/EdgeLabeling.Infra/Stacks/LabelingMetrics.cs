@@ -1,29 +1,31 @@
+using EdgeLabeling.Contracts;
+
 namespace EdgeLabeling.Infra.Stacks;
 
 /// <summary>
-/// The labeling metrics the alarms and the dashboard read. Most are EMF lines the Lambdas log
-/// (lambdas/EdgeLabeling.Labeling: EmfMetrics, BatchPlanner); names and dimensions must match those
-/// exactly, because CloudWatch treats another dimension set as another metric.
+/// The labeling metrics the alarms and the dashboard read: EMF lines the Lambdas log. The names are the
+/// contract's <see cref="LabelingMetricNames"/> (the core emits the same constants); dimensions must match
+/// exactly too, because CloudWatch treats another dimension set as another metric.
 /// </summary>
 public static class LabelingMetrics
 {
     /// <summary>EMF namespace of every labeling metric.</summary>
-    public const string Namespace = "EdgeLabeling";
+    public const string Namespace = LabelingMetricNames.Namespace;
 
     /// <summary>Items waiting for people after a batcher run (no dimensions; BatchPlanner).</summary>
-    public const string PendingItems = "PendingItems";
+    public const string PendingItems = LabelingMetricNames.PendingItems;
 
     /// <summary>
     /// Minutes the oldest still-pending item has waited after a batcher run, 0 when none; no
     /// dimensions, unit None (BatchPlanner.OldestPendingAgeMetric).
     /// </summary>
-    public const string OldestPendingAgeMinutes = "OldestPendingAgeMinutes";
+    public const string OldestPendingAgeMinutes = LabelingMetricNames.OldestPendingAgeMinutes;
 
     /// <summary>Ground Truth jobs started by a batcher run (no dimensions; BatchPlanner).</summary>
-    public const string JobsCreated = "JobsCreated";
+    public const string JobsCreated = LabelingMetricNames.JobsCreated;
 
     /// <summary>One per batcher run, dimension <see cref="DecisionDimension"/> (BatchPlanner).</summary>
-    public const string BatchRuns = "BatchRuns";
+    public const string BatchRuns = LabelingMetricNames.BatchRuns;
 
     /// <summary>Dimension of <see cref="BatchRuns"/>.</summary>
     public const string DecisionDimension = "Decision";
@@ -32,7 +34,7 @@ public static class LabelingMetrics
     public const string DeferredDecision = "deferred-after-error";
 
     /// <summary>Items a run could not batch for lack of budget, dimension Reason=budget-exhausted (BatchPlanner).</summary>
-    public const string BudgetBlockedItems = "BudgetBlockedItems";
+    public const string BudgetBlockedItems = LabelingMetricNames.BudgetBlockedItems;
 
     /// <summary>Dimension of <see cref="BudgetBlockedItems"/>.</summary>
     public const string ReasonDimension = "Reason";
@@ -41,5 +43,5 @@ public static class LabelingMetrics
     public const string BudgetExhaustedReason = "budget-exhausted";
 
     /// <summary>Failed Ground Truth jobs: 1 per job that ended Failed (no dimensions; DatasetMerger).</summary>
-    public const string JobsFailed = "LabelingJobsFailed";
+    public const string JobsFailed = LabelingMetricNames.JobsFailed;
 }

@@ -51,17 +51,17 @@ public sealed record LabelingStackProps
 /// </summary>
 public sealed class LabelingStack : Stack
 {
-    /// <summary>Handler strings of the three functions in the EdgeLabeling.Lambdas assembly.</summary>
+    /// <summary>Handler strings of the three functions (the shared contract's, see <see cref="LambdaFunctions"/>).</summary>
     public static class Handlers
     {
         /// <summary>S3 event batches from SQS.</summary>
-        public const string Ingest = "EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.IngestFunction::HandleAsync";
+        public static string Ingest => LambdaFunctions.Ingest.Handler;
 
         /// <summary>Scheduled batching into Ground Truth jobs.</summary>
-        public const string Batch = "EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.BatchFunction::HandleAsync";
+        public static string Batch => LambdaFunctions.Batch.Handler;
 
         /// <summary>Ground Truth job state change → dataset merge.</summary>
-        public const string Merge = "EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.MergeFunction::HandleAsync";
+        public static string Merge => LambdaFunctions.Merge.Handler;
     }
 
     /// <summary>
@@ -103,15 +103,24 @@ public sealed class LabelingStack : Stack
         var gtRole = new Role(this, "GroundTruthExecutionRole", new RoleProps
         {
             Description = "Assumed by SageMaker Ground Truth to read job inputs and images and write job output",
-            // The source-account condition stops another account's job from borrowing this role.
-            AssumedBy = new ServicePrincipal("sagemaker.amazonaws.com").WithConditions(new Dictionary<string, object>
-            {
-                ["StringEquals"] = new Dictionary<string, object> { ["aws:SourceAccount"] = Account },
-            }),
+            // No aws:SourceAccount/aws:SourceArn condition: SageMaker's confused-deputy page
+            // (security-confused-deputy-prevention) lists the features that send those keys, and labeling
+            // jobs are not among them, so a condition could make every job fail to assume the role. Only
+            // the batcher may pass the role (iam:PassRole with iam:PassedToService below).
+            AssumedBy = new ServicePrincipal("sagemaker.amazonaws.com"),
         });
         props.IncomingBucket.GrantRead(gtRole, ObjectKeyLayout.IncomingPrefix + "*");
         props.LabelingDataBucket.GrantRead(gtRole, LabelingConventions.JobInputPrefix + "*");
         props.LabelingDataBucket.GrantReadWrite(gtRole, LabelingConventions.JobOutputPrefix + "*");
+        // The documented execution-role policy (sms-security-permission-execution-role) grants
+        // cloudwatch:PutMetricData besides the logs actions: Ground Truth reports worker metrics with it.
+        // PutMetricData has no resource-level permissions, hence "*" (allow-listed in the security rules).
+        gtRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "LabelingJobMetrics",
+            Actions = ["cloudwatch:PutMetricData"],
+            Resources = ["*"],
+        }));
         gtRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps
         {
             Sid = "LabelingJobLogs",
@@ -121,24 +130,44 @@ public sealed class LabelingStack : Stack
         GroundTruthRole = gtRole;
 
         // --- Lambda environment ------------------------------------------------------------------
-        // Names as read by LabelingOptions.FromEnvironment (lambdas/README.md).
-        var environment = new Dictionary<string, string>(config.LambdaEnvironment)
+        // Every value the stack can set, by the contract's names; each function then gets only the
+        // variables its contract lists (LambdaFunctions), plus the lambdaEnvironment tunables it reads.
+        var stackValues = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["INCOMING_BUCKET"] = props.IncomingBucket.BucketName,
-            ["DATA_BUCKET"] = props.LabelingDataBucket.BucketName,
-            ["TABLE_NAME"] = props.PendingItemsTable.TableName,
-            ["WORKTEAM_ARN"] = workteamArn,
-            ["GT_ROLE_ARN"] = gtRole.RoleArn,
-            ["KMS_KEY_ID"] = props.DataKey.KeyArn,
-            ["LABEL_ATTRIBUTE"] = config.LabelAttribute,
-            ["BATCH_MIN_ITEMS"] = config.Batch.MinItems.ToString(CultureInfo.InvariantCulture),
-            ["BATCH_MAX_AGE_MINUTES"] = config.Batch.MaxAgeMinutes.ToString(CultureInfo.InvariantCulture),
-            ["MONTHLY_BUDGET_USD"] = config.Budget.MonthlyUsd.ToString(CultureInfo.InvariantCulture),
+            [LambdaEnvironment.IncomingBucket] = props.IncomingBucket.BucketName,
+            [LambdaEnvironment.DataBucket] = props.LabelingDataBucket.BucketName,
+            [LambdaEnvironment.TableName] = props.PendingItemsTable.TableName,
+            [LambdaEnvironment.WorkteamArn] = workteamArn,
+            [LambdaEnvironment.GroundTruthRoleArn] = gtRole.RoleArn,
+            [LambdaEnvironment.KmsKeyId] = props.DataKey.KeyArn,
+            [LambdaEnvironment.LabelAttribute] = config.LabelAttribute,
+            [LambdaEnvironment.BatchMinItems] = config.Batch.MinItems.ToString(CultureInfo.InvariantCulture),
+            [LambdaEnvironment.BatchMaxAgeMinutes] = config.Batch.MaxAgeMinutes.ToString(CultureInfo.InvariantCulture),
+            [LambdaEnvironment.MonthlyBudgetUsd] = config.Budget.MonthlyUsd.ToString(CultureInfo.InvariantCulture),
         };
 
-        var logGroups = new Dictionary<string, ILogGroup>(StringComparer.Ordinal);
-        LambdaFunction NewFunction(string name, string handler, string description, IQueue? asyncFailures = null)
+        Dictionary<string, string> EnvironmentOf(LambdaFunctionContract contract)
         {
+            var env = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var name in contract.Required)
+            {
+                env[name] = stackValues.TryGetValue(name, out var value)
+                    ? value
+                    : throw new InvalidOperationException($"{contract.Name} requires {name}, which the labeling stack does not set");
+            }
+
+            foreach (var (name, value) in config.LambdaEnvironment.Where(p => contract.Optional.Contains(p.Key, StringComparer.Ordinal)))
+            {
+                env[name] = value;
+            }
+
+            return env;
+        }
+
+        var logGroups = new Dictionary<string, ILogGroup>(StringComparer.Ordinal);
+        LambdaFunction NewFunction(LambdaFunctionContract contract, string description, IQueue? asyncFailures = null)
+        {
+            var name = contract.Name;
             var logGroup = new LogGroup(this, name + "Logs", new Amazon.CDK.AWS.Logs.LogGroupProps
             {
                 Retention = retention,
@@ -149,12 +178,12 @@ public sealed class LabelingStack : Stack
             {
                 Description = description,
                 Runtime = DotNet10,
-                Handler = handler,
+                Handler = contract.Handler,
                 Code = code,
                 Architecture = config.Lambda.Architecture == "arm64" ? Architecture.ARM_64 : Architecture.X86_64,
                 MemorySize = config.Lambda.MemoryMb,
-                Timeout = Duration.Seconds(config.Lambda.TimeoutSeconds),
-                Environment = environment,
+                Timeout = Duration.Seconds(config.Lambda.TimeoutOf(name)),
+                Environment = EnvironmentOf(contract),
                 LogGroup = logGroup,
                 Tracing = Tracing.ACTIVE,
                 // Asynchronously invoked functions keep the events they failed on.
@@ -164,7 +193,7 @@ public sealed class LabelingStack : Stack
         }
 
         // --- Ingest: S3 → SQS → Lambda -----------------------------------------------------------
-        var ingestFn = NewFunction("IngestFunction", Handlers.Ingest, "Registers uploaded images and their review sidecars as pending items");
+        var ingestFn = NewFunction(LambdaFunctions.Ingest, "Registers uploaded images and their review sidecars as pending items");
         var ingestDlq = new Queue(this, "IngestDeadLetterQueue", new QueueProps
         {
             Encryption = QueueEncryption.SQS_MANAGED,
@@ -177,7 +206,7 @@ public sealed class LabelingStack : Stack
             Encryption = QueueEncryption.SQS_MANAGED,
             EnforceSSL = true,
             // AWS recommends at least six times the function timeout so retries do not overlap.
-            VisibilityTimeout = Duration.Seconds(6 * config.Lambda.TimeoutSeconds),
+            VisibilityTimeout = Duration.Seconds(6 * config.Lambda.TimeoutOf(LambdaFunctions.Ingest.Name)),
             RetentionPeriod = Duration.Days(4),
             DeadLetterQueue = new DeadLetterQueue { Queue = ingestDlq, MaxReceiveCount = 5 },
         });
@@ -208,7 +237,7 @@ public sealed class LabelingStack : Stack
         });
 
         // --- Batcher: scheduled, one at a time ---------------------------------------------------
-        var batchFn = NewFunction("BatchFunction", Handlers.Batch, "Claims pending items and starts Ground Truth bounding-box jobs", eventsDlq);
+        var batchFn = NewFunction(LambdaFunctions.Batch, "Claims pending items and starts Ground Truth bounding-box jobs", eventsDlq);
         // One batcher at a time keeps the budget forecast and the claim order simple; the store is
         // still race-safe if two ever overlap.
         ((CfnFunction)batchFn.Node.DefaultChild!).ReservedConcurrentExecutions = 1;
@@ -239,7 +268,7 @@ public sealed class LabelingStack : Stack
         schedule.AddTarget(Target(batchFn, eventsDlq));
 
         // --- Merge: GT job state change → dataset --------------------------------------------------
-        var mergeFn = NewFunction("MergeFunction", Handlers.Merge, "Merges Ground Truth output and automatic labels into the dataset", eventsDlq);
+        var mergeFn = NewFunction(LambdaFunctions.Merge, "Merges Ground Truth output and automatic labels into the dataset", eventsDlq);
         props.PendingItemsTable.GrantReadWriteData(mergeFn);
         props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.JobOutputPrefix + "*");
         props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.JobInputPrefix + "*");

@@ -49,6 +49,17 @@ public sealed class StorageStack : Stack
     /// <summary>Items of one batch (all attributes).</summary>
     public const string BatchIndexName = "batch";
 
+    /// <summary>
+    /// The CORS rule Ground Truth requires on every bucket whose images workers open: any origin, GET,
+    /// and the Access-Control-Allow-Origin header exposed (SageMaker developer guide, sms-cors-update).
+    /// </summary>
+    public static CorsRule GroundTruthImageCors { get; } = new()
+    {
+        AllowedOrigins = ["*"],
+        AllowedMethods = [HttpMethods.GET],
+        ExposedHeaders = ["Access-Control-Allow-Origin"],
+    };
+
     /// <summary>Creates the stack.</summary>
     public StorageStack(Construct scope, string id, StorageStackProps props)
         : base(scope, id, props.StackProps)
@@ -104,17 +115,10 @@ public sealed class StorageStack : Stack
             ServerAccessLogsPrefix = "incoming/",
             RemovalPolicy = removal,
             AutoDeleteObjects = config.DestroyOnRemoval,
-            // The Ground Truth worker UI loads the images of a job straight from S3 with presigned URLs.
-            Cors =
-            [
-                new CorsRule
-                {
-                    AllowedMethods = [HttpMethods.GET],
-                    AllowedOrigins = ["https://*.sagemaker.aws"],
-                    AllowedHeaders = ["*"],
-                    MaxAge = 3000,
-                },
-            ],
+            // Workers' browsers load the review images from this bucket with presigned URLs (the bucket
+            // stays private). Ground Truth documents exactly this rule ("CORS Requirement for Input Image
+            // Data"); the worker page's origin is not documented, so a narrower origin is a guess.
+            Cors = [GroundTruthImageCors],
             LifecycleRules =
             [
                 new LifecycleRule

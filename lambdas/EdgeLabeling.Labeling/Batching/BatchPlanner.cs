@@ -1,4 +1,5 @@
 using System.Globalization;
+using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Jobs;
 using EdgeLabeling.Labeling.Pending;
 using EdgeLabeling.Labeling.SageMaker;
@@ -122,17 +123,17 @@ public sealed class BatchPlanner(
         var staleSidecars = stale.Count - staleImages;
         foreach (var (reason, count) in new[] { (IngestReasons.ImageWithoutSidecar, staleImages), (IngestReasons.SidecarWithoutImage, staleSidecars) })
         {
-            metrics.Emit("StaleHalfPairs", count, "Count", new Dictionary<string, string> { ["Reason"] = reason },
+            metrics.Emit(LabelingMetricNames.StaleHalfPairs, count, "Count", new Dictionary<string, string> { ["Reason"] = reason },
                 count == 0 ? null : new Dictionary<string, string> { ["Oldest"] = stale.Where(h => h.HasImage == (reason == IngestReasons.ImageWithoutSidecar)).Select(h => h.ImageKey).First() });
         }
 
-        metrics.Emit("BatchRuns", 1, "Count", new Dictionary<string, string> { ["Decision"] = decision },
+        metrics.Emit(LabelingMetricNames.BatchRuns, 1, "Count", new Dictionary<string, string> { ["Decision"] = decision },
             error is null ? null : new Dictionary<string, string> { ["Error"] = error });
-        metrics.Emit("PendingItems", after, "Count");
+        metrics.Emit(LabelingMetricNames.PendingItems, after, "Count");
         // Measured when the run ends (the backlog it leaves behind), on the planner's clock or the replay override.
         var oldestAge = OldestPendingAge(afterSummary.OldestPendingSince, now ?? _time.GetUtcNow());
         metrics.Emit(OldestPendingAgeMetric, Math.Round(oldestAge.TotalMinutes, 1), "None");
-        metrics.Emit("JobsCreated", jobs.Count(j => !j.Resumed), "Count");
+        metrics.Emit(LabelingMetricNames.JobsCreated, jobs.Count(j => !j.Resumed), "Count");
         return new BatchRunReport
         {
             Now = at,
@@ -154,7 +155,7 @@ public sealed class BatchPlanner(
     /// "items waiting too long" alarm watches: unlike the pending count it grows only while one item
     /// really waits, whatever the trickle of new ones.
     /// </summary>
-    public const string OldestPendingAgeMetric = "OldestPendingAgeMinutes";
+    public const string OldestPendingAgeMetric = LabelingMetricNames.OldestPendingAgeMinutes;
 
     /// <summary>
     /// How long the item pending since <paramref name="oldestPendingSince"/> has waited at <paramref name="now"/>;
@@ -197,7 +198,7 @@ public sealed class BatchPlanner(
 
             if (affordable < want)
             {
-                metrics.Emit("BudgetShrunkJobs", 1, "Count", null, new Dictionary<string, string>
+                metrics.Emit(LabelingMetricNames.BudgetShrunkJobs, 1, "Count", null, new Dictionary<string, string>
                 {
                     ["Wanted"] = want.ToString(CultureInfo.InvariantCulture),
                     ["Affordable"] = affordable.ToString(CultureInfo.InvariantCulture),
@@ -354,7 +355,7 @@ public sealed class BatchPlanner(
         }
 
         await store.TryUpdateBatchStatusAsync(batch.JobName, BatchStatus.Claimed, BatchStatus.Created, arn, ct).ConfigureAwait(false);
-        metrics.Emit("JobItems", items.Count, "Count", null, new Dictionary<string, string>
+        metrics.Emit(LabelingMetricNames.JobItems, items.Count, "Count", null, new Dictionary<string, string>
         {
             ["JobName"] = draft.JobName,
             ["ForecastUsd"] = batch.ForecastUsd.ToString(CultureInfo.InvariantCulture),
@@ -376,12 +377,12 @@ public sealed class BatchPlanner(
         }
 
         await store.TryUpdateBatchStatusAsync(batch.JobName, BatchStatus.Claimed, BatchStatus.Abandoned, cancellationToken: ct).ConfigureAwait(false);
-        metrics.Emit("JobsRejected", 1, "Count", new Dictionary<string, string> { ["Reason"] = reason },
+        metrics.Emit(LabelingMetricNames.JobsRejected, 1, "Count", new Dictionary<string, string> { ["Reason"] = reason },
             new Dictionary<string, string> { ["JobName"] = batch.JobName, ["Detail"] = detail });
     }
 
     private void EmitBudgetExhausted(long pending, BudgetState budget, int wanted) =>
-        metrics.Emit("BudgetBlockedItems", pending, "Count", new Dictionary<string, string> { ["Reason"] = BatchDecisions.BudgetExhausted },
+        metrics.Emit(LabelingMetricNames.BudgetBlockedItems, pending, "Count", new Dictionary<string, string> { ["Reason"] = BatchDecisions.BudgetExhausted },
             new Dictionary<string, string>
             {
                 ["Month"] = budget.Month,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Batching;
+using Env = EdgeLabeling.Contracts.LambdaEnvironment;
 
 namespace EdgeLabeling.Labeling;
 
@@ -65,52 +66,66 @@ public sealed record LabelingOptions
         double Dbl(string name, double fallback) => Parse(name, Str(name), fallback, s => double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture));
         decimal Dec(string name, decimal fallback) => Parse(name, Str(name), fallback, s => decimal.Parse(s, NumberStyles.Number, CultureInfo.InvariantCulture));
 
+        var onLambda = Str(Env.LambdaFunctionName) is not null || Str(Env.LambdaExecutionEnv) is not null;
+        if (onLambda)
+        {
+            // On Lambda a missing table would silently fall back to a SQLite file in this instance's /tmp
+            // (items lost with the instance) and a missing bucket to a placeholder name: fail the cold start.
+            var missing = new[] { Env.TableName, Env.DataBucket }.Where(n => Str(n) is null).ToList();
+            if (missing.Count > 0)
+            {
+                throw new InvalidOperationException(
+                    $"running on AWS Lambda ({Env.LambdaFunctionName}={Str(Env.LambdaFunctionName) ?? "?"}) without {string.Join(" and ", missing)}: " +
+                    "the deployed functions need the DynamoDB table and the data bucket; the SQLite-in-/tmp fallback is for local runs only");
+            }
+        }
+
         var defaults = new LabelingOptions();
         var options = new LabelingOptions
         {
-            Region = Str("AWS_REGION") ?? Str("AWS_DEFAULT_REGION") ?? defaults.Region,
-            IncomingBucket = Str("INCOMING_BUCKET"),
-            DataBucket = Str("DATA_BUCKET") ?? defaults.DataBucket,
-            TableName = Str("TABLE_NAME"),
-            PendingDbPath = Str("PENDING_DB_PATH") ?? defaults.PendingDbPath,
-            S3Endpoint = Str("S3_ENDPOINT"),
-            LocalStoreRoot = Str("LOCAL_STORE_ROOT"),
-            SageMakerEndpoint = Str("SAGEMAKER_ENDPOINT"),
-            DynamoDbEndpoint = Str("DYNAMODB_ENDPOINT"),
-            WorkteamArn = Str("WORKTEAM_ARN") ?? "",
-            GroundTruthRoleArn = Str("GT_ROLE_ARN") ?? "",
-            KmsKeyId = Str("KMS_KEY_ID"),
-            LabelAttribute = Str("LABEL_ATTRIBUTE") ?? defaults.LabelAttribute,
-            ClassNames = Str("CLASS_NAMES")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+            Region = Str(Env.Region) ?? Str(Env.DefaultRegion) ?? defaults.Region,
+            IncomingBucket = Str(Env.IncomingBucket),
+            DataBucket = Str(Env.DataBucket) ?? defaults.DataBucket,
+            TableName = Str(Env.TableName),
+            PendingDbPath = Str(Env.PendingDbPath) ?? defaults.PendingDbPath,
+            S3Endpoint = Str(Env.S3Endpoint),
+            LocalStoreRoot = Str(Env.LocalStoreRoot),
+            SageMakerEndpoint = Str(Env.SageMakerEndpoint),
+            DynamoDbEndpoint = Str(Env.DynamoDbEndpoint),
+            WorkteamArn = Str(Env.WorkteamArn) ?? "",
+            GroundTruthRoleArn = Str(Env.GroundTruthRoleArn) ?? "",
+            KmsKeyId = Str(Env.KmsKeyId),
+            LabelAttribute = Str(Env.LabelAttribute) ?? defaults.LabelAttribute,
+            ClassNames = Str(Env.ClassNames)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
             Batching = new BatchingPolicy
             {
-                MinItems = Int("BATCH_MIN_ITEMS", defaults.Batching.MinItems),
-                MaxAge = TimeSpan.FromMinutes(Dbl("BATCH_MAX_AGE_MINUTES", defaults.Batching.MaxAge.TotalMinutes)),
-                Labelers = Int("LABELERS", defaults.Batching.Labelers),
-                HoursPerDay = Dbl("LABELER_HOURS_PER_DAY", defaults.Batching.HoursPerDay),
-                TaskAvailabilityDays = Dbl("TASK_AVAILABILITY_DAYS", defaults.Batching.TaskAvailabilityDays),
-                SecondsPerImage = Dbl("SECONDS_PER_IMAGE", defaults.Batching.SecondsPerImage),
-                MaxItemsPerJob = Int("MAX_ITEMS_PER_JOB", defaults.Batching.MaxItemsPerJob),
-                MaxJobsPerRun = Int("MAX_JOBS_PER_RUN", defaults.Batching.MaxJobsPerRun),
-                JobNamePrefix = Str("JOB_NAME_PREFIX") ?? defaults.Batching.JobNamePrefix,
-                ResumeAfter = TimeSpan.FromMinutes(Dbl("BATCH_RESUME_AFTER_MINUTES", defaults.Batching.ResumeAfter.TotalMinutes)),
-                HalfPairAlarmAfter = TimeSpan.FromMinutes(Dbl("HALF_PAIR_ALARM_MINUTES", defaults.Batching.HalfPairAlarmAfter.TotalMinutes)),
+                MinItems = Int(Env.BatchMinItems, defaults.Batching.MinItems),
+                MaxAge = TimeSpan.FromMinutes(Dbl(Env.BatchMaxAgeMinutes, defaults.Batching.MaxAge.TotalMinutes)),
+                Labelers = Int(Env.Labelers, defaults.Batching.Labelers),
+                HoursPerDay = Dbl(Env.LabelerHoursPerDay, defaults.Batching.HoursPerDay),
+                TaskAvailabilityDays = Dbl(Env.TaskAvailabilityDays, defaults.Batching.TaskAvailabilityDays),
+                SecondsPerImage = Dbl(Env.SecondsPerImage, defaults.Batching.SecondsPerImage),
+                MaxItemsPerJob = Int(Env.MaxItemsPerJob, defaults.Batching.MaxItemsPerJob),
+                MaxJobsPerRun = Int(Env.MaxJobsPerRun, defaults.Batching.MaxJobsPerRun),
+                JobNamePrefix = Str(Env.JobNamePrefix) ?? defaults.Batching.JobNamePrefix,
+                ResumeAfter = TimeSpan.FromMinutes(Dbl(Env.BatchResumeAfterMinutes, defaults.Batching.ResumeAfter.TotalMinutes)),
+                HalfPairAlarmAfter = TimeSpan.FromMinutes(Dbl(Env.HalfPairAlarmMinutes, defaults.Batching.HalfPairAlarmAfter.TotalMinutes)),
             },
             Budget = new BudgetPolicy
             {
-                MonthlyBudgetUsd = Dec("MONTHLY_BUDGET_USD", defaults.Budget.MonthlyBudgetUsd),
-                Tiers = Str("PRICE_TIERS") is { } tiers ? PriceTier.ParseList(tiers) : defaults.Budget.Tiers,
-                FreeObjectsPerMonth = Int("FREE_OBJECTS_PER_MONTH", (int)defaults.Budget.FreeObjectsPerMonth),
+                MonthlyBudgetUsd = Dec(Env.MonthlyBudgetUsd, defaults.Budget.MonthlyBudgetUsd),
+                Tiers = Str(Env.PriceTiers) is { } tiers ? PriceTier.ParseList(tiers) : defaults.Budget.Tiers,
+                FreeObjectsPerMonth = Int(Env.FreeObjectsPerMonth, (int)defaults.Budget.FreeObjectsPerMonth),
             },
             Task = new HumanTaskSettings
             {
-                WorkersPerObject = Int("WORKERS_PER_OBJECT", defaults.Task.WorkersPerObject),
-                TaskTimeLimitSeconds = Int("TASK_TIME_LIMIT_SECONDS", defaults.Task.TaskTimeLimitSeconds),
-                MaxConcurrentTaskCount = Int("MAX_CONCURRENT_TASKS", defaults.Task.MaxConcurrentTaskCount),
-                Title = Str("TASK_TITLE") ?? defaults.Task.Title,
-                Description = Str("TASK_DESCRIPTION") ?? defaults.Task.Description,
+                WorkersPerObject = Int(Env.WorkersPerObject, defaults.Task.WorkersPerObject),
+                TaskTimeLimitSeconds = Int(Env.TaskTimeLimitSeconds, defaults.Task.TaskTimeLimitSeconds),
+                MaxConcurrentTaskCount = Int(Env.MaxConcurrentTasks, defaults.Task.MaxConcurrentTaskCount),
+                Title = Str(Env.TaskTitle) ?? defaults.Task.Title,
+                Description = Str(Env.TaskDescription) ?? defaults.Task.Description,
             },
-            JobTags = Str("JOB_TAGS") is { } tags ? ParseTags(tags) : defaults.JobTags,
+            JobTags = Str(Env.JobTags) is { } tags ? ParseTags(tags) : defaults.JobTags,
         };
         options.Validate();
         return options;
@@ -163,7 +178,7 @@ public sealed record LabelingOptions
             var i = pair.IndexOf('=', StringComparison.Ordinal);
             if (i <= 0)
             {
-                throw new ArgumentException($"JOB_TAGS entry '{pair}' is not key=value", "JOB_TAGS");
+                throw new ArgumentException($"{Env.JobTags} entry '{pair}' is not key=value", Env.JobTags);
             }
 
             d[pair[..i]] = pair[(i + 1)..];

@@ -213,13 +213,13 @@ public sealed class IngestProcessor(IObjectStore objects, IPendingStore pending,
     {
         foreach (var group in outcomes.GroupBy(o => o.Reason))
         {
-            metrics.Emit("IngestRecords", group.Count(), "Count", new Dictionary<string, string> { ["Reason"] = group.Key });
+            metrics.Emit(LabelingMetricNames.IngestRecords, group.Count(), "Count", new Dictionary<string, string> { ["Reason"] = group.Key });
         }
 
         // Records that were dropped or must be retried are logged one by one, with the key, for the operator.
         foreach (var o in outcomes.Where(o => o.Reason is not (IngestReasons.Registered or IngestReasons.ImageWithoutSidecar or IngestReasons.SidecarWithoutImage or IngestReasons.DuplicateDelivery)))
         {
-            metrics.Emit("IngestDropped", 1, "Count", new Dictionary<string, string> { ["Reason"] = o.Reason },
+            metrics.Emit(LabelingMetricNames.IngestDropped, 1, "Count", new Dictionary<string, string> { ["Reason"] = o.Reason },
                 new Dictionary<string, string> { ["Key"] = o.Key ?? "", ["MessageId"] = o.MessageId ?? "", ["Detail"] = o.Detail ?? "" });
         }
     }

@@ -88,7 +88,7 @@ public sealed record MergeDoneMarker(string JobName, string Status, string Outco
 public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, MergeOptions options, DatasetBuilder builder, ILogger<DatasetMerger>? logger = null, ILabelingMetrics? metrics = null)
 {
     /// <summary>EMF metric (no dimensions), 1 per Ground Truth job that ended Failed; the stack's alarm watches it.</summary>
-    public const string JobsFailedMetric = "LabelingJobsFailed";
+    public const string JobsFailedMetric = LabelingMetricNames.JobsFailed;
 
     private readonly ILogger _logger = logger ?? NullLogger<DatasetMerger>.Instance;
     private readonly ILabelingMetrics _metrics = metrics ?? NullLabelingMetrics.Instance;
@@ -108,7 +108,7 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
         {
             var reason = ex.Message.Split(':', 2)[0];
             _logger.LogWarning("Merge event rejected: {Reason} ({Detail})", reason, ex.Message);
-            _metrics.Emit("MergeEventsRejected", 1, "Count", new Dictionary<string, string> { ["Reason"] = reason });
+            _metrics.Emit(LabelingMetricNames.MergeEventsRejected, 1, "Count", new Dictionary<string, string> { ["Reason"] = reason });
             return Task.FromResult(new MergeResult { JobName = "", Status = "", Outcome = MergeResult.Rejected, Reason = reason });
         }
 
@@ -142,7 +142,7 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
         {
             var reason = change.Status == "Failed" ? "job-failed" : "job-stopped";
             var (returned, _) = await SettleAsync(job, _ => false, reason, cancellationToken).ConfigureAwait(false);
-            _metrics.Emit("MergeReturnedToPending", returned, "Count", new Dictionary<string, string> { ["Reason"] = reason }, new Dictionary<string, string> { ["Job"] = job });
+            _metrics.Emit(LabelingMetricNames.MergeReturnedToPending, returned, "Count", new Dictionary<string, string> { ["Reason"] = reason }, new Dictionary<string, string> { ["Job"] = job });
             if (change.Status == "Failed")
             {
                 // A stopped job is someone's decision; a failed one needs a person to look.
@@ -231,19 +231,19 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
             if (report.AuditAgreement.Images > 0)
             {
                 // Precision of what the edge labels on its own, measured on audit images people also labeled.
-                _metrics.Emit("AuditModelPrecision", report.AuditAgreement.Precision * 100, "Percent");
-                _metrics.Emit("AuditModelRecall", report.AuditAgreement.Recall * 100, "Percent");
+                _metrics.Emit(LabelingMetricNames.AuditModelPrecision, report.AuditAgreement.Precision * 100, "Percent");
+                _metrics.Emit(LabelingMetricNames.AuditModelRecall, report.AuditAgreement.Recall * 100, "Percent");
             }
 
-            _metrics.Emit("DatasetImages", report.TotalImages, "Count");
+            _metrics.Emit(LabelingMetricNames.DatasetImages, report.TotalImages, "Count");
         }
 
         var props = new Dictionary<string, string> { ["Job"] = job };
-        _metrics.Emit("MergeLabeledObjects", labeled, "Count", null, props);
-        _metrics.Emit("MergeReturnedToPending", returned, "Count", new Dictionary<string, string> { ["Reason"] = "no-label-in-output" }, props);
+        _metrics.Emit(LabelingMetricNames.MergeLabeledObjects, labeled, "Count", null, props);
+        _metrics.Emit(LabelingMetricNames.MergeReturnedToPending, returned, "Count", new Dictionary<string, string> { ["Reason"] = "no-label-in-output" }, props);
         foreach (var (reason, count) in rejected)
         {
-            _metrics.Emit("MergeMalformedLines", count, "Count", new Dictionary<string, string> { ["Reason"] = reason }, props);
+            _metrics.Emit(LabelingMetricNames.MergeMalformedLines, count, "Count", new Dictionary<string, string> { ["Reason"] = reason }, props);
         }
 
         _logger.LogInformation("Job {Job} merged: {Labeled} labeled, {Unlabeled} without label, {Returned} items back to pending, {Rejected} malformed lines",

@@ -1,0 +1,197 @@
+namespace EdgeLabeling.Contracts;
+
+/// <summary>
+/// Environment variable names of the labeling Lambdas. The runtime (LabelingOptions.FromEnvironment)
+/// reads them and the CDK stack sets them, both through these constants, so a renamed variable cannot
+/// leave one side reading a name the other never sets.
+/// </summary>
+public static class LambdaEnvironment
+{
+    /// <summary>Bucket for job inputs, Ground Truth output and the dataset.</summary>
+    public const string DataBucket = "DATA_BUCKET";
+
+    /// <summary>DynamoDB pending-item table; required on Lambda (the SQLite fallback is local only).</summary>
+    public const string TableName = "TABLE_NAME";
+
+    /// <summary>Bucket the devices upload to.</summary>
+    public const string IncomingBucket = "INCOMING_BUCKET";
+
+    /// <summary>Private work team ARN.</summary>
+    public const string WorkteamArn = "WORKTEAM_ARN";
+
+    /// <summary>Role Ground Truth assumes.</summary>
+    public const string GroundTruthRoleArn = "GT_ROLE_ARN";
+
+    /// <summary>KMS key for the job output.</summary>
+    public const string KmsKeyId = "KMS_KEY_ID";
+
+    /// <summary>Dataset label attribute.</summary>
+    public const string LabelAttribute = "LABEL_ATTRIBUTE";
+
+    /// <summary>Items that make a job.</summary>
+    public const string BatchMinItems = "BATCH_MIN_ITEMS";
+
+    /// <summary>Age of the oldest item that makes a job.</summary>
+    public const string BatchMaxAgeMinutes = "BATCH_MAX_AGE_MINUTES";
+
+    /// <summary>Monthly Ground Truth budget.</summary>
+    public const string MonthlyBudgetUsd = "MONTHLY_BUDGET_USD";
+
+    public const string Labelers = "LABELERS";
+    public const string LabelerHoursPerDay = "LABELER_HOURS_PER_DAY";
+    public const string TaskAvailabilityDays = "TASK_AVAILABILITY_DAYS";
+    public const string SecondsPerImage = "SECONDS_PER_IMAGE";
+    public const string MaxItemsPerJob = "MAX_ITEMS_PER_JOB";
+    public const string MaxJobsPerRun = "MAX_JOBS_PER_RUN";
+    public const string JobNamePrefix = "JOB_NAME_PREFIX";
+    public const string BatchResumeAfterMinutes = "BATCH_RESUME_AFTER_MINUTES";
+    public const string HalfPairAlarmMinutes = "HALF_PAIR_ALARM_MINUTES";
+    public const string PriceTiers = "PRICE_TIERS";
+    public const string FreeObjectsPerMonth = "FREE_OBJECTS_PER_MONTH";
+    public const string WorkersPerObject = "WORKERS_PER_OBJECT";
+    public const string TaskTimeLimitSeconds = "TASK_TIME_LIMIT_SECONDS";
+    public const string MaxConcurrentTasks = "MAX_CONCURRENT_TASKS";
+    public const string TaskTitle = "TASK_TITLE";
+    public const string TaskDescription = "TASK_DESCRIPTION";
+    public const string ClassNames = "CLASS_NAMES";
+    public const string JobTags = "JOB_TAGS";
+
+    /// <summary>Local only: SQLite file of the pending store when <see cref="TableName"/> is unset.</summary>
+    public const string PendingDbPath = "PENDING_DB_PATH";
+
+    /// <summary>Local only: S3-compatible endpoint (radosgw).</summary>
+    public const string S3Endpoint = "S3_ENDPOINT";
+
+    /// <summary>Local only: a folder used instead of S3.</summary>
+    public const string LocalStoreRoot = "LOCAL_STORE_ROOT";
+
+    /// <summary>Local only: the Ground Truth emulator.</summary>
+    public const string SageMakerEndpoint = "SAGEMAKER_ENDPOINT";
+
+    /// <summary>Local only: DynamoDB-compatible endpoint (dynalite).</summary>
+    public const string DynamoDbEndpoint = "DYNAMODB_ENDPOINT";
+
+    /// <summary>Set by the Lambda runtime (reserved; never set by the stack).</summary>
+    public const string Region = "AWS_REGION";
+
+    /// <summary>Set by the Lambda runtime (reserved; never set by the stack).</summary>
+    public const string DefaultRegion = "AWS_DEFAULT_REGION";
+
+    /// <summary>Set by the Lambda runtime: the function's name. Its presence means "running on Lambda".</summary>
+    public const string LambdaFunctionName = "AWS_LAMBDA_FUNCTION_NAME";
+
+    /// <summary>Set by the Lambda runtime (e.g. AWS_Lambda_dotnet10). Its presence means "running on Lambda".</summary>
+    public const string LambdaExecutionEnv = "AWS_EXECUTION_ENV";
+
+    /// <summary>Variables the Lambda runtime sets itself; a stack must not set them.</summary>
+    public static IReadOnlyList<string> SetByLambda { get; } = [Region, DefaultRegion, LambdaFunctionName, LambdaExecutionEnv];
+
+    /// <summary>Variables for local runs and tests only (emulators, SQLite); a deployed function never gets them.</summary>
+    public static IReadOnlyList<string> LocalOnly { get; } = [PendingDbPath, S3Endpoint, LocalStoreRoot, SageMakerEndpoint, DynamoDbEndpoint];
+
+    /// <summary>Tunables of the batcher an environment may set through cdk.json <c>lambdaEnvironment</c>.</summary>
+    public static IReadOnlyList<string> BatchTunables { get; } =
+    [
+        Labelers, LabelerHoursPerDay, TaskAvailabilityDays, SecondsPerImage, MaxItemsPerJob, MaxJobsPerRun, JobNamePrefix,
+        BatchResumeAfterMinutes, HalfPairAlarmMinutes, PriceTiers, FreeObjectsPerMonth, WorkersPerObject, TaskTimeLimitSeconds,
+        MaxConcurrentTasks, TaskTitle, TaskDescription, ClassNames, JobTags,
+    ];
+}
+
+/// <summary>
+/// One labeling function as infrastructure and runtime both see it: its construct id, its handler
+/// string, the variables the stack must set for it (<see cref="Required"/>) and the ones an environment
+/// may add (<see cref="Optional"/>). A function gets nothing else.
+/// </summary>
+public sealed record LambdaFunctionContract(string Name, string Handler, IReadOnlyList<string> Required, IReadOnlyList<string> Optional)
+{
+    /// <summary>Assembly, type and method of <see cref="Handler"/> ("Assembly::Namespace.Type::Method").</summary>
+    public (string Assembly, string Type, string Method) HandlerParts
+    {
+        get
+        {
+            var parts = Handler.Split("::");
+            return parts.Length == 3 ? (parts[0], parts[1], parts[2]) : throw new FormatException($"handler '{Handler}' is not Assembly::Type::Method");
+        }
+    }
+}
+
+/// <summary>The three labeling functions.</summary>
+public static class LambdaFunctions
+{
+    /// <summary>Assembly holding the handlers (lambdas/EdgeLabeling.Lambdas).</summary>
+    public const string HandlerAssembly = "EdgeLabeling.Lambdas";
+
+    /// <summary>S3 event batches from SQS → pending items.</summary>
+    public static LambdaFunctionContract Ingest { get; } = new(
+        "IngestFunction",
+        HandlerAssembly + "::EdgeLabeling.Lambdas.IngestFunction::HandleAsync",
+        [LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.IncomingBucket],
+        []);
+
+    /// <summary>Scheduled batching into Ground Truth jobs.</summary>
+    public static LambdaFunctionContract Batch { get; } = new(
+        "BatchFunction",
+        HandlerAssembly + "::EdgeLabeling.Lambdas.BatchFunction::HandleAsync",
+        [
+            LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.WorkteamArn, LambdaEnvironment.GroundTruthRoleArn,
+            LambdaEnvironment.KmsKeyId, LambdaEnvironment.LabelAttribute, LambdaEnvironment.BatchMinItems, LambdaEnvironment.BatchMaxAgeMinutes,
+            LambdaEnvironment.MonthlyBudgetUsd,
+        ],
+        LambdaEnvironment.BatchTunables);
+
+    /// <summary>Ground Truth job state change → dataset merge.</summary>
+    public static LambdaFunctionContract Merge { get; } = new(
+        "MergeFunction",
+        HandlerAssembly + "::EdgeLabeling.Lambdas.MergeFunction::HandleAsync",
+        [LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.LabelAttribute, LambdaEnvironment.IncomingBucket],
+        []);
+
+    /// <summary>Every function, in deployment order.</summary>
+    public static IReadOnlyList<LambdaFunctionContract> All { get; } = [Ingest, Batch, Merge];
+}
+
+/// <summary>
+/// EMF metric names the labeling core emits (namespace <see cref="Namespace"/>). The core emits only
+/// these constants and the alarms and dashboard read them, so an alarm cannot watch a metric nobody writes.
+/// </summary>
+public static class LabelingMetricNames
+{
+    /// <summary>EMF namespace of every labeling metric.</summary>
+    public const string Namespace = "EdgeLabeling";
+
+    public const string StaleHalfPairs = "StaleHalfPairs";
+    public const string BatchRuns = "BatchRuns";
+    public const string PendingItems = "PendingItems";
+    public const string OldestPendingAgeMinutes = "OldestPendingAgeMinutes";
+    public const string JobsCreated = "JobsCreated";
+    public const string BudgetShrunkJobs = "BudgetShrunkJobs";
+    public const string JobItems = "JobItems";
+    public const string JobsRejected = "JobsRejected";
+    public const string BudgetBlockedItems = "BudgetBlockedItems";
+
+    /// <summary>Prior boxes left out of a manifest line so it fits Ground Truth's attribute and line limits.</summary>
+    public const string PriorBoxesDropped = "PriorBoxesDropped";
+
+    /// <summary>Images set aside instead of being sent to Ground Truth (over its size, pixel or format limits).</summary>
+    public const string ImagesSetAside = "ImagesSetAside";
+
+    public const string IngestRecords = "IngestRecords";
+    public const string IngestDropped = "IngestDropped";
+    public const string MergeEventsRejected = "MergeEventsRejected";
+    public const string MergeReturnedToPending = "MergeReturnedToPending";
+    public const string JobsFailed = "LabelingJobsFailed";
+    public const string AuditModelPrecision = "AuditModelPrecision";
+    public const string AuditModelRecall = "AuditModelRecall";
+    public const string DatasetImages = "DatasetImages";
+    public const string MergeLabeledObjects = "MergeLabeledObjects";
+    public const string MergeMalformedLines = "MergeMalformedLines";
+
+    /// <summary>Every name above.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        StaleHalfPairs, BatchRuns, PendingItems, OldestPendingAgeMinutes, JobsCreated, BudgetShrunkJobs, JobItems, JobsRejected,
+        BudgetBlockedItems, PriorBoxesDropped, ImagesSetAside, IngestRecords, IngestDropped, MergeEventsRejected, MergeReturnedToPending,
+        JobsFailed, AuditModelPrecision, AuditModelRecall, DatasetImages, MergeLabeledObjects, MergeMalformedLines,
+    ];
+}
