@@ -195,3 +195,16 @@ public static class LabelingMetricNames
         JobsFailed, AuditModelPrecision, AuditModelRecall, DatasetImages, MergeLabeledObjects, MergeMalformedLines,
     ];
 }
+
+/// <summary>
+/// Ground Truth's per-object input limits for images (developer guide: input-data-limits,
+/// sms-input-data-input-manifest). Images over them are set aside at ingest instead of being sent.
+/// </summary>
+public static class GroundTruthInputLimits
+{
+    /// <summary>"40 MB" read conservatively as 40,000,000 bytes (the smaller of MB and MiB).</summary>
+    public const long MaxImageBytes = 40_000_000;
+
+    /// <summary>100 megapixels (without active learning, which this project does not use).</summary>
+    public const long MaxImagePixels = 100_000_000;
+}

@@ -8,7 +8,11 @@ using EdgeLabeling.Storage;
 namespace EdgeLabeling.Labeling.Batching;
 
 /// <summary>A job this run created (or found already created when resuming a batch).</summary>
-public sealed record PlannedJob(string JobName, string BatchId, int Items, decimal ForecastUsd, bool Adjustment, bool Resumed, string? JobArn);
+public sealed record PlannedJob(string JobName, string BatchId, int Items, decimal ForecastUsd, bool Adjustment, bool Resumed, string? JobArn)
+{
+    /// <summary>Prior boxes left out of the manifest to fit Ground Truth's line and attribute limits.</summary>
+    public int PriorBoxesDropped { get; init; }
+}
 
 /// <summary>What one planner run did and why it stopped.</summary>
 public sealed record BatchRunReport
@@ -355,13 +359,26 @@ public sealed class BatchPlanner(
         }
 
         await store.TryUpdateBatchStatusAsync(batch.JobName, BatchStatus.Claimed, BatchStatus.Created, arn, ct).ConfigureAwait(false);
+        if (draft.DroppedPriorBoxes.Count > 0)
+        {
+            // Counted, not hidden: these pre-labels were left out to keep the lines within Ground Truth's limits.
+            metrics.Emit(LabelingMetricNames.PriorBoxesDropped, draft.DroppedPriorBoxes.Values.Sum(), "Count", null, new Dictionary<string, string>
+            {
+                ["JobName"] = draft.JobName,
+                ["Images"] = draft.DroppedPriorBoxes.Count.ToString(CultureInfo.InvariantCulture),
+            });
+        }
+
         metrics.Emit(LabelingMetricNames.JobItems, items.Count, "Count", null, new Dictionary<string, string>
         {
             ["JobName"] = draft.JobName,
             ["ForecastUsd"] = batch.ForecastUsd.ToString(CultureInfo.InvariantCulture),
             ["TaskType"] = draft.Adjustment ? BuiltInLambdas.AdjustmentBoundingBox : BuiltInLambdas.BoundingBox,
         });
-        return new PlannedJob(draft.JobName, batch.BatchId, items.Count, batch.ForecastUsd, draft.Adjustment, resumed, arn);
+        return new PlannedJob(draft.JobName, batch.BatchId, items.Count, batch.ForecastUsd, draft.Adjustment, resumed, arn)
+        {
+            PriorBoxesDropped = draft.DroppedPriorBoxes.Values.Sum(),
+        };
     }
 
     private static bool IsOurs(DescribeLabelingJobResponse existing, LabelingJobDraft draft) =>

@@ -145,6 +145,12 @@ public sealed class IngestProcessor(IObjectStore objects, IPendingStore pending,
         {
             if (!parsed.IsSidecar)
             {
+                if (record.S3?.Object?.Size is > GroundTruthInputLimits.MaxImageBytes)
+                {
+                    return new IngestOutcome(messageId, key, IngestReasons.ImageOverSizeLimit,
+                        $"{record.S3.Object.Size} bytes, Ground Truth accepts at most {GroundTruthInputLimits.MaxImageBytes}");
+                }
+
                 var r = await pending.RegisterImageAsync(new ImageArrival(parsed.ImageKey, bucket, parsed.ThingName, now), cancellationToken).ConfigureAwait(false);
                 return new IngestOutcome(messageId, key, ReasonOf(r, isImage: true));
             }
@@ -193,6 +199,12 @@ public sealed class IngestProcessor(IObjectStore objects, IPendingStore pending,
                 return new IngestOutcome(messageId, key, IngestReasons.SidecarImageMismatch, $"sidecar names {review.ImageKey}");
             }
 
+            if ((long)review.ImageSize.Width * review.ImageSize.Height is var pixels && pixels > GroundTruthInputLimits.MaxImagePixels)
+            {
+                return new IngestOutcome(messageId, key, IngestReasons.ImageOverPixelLimit,
+                    $"{review.ImageSize.Width}x{review.ImageSize.Height} = {pixels} pixels, Ground Truth accepts at most {GroundTruthInputLimits.MaxImagePixels}");
+            }
+
             var outcome = await pending.RegisterSidecarAsync(new SidecarArrival(parsed.ImageKey, bucket, parsed.ThingName, PendingPayload.From(review), now), cancellationToken).ConfigureAwait(false);
             return new IngestOutcome(messageId, key, ReasonOf(outcome, isImage: false));
         }
@@ -221,6 +233,11 @@ public sealed class IngestProcessor(IObjectStore objects, IPendingStore pending,
         {
             metrics.Emit(LabelingMetricNames.IngestDropped, 1, "Count", new Dictionary<string, string> { ["Reason"] = o.Reason },
                 new Dictionary<string, string> { ["Key"] = o.Key ?? "", ["MessageId"] = o.MessageId ?? "", ["Detail"] = o.Detail ?? "" });
+            if (o.Reason is IngestReasons.ImageOverSizeLimit or IngestReasons.ImageOverPixelLimit)
+            {
+                metrics.Emit(LabelingMetricNames.ImagesSetAside, 1, "Count", new Dictionary<string, string> { ["Reason"] = o.Reason },
+                    new Dictionary<string, string> { ["Key"] = o.Key ?? "", ["Detail"] = o.Detail ?? "" });
+            }
         }
     }
 }

@@ -34,6 +34,11 @@ public static class IngestReasons
     public const string SidecarNotFound = "sidecar-not-found";
     public const string SidecarImageMismatch = "sidecar-image-mismatch";
 
+    // Set aside: Ground Truth would refuse the image (input-data-limits), so it is never sent to people.
+    // The other half of the pair stays a half record and is reported by StaleHalfPairs.
+    public const string ImageOverSizeLimit = "image-over-size-limit";
+    public const string ImageOverPixelLimit = "image-over-pixel-limit";
+
     // Reported as a batch item failure so SQS redelivers (and eventually dead-letters) the message.
     public const string TransientFailure = "transient-failure";
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Pending;
 using EdgeLabeling.Labeling.SageMaker;
@@ -18,7 +19,14 @@ public sealed record LabelingJobDraft(
     byte[] LabelCategories,
     string TemplateKey,
     byte[] Template,
-    CreateLabelingJobRequest Request);
+    CreateLabelingJobRequest Request)
+{
+    /// <summary>
+    /// Prior boxes left out so every manifest line fits Ground Truth's input limits (lowest confidence
+    /// first), by image key; empty when every box fit.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> DroppedPriorBoxes { get; init; } = new Dictionary<string, int>();
+}
 
 /// <summary>
 /// Builds a job from a batch: the input manifest (source-ref plus the model's boxes as the prior
@@ -32,6 +40,12 @@ public sealed class LabelingJobFactory
     public const string LabelCategoriesFileName = "label-categories.json";
     public const string TemplateFileName = "bounding-box.liquid.html";
     private const string PriorPlaceholder = "__PRIOR_ATTRIBUTE__";
+
+    /// <summary>Ground Truth's limit on one input manifest line (sms-input-data-input-manifest).</summary>
+    public const int MaxLineCharacters = 100_000;
+
+    /// <summary>Ground Truth's limit on one attribute of an input manifest line (sms-input-data-input-manifest).</summary>
+    public const int MaxAttributeCharacters = 20_000;
     private readonly LabelingOptions options;
     private readonly TimeProvider _time;
 
@@ -73,6 +87,7 @@ public sealed class LabelingJobFactory
         var created = _time.GetUtcNow();
         var manifest = new MemoryStream();
         var adjustment = false;
+        var dropped = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var item in items.OrderBy(i => i.ImageKey, StringComparer.Ordinal))
         {
             var payload = item.Payload ?? throw new InvalidOperationException($"pending item {item.ImageKey} has no sidecar payload");
@@ -92,14 +107,24 @@ public sealed class LabelingJobFactory
                 boxes.Add(p.ToPixelBox() with { ClassId = id });
             }
 
-            adjustment |= boxes.Count > 0;
-            var line = GroundTruthManifest.BuildLine(item.SourceRef, prior, payload.ImageSize.ToImageSize(), boxes, labels, humanAnnotated: false,
-                LabelingConventions.EdgeAutoLabelJobName(item.ThingName), created, Merge.DatasetProvenance.InputLineKeys(item.ThingName, payload.ModelSha256, payload.Reason));
-            var bytes = Encoding.UTF8.GetBytes(line.ToJsonString());
-            if (bytes.Length > 100_000)
+            JsonObject Line(IReadOnlyList<PixelBox> kept) => GroundTruthManifest.BuildLine(item.SourceRef, prior, payload.ImageSize.ToImageSize(), kept, labels,
+                humanAnnotated: false, LabelingConventions.EdgeAutoLabelJobName(item.ThingName), created,
+                Merge.DatasetProvenance.InputLineKeys(item.ThingName, payload.ModelSha256, payload.Reason));
+
+            var (line, kept) = FitWithinLimits(boxes, Line, prior);
+            if (line is null)
             {
-                throw new InvalidOperationException($"manifest line for {item.ImageKey} is {bytes.Length} characters, over Ground Truth's 100,000 limit");
+                throw new InvalidOperationException(
+                    $"manifest line for {item.ImageKey} exceeds Ground Truth's limits ({MaxLineCharacters:N0} characters per line, {MaxAttributeCharacters:N0} per attribute) even without prior boxes");
             }
+
+            if (kept < boxes.Count)
+            {
+                dropped[item.ImageKey] = boxes.Count - kept;
+            }
+
+            adjustment |= kept > 0;
+            var bytes = Encoding.UTF8.GetBytes(line.ToJsonString());
 
             manifest.Write(bytes);
             manifest.WriteByte((byte)'\n');
@@ -155,7 +180,53 @@ public sealed class LabelingJobFactory
             Tags = tags,
         };
         CreateLabelingJobValidator.EnsureValid(request);
-        return new LabelingJobDraft(batch.JobName, batch.BatchId, adjustment, labels, manifestKey, manifest.ToArray(), categoriesKey, categories, templateKey, template, request);
+        return new LabelingJobDraft(batch.JobName, batch.BatchId, adjustment, labels, manifestKey, manifest.ToArray(), categoriesKey, categories, templateKey, template, request)
+        {
+            DroppedPriorBoxes = dropped,
+        };
+    }
+
+    /// <summary>
+    /// The line with as many prior boxes as fit Ground Truth's limits (the whole line and each of the
+    /// prior's two attributes), keeping the most confident ones; null when not even an empty prior fits.
+    /// A busy image thus loses its least confident pre-labels (workers can still draw them) instead of
+    /// making a line Ground Truth rejects, which would fail the whole job.
+    /// </summary>
+    internal static (JsonObject? Line, int Kept) FitWithinLimits(IReadOnlyList<PixelBox> boxes, Func<IReadOnlyList<PixelBox>, JsonObject> build, string priorAttribute)
+    {
+        bool Fits(JsonObject line) =>
+            line.ToJsonString().Length <= MaxLineCharacters
+            && line[priorAttribute]!.ToJsonString().Length <= MaxAttributeCharacters
+            && line[priorAttribute + "-metadata"]!.ToJsonString().Length <= MaxAttributeCharacters;
+
+        var all = build(boxes);
+        if (Fits(all))
+        {
+            return (all, boxes.Count);
+        }
+
+        // Stable sort: equal confidences keep the model's order. Size grows with the count, so the
+        // largest count that fits is found by bisection.
+        var ranked = boxes.OrderByDescending(b => b.Confidence).ToList();
+        JsonObject? best = null;
+        int lo = 0, hi = ranked.Count - 1, bestCount = -1;
+        while (lo <= hi)
+        {
+            var mid = lo + ((hi - lo) / 2);
+            var candidate = build(ranked.GetRange(0, mid));
+            if (Fits(candidate))
+            {
+                best = candidate;
+                bestCount = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return (best, Math.Max(bestCount, 0));
     }
 
     private string S3Uri(string key) => $"s3://{options.DataBucket}/{key}";

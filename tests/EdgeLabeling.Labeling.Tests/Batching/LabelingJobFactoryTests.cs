@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Jobs;
 using EdgeLabeling.Labeling.Pending;
@@ -125,5 +126,70 @@ public class LabelingJobFactoryTests
         Assert.True(root.GetProperty("HumanTaskConfig").TryGetProperty("AnnotationConsolidationConfig", out _));
         Assert.False(root.TryGetProperty("StoppingConditions", out _));
         Assert.False(root.GetProperty("HumanTaskConfig").TryGetProperty("PublicWorkforceTaskPrice", out _));
+    }
+
+    private static PendingItem Busy(int n, int boxes)
+    {
+        // Confidence rises with the index, so the kept boxes must be the last ones.
+        var review = Fixtures.Review(n, boxes: boxes) with
+        {
+            PreAnnotations = Enumerable.Range(0, boxes)
+                .Select(i => new PreAnnotation { ClassId = i % 3, Left = 0.25 + (i % 600), Top = 2.5, Width = 30.75, Height = 40.5, Confidence = 0.3 + (0.6 * i / boxes) })
+                .ToList(),
+        };
+        return Item(n, review);
+    }
+
+    [Fact]
+    public void Build_BusyImage_KeepsTheMostConfidentPriorBoxesWithinGroundTruthsAttributeLimit()
+    {
+        var draft = Build(null, Busy(1, 1_500), Item(2, Fixtures.Review(2, boxes: 3)));
+
+        var lines = Encoding.UTF8.GetString(draft.Manifest).TrimEnd('\n').Split('\n');
+        Assert.Equal(2, lines.Length);
+        foreach (var text in lines)
+        {
+            Assert.True(text.Length <= LabelingJobFactory.MaxLineCharacters, $"line of {text.Length} characters");
+            var line = System.Text.Json.Nodes.JsonNode.Parse(text)!.AsObject();
+            Assert.True(line["parts-model"]!.ToJsonString().Length <= LabelingJobFactory.MaxAttributeCharacters);
+            Assert.True(line["parts-model-metadata"]!.ToJsonString().Length <= LabelingJobFactory.MaxAttributeCharacters);
+        }
+
+        var busy = GroundTruthManifest.Parse(lines.Single(l => l.Contains(Fixtures.ImageKey(1), StringComparison.Ordinal)), "parts-model");
+        var dropped = Assert.Single(draft.DroppedPriorBoxes);
+        Assert.Equal(Fixtures.ImageKey(1), dropped.Key);
+        Assert.Equal(1_500, busy.Boxes.Count + dropped.Value);
+        Assert.InRange(busy.Boxes.Count, 100, 1_499);
+        // The lowest kept confidence is above every dropped one: the kept boxes are the most confident.
+        var threshold = 0.3 + (0.6 * (1_500 - busy.Boxes.Count) / 1_500);
+        Assert.All(busy.Boxes, b => Assert.True(b.Confidence >= Math.Round(threshold, 4) - 1e-9, $"kept confidence {b.Confidence} below {threshold}"));
+        Assert.True(draft.Adjustment);
+    }
+
+    [Fact]
+    public void Build_OrdinaryImages_DropNoPriorBoxes()
+    {
+        var draft = Build(null, Busy(1, 50), Item(2, Fixtures.Review(2, boxes: 3)));
+
+        Assert.Empty(draft.DroppedPriorBoxes);
+        var parsed = GroundTruthManifest.Parse(Encoding.UTF8.GetString(draft.Manifest).Split('\n')[0], "parts-model");
+        Assert.Equal(50, parsed.Boxes.Count);
+    }
+
+    [Fact]
+    public void FitWithinLimits_LineTooLongEvenWithoutBoxes_ReturnsNull()
+    {
+        var boxes = new[] { new PixelBox(0, 1, 1, 1, 1, 0.9) };
+        JsonObject Line(IReadOnlyList<PixelBox> kept) => new()
+        {
+            ["source-ref"] = "s3://b/" + new string('k', LabelingJobFactory.MaxLineCharacters),
+            ["parts-model"] = new JsonObject { ["annotations"] = new JsonArray(kept.Select(_ => (JsonNode)new JsonObject()).ToArray()) },
+            ["parts-model-metadata"] = new JsonObject(),
+        };
+
+        var (line, kept) = LabelingJobFactory.FitWithinLimits(boxes, Line, "parts-model");
+
+        Assert.Null(line);
+        Assert.Equal(0, kept);
     }
 }

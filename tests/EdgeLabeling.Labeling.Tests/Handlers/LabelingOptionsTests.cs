@@ -79,4 +79,44 @@ public class LabelingOptionsTests
         Assert.Equal(1, root.GetProperty("BatchRuns").GetDouble());
         Assert.Equal(1, output.ToString().Count(c => c == '\n'));
     }
+
+    [Theory]
+    [InlineData("AWS_LAMBDA_FUNCTION_NAME", "EdgeLabeling-dev-Labeling-IngestFunction", "TABLE_NAME")]
+    [InlineData("AWS_LAMBDA_FUNCTION_NAME", "EdgeLabeling-dev-Labeling-IngestFunction", "DATA_BUCKET")]
+    [InlineData("AWS_EXECUTION_ENV", "AWS_Lambda_dotnet10", "TABLE_NAME")]
+    [InlineData("AWS_EXECUTION_ENV", "AWS_Lambda_dotnet10", "DATA_BUCKET")]
+    public void FromEnvironment_OnLambdaWithoutTableOrBucket_FailsNamingTheVariable(string lambdaVariable, string lambdaValue, string missing)
+    {
+        var vars = new Dictionary<string, string>
+        {
+            [lambdaVariable] = lambdaValue,
+            ["AWS_REGION"] = "eu-west-1",
+            ["TABLE_NAME"] = "pending",
+            ["DATA_BUCKET"] = "data",
+        };
+        vars.Remove(missing);
+
+        var ex = Assert.Throws<InvalidOperationException>(() => LabelingOptions.FromEnvironment(vars.GetValueOrDefault));
+
+        Assert.Contains(missing, ex.Message);
+        Assert.Contains("local runs only", ex.Message);
+    }
+
+    [Fact]
+    public void FromEnvironment_OnLambdaWithTableAndBucket_UsesDynamoDbAndTheBucket()
+    {
+        var o = From(("AWS_LAMBDA_FUNCTION_NAME", "fn"), ("AWS_REGION", "eu-west-1"), ("TABLE_NAME", "pending"), ("DATA_BUCKET", "data"));
+
+        Assert.Equal("pending", o.TableName);
+        Assert.Equal("data", o.DataBucket);
+    }
+
+    [Fact]
+    public void FromEnvironment_LocallyWithoutTable_KeepsTheSqliteFallback()
+    {
+        var o = From(("AWS_REGION", "eu-west-1"));
+
+        Assert.Null(o.TableName);
+        Assert.EndsWith("edgelabel-pending.db", o.PendingDbPath, StringComparison.Ordinal);
+    }
 }

@@ -201,6 +201,50 @@ public sealed class IngestProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task ProcessAsync_ImageOverGroundTruthsByteLimit_IsSetAsideWithReasonAndNotRegistered()
+    {
+        var outcome = await IngestOneAsync(Fixtures.Record(Fixtures.ImageKey(9), size: GroundTruthInputLimits.MaxImageBytes + 1));
+
+        Assert.Equal(IngestReasons.ImageOverSizeLimit, outcome.Reason);
+        Assert.Contains("40000001 bytes", outcome.Detail);
+        Assert.Null(await _store.GetItemAsync(Fixtures.ImageKey(9)));
+        Assert.Equal(1, _metrics.Sum(LabelingMetricNames.ImagesSetAside, "Reason", IngestReasons.ImageOverSizeLimit));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_ImageAtGroundTruthsByteLimit_IsRegistered()
+    {
+        var outcome = await IngestOneAsync(Fixtures.Record(Fixtures.ImageKey(9), size: GroundTruthInputLimits.MaxImageBytes));
+
+        Assert.Equal(IngestReasons.ImageWithoutSidecar, outcome.Reason);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_SidecarOfImageOver100Megapixels_IsSetAsideAndNeverPending()
+    {
+        await IngestOneAsync(Fixtures.Record(Fixtures.ImageKey(8)));
+        var review = Fixtures.Review(8) with { ImageSize = new ImageSizeDto { Width = 12_000, Height = 9_000 } };
+
+        var outcome = await IngestOneAsync(Fixtures.Record(await PutSidecarAsync(8, review)));
+
+        Assert.Equal(IngestReasons.ImageOverPixelLimit, outcome.Reason);
+        Assert.Contains("108000000 pixels", outcome.Detail);
+        Assert.NotEqual(PendingStatus.Pending, (await _store.GetItemAsync(Fixtures.ImageKey(8)))?.Status);
+        Assert.Equal(1, _metrics.Sum(LabelingMetricNames.ImagesSetAside, "Reason", IngestReasons.ImageOverPixelLimit));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_SidecarOfExactly100Megapixels_IsRegistered()
+    {
+        await IngestOneAsync(Fixtures.Record(Fixtures.ImageKey(8)));
+        var review = Fixtures.Review(8) with { ImageSize = new ImageSizeDto { Width = 10_000, Height = 10_000 } };
+
+        var outcome = await IngestOneAsync(Fixtures.Record(await PutSidecarAsync(8, review)));
+
+        Assert.Equal(IngestReasons.Registered, outcome.Reason);
+    }
+
+    [Fact]
     public async Task ProcessAsync_SidecarOverLimitBySize_IsOversizedWithoutReading()
     {
         var key = ObjectKeyLayout.SidecarKey(Fixtures.ImageKey(6));
