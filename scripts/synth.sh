@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Synthesizes the CDK app offline for each environment and checks the output.
 #   scripts/synth.sh [env...]            (default: dev prod)
-# Builds what the stacks deploy first: the Lambda publish output (artifacts/lambdas) and the
+# Builds what the stacks deploy first: the Lambda package (scripts/publish-lambdas.sh → artifacts/lambdas) and the
 # Greengrass component (scripts/package-component.sh <version> → artifacts/component/<version>/).
 # Overrides (used by the tests to skip the slow publish):
 #   EDGELABEL_LAMBDA_ASSETS   folder to use instead of publishing the Lambdas
@@ -30,8 +30,11 @@ fi
 lambda_dir="${EDGELABEL_LAMBDA_ASSETS:-}"
 if [ -z "$lambda_dir" ]; then
   lambda_dir=artifacts/lambdas
-  log "dotnet publish lambdas/EdgeLabeling.Lambdas → $lambda_dir"
-  dotnet publish lambdas/EdgeLabeling.Lambdas -c Release -o "$lambda_dir" --verbosity quiet -nologo
+  # One package serves every environment synthesized here, so they must share lambda.architecture.
+  archs=$(python3 -c 'import json,sys; e=json.load(open("cdk.json"))["context"]["environments"]; print(" ".join(sorted({e[n]["lambda"]["architecture"] for n in sys.argv[1:]})))' "${envs[@]}") \
+    || die "cannot read lambda.architecture of ${envs[*]} from cdk.json"
+  [ "$(wc -w <<<"$archs")" -eq 1 ] || die "environments ${envs[*]} use different lambda.architecture ($archs): synthesize them separately"
+  scripts/publish-lambdas.sh --arch "$archs" --output "$lambda_dir"
 fi
 [ -d "$lambda_dir" ] || die "Lambda asset folder '$lambda_dir' does not exist"
 

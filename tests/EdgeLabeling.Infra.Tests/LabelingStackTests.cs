@@ -73,6 +73,37 @@ public sealed class LabelingStackTests(SynthFixture synth)
     }
 
     [Fact]
+    public void Dev_WorkteamCreate_DeclaresNoWorkforceBecauseTheFirstWorkteamCreatesIt()
+    {
+        // SageMaker API reference (Workforce) / CloudFormation AWS::SageMaker::Workforce: the private workforce
+        // "is automatically created when you create your first private work team". Declaring one as well
+        // would fail in a region that already has it (one per account and region).
+        Assert.Empty(SecurityRules.Resources(Raw("dev"), "AWS::SageMaker::Workforce"));
+        var team = SecurityRules.Resources(Raw("dev"), "AWS::SageMaker::Workteam").Single().Resource["Properties"]!;
+        var cognito = team["MemberDefinitions"]!.AsArray().Single()!["CognitoMemberDefinition"]!;
+        Assert.StartsWith("<Ref:", SecurityRules.Flatten(cognito["CognitoUserPool"]), StringComparison.Ordinal);
+        Assert.StartsWith("<Ref:", SecurityRules.Flatten(cognito["CognitoClientId"]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Dev_GroundTruthAppClient_LeavesOAuthAndCallbackUrlsOutOfTheTemplate()
+    {
+        var client = SecurityRules.Resources(Raw("dev"), "AWS::Cognito::UserPoolClient").Single().Resource["Properties"]!.AsObject();
+
+        // CloudFormation must never write the callback/sign-out URLs (nor the flows they belong to): an
+        // UpdateUserPoolClient resets whatever it leaves out, so these stay with SageMaker / the operator.
+        foreach (var managedElsewhere in new[] { "CallbackURLs", "LogoutURLs", "DefaultRedirectURI", "AllowedOAuthFlows", "AllowedOAuthScopes", "AllowedOAuthFlowsUserPoolClient" })
+        {
+            Assert.False(client.ContainsKey(managedElsewhere), $"the app client template sets {managedElsewhere}");
+        }
+
+        // Any other change to the client triggers that reset too, so its property set is pinned: changing it
+        // is a deliberate decision (docs/deploy.md, private workforce).
+        Assert.Equal(["GenerateSecret", "PreventUserExistenceErrors", "SupportedIdentityProviders", "UserPoolId"], client.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.True(client["GenerateSecret"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public void Prod_WorkteamArn_IsImportedNotCreated()
     {
         var labeling = synth.Environments["prod"].Labeling;

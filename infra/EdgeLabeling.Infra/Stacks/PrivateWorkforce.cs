@@ -7,8 +7,11 @@ namespace EdgeLabeling.Infra.Stacks;
 
 /// <summary>
 /// A Cognito user pool, app client and group plus the Ground Truth private workteam built on them.
-/// The first Cognito workteam of a region also creates the account's private workforce (one per
-/// region), so this is only for accounts that do not have one yet; otherwise import the team's ARN.
+/// No AWS::SageMaker::Workforce is declared: the SageMaker API reference (Workforce) and the CloudFormation
+/// reference (AWS::SageMaker::Workforce) both say the region's private workforce "is automatically created
+/// when you create your first private work team", and CreateWorkteam needs the user pool to exist first.
+/// A region allows one private workforce, so this is only for accounts that have none yet; otherwise
+/// import the team's ARN (docs/deploy.md).
 /// </summary>
 public sealed class PrivateWorkforce : Construct
 {
@@ -43,18 +46,19 @@ public sealed class PrivateWorkforce : Construct
             CognitoDomain = new CognitoDomainOptions { DomainPrefix = $"edgelabeling-{environmentName}-{Aws.ACCOUNT_ID}" },
         });
 
-        // Ground Truth signs workers in through the hosted UI with a confidential client (code grant).
+        // The app client's OAuth settings (flows, scopes, callback and sign-out URLs) are deliberately not in
+        // the template: the worker portal's URL exists only once the workforce does, and Cognito's
+        // UpdateUserPoolClient resets every setting a request leaves out (cognito-user-pool-updating), so a
+        // template value would overwrite what SageMaker or the operator set there on every change of this
+        // client. CloudFormation only updates the client when these properties change; a test pins them.
         var client = pool.AddClient("GroundTruthClient", new UserPoolClientOptions
         {
             GenerateSecret = true,
-            OAuth = new OAuthSettings
-            {
-                Flows = new OAuthFlows { AuthorizationCodeGrant = true, ImplicitCodeGrant = true },
-                Scopes = [OAuthScope.EMAIL, OAuthScope.OPENID, OAuthScope.PROFILE],
-            },
+            DisableOAuth = true,
             SupportedIdentityProviders = [UserPoolClientIdentityProvider.COGNITO],
             PreventUserExistenceErrors = true,
         });
+        AppClient = client;
 
         var group = new CfnUserPoolGroup(this, "Labelers", new CfnUserPoolGroupProps
         {
@@ -86,6 +90,9 @@ public sealed class PrivateWorkforce : Construct
         // Ref of AWS::SageMaker::Workteam is the workteam ARN.
         WorkteamArn = team.Ref;
     }
+
+    /// <summary>App client the workteam signs workers in with (its OAuth settings are left to SageMaker / the operator).</summary>
+    public IUserPoolClient AppClient { get; }
 
     /// <summary>User pool holding the labelers; add them to the "labelers" group.</summary>
     public IUserPool UserPool { get; }

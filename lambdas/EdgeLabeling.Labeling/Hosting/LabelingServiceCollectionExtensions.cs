@@ -72,7 +72,7 @@ public static class LabelingServiceCollectionExtensions
     {
         if (options.TableName is null)
         {
-            return new SqlitePendingStore(options.PendingDbPath);
+            return CreateLocalSqliteStore(options);
         }
 
         var config = new AmazonDynamoDBConfig { RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(options.Region) };
@@ -84,4 +84,10 @@ public static class LabelingServiceCollectionExtensions
 
         return new DynamoDbPendingStore(new AmazonDynamoDBClient(config), options.TableName);
     }
+
+    // Kept out of CreatePendingStore so compiling the Lambda path never touches SQLite types: the Lambda
+    // package does not ship Microsoft.Data.Sqlite (lambdas/EdgeLabeling.Lambdas/EdgeLabeling.Lambdas.csproj),
+    // and LabelingOptions refuses to run on Lambda without TABLE_NAME.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static IPendingStore CreateLocalSqliteStore(LabelingOptions options) => new SqlitePendingStore(options.PendingDbPath);
 }
