@@ -372,4 +372,30 @@ public sealed class LabelingStackTests(SynthFixture synth)
         Assert.Equal(3, groups.Count);
         Assert.All(groups, g => Assert.Equal(synth.Environments[env].Config.LogRetentionDays, g.Resource["Properties"]!["RetentionInDays"]!.GetValue<int>()));
     }
+
+    [Theory]
+    [InlineData("linux-x64", "targets '.NETCoreApp,Version=v10.0/linux-x64'")]
+    [InlineData("", "needs linux-arm64")]
+    public void LambdaPackage_ForAnotherArchitectureOrPortable_StopsSynthesis(string rid, string expected)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(synth.Assets.Root, "lambdas-" + Guid.NewGuid().ToString("N"))).FullName;
+        File.WriteAllText(Path.Combine(folder, "EdgeLabeling.Lambdas.deps.json"), TestAssets.DepsJson(rid));
+
+        var ex = Assert.Throws<EdgeLabeling.Infra.Configuration.ConfigurationException>(() =>
+            LabelingStack.CheckPackageArchitecture(folder, synth.Environments["dev"].Config));
+
+        Assert.Contains(expected, ex.Message);
+        Assert.Contains("scripts/publish-lambdas.sh --env dev", ex.Message);
+    }
+
+    [Fact]
+    public void LambdaPackage_WithoutDepsFile_IsNotAPublishAndStopsSynthesis()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(synth.Assets.Root, "lambdas-" + Guid.NewGuid().ToString("N"))).FullName;
+
+        var ex = Assert.Throws<EdgeLabeling.Infra.Configuration.ConfigurationException>(() =>
+            LabelingStack.CheckPackageArchitecture(folder, synth.Environments["dev"].Config));
+
+        Assert.Contains("is not a publish of lambdas/EdgeLabeling.Lambdas", ex.Message);
+    }
 }

@@ -19,6 +19,8 @@ internal sealed class TestAssets : IDisposable
         Root = Path.Combine(Path.GetTempPath(), "edgelabeling-infra-tests-" + Guid.NewGuid().ToString("N"));
         LambdaDirectory = Directory.CreateDirectory(Path.Combine(Root, "lambdas")).FullName;
         File.WriteAllText(Path.Combine(LambdaDirectory, "EdgeLabeling.Lambdas.dll"), "not a real assembly");
+        // What scripts/publish-lambdas.sh writes for the configured arm64 functions (the stack checks the RID).
+        File.WriteAllText(Path.Combine(LambdaDirectory, "EdgeLabeling.Lambdas.deps.json"), DepsJson("linux-arm64"));
         ComponentDirectory = Directory.CreateDirectory(Path.Combine(Root, "component", ComponentVersion)).FullName;
         File.WriteAllText(Path.Combine(ComponentDirectory, X64Zip), "x64");
         File.WriteAllText(Path.Combine(ComponentDirectory, Arm64Zip), "arm64");
@@ -26,6 +28,10 @@ internal sealed class TestAssets : IDisposable
     }
 
     public string Root { get; }
+
+    /// <summary>The head of a publish's deps.json for <paramref name="rid"/> (empty RID: a portable publish).</summary>
+    public static string DepsJson(string rid) =>
+        "{\"runtimeTarget\":{\"name\":\".NETCoreApp,Version=v10.0" + (rid.Length > 0 ? "/" + rid : "") + "\",\"signature\":\"\"},\"targets\":{},\"libraries\":{}}";
 
     public string LambdaDirectory { get; }
 

@@ -81,8 +81,10 @@ public sealed class LabelingStack : Stack
         if (!Directory.Exists(props.LambdaCodePath))
         {
             throw new ConfigurationException(
-                $"Lambda code folder '{props.LambdaCodePath}' does not exist; run 'dotnet publish lambdas/EdgeLabeling.Lambdas -c Release -o artifacts/lambdas' (scripts/synth.sh does) or pass -c lambdaAssetPath=<folder>");
+                $"Lambda code folder '{props.LambdaCodePath}' does not exist; run 'scripts/publish-lambdas.sh --env {config.Name}' (scripts/synth.sh does) or pass -c lambdaAssetPath=<folder>");
         }
+
+        CheckPackageArchitecture(props.LambdaCodePath, config);
 
         var retention = LogRetention(config.LogRetentionDays);
         var keepOrDelete = config.DestroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
@@ -366,6 +368,28 @@ public sealed class LabelingStack : Stack
         3653 => RetentionDays.TEN_YEARS,
         _ => throw new ConfigurationException($"logRetentionDays {days} is not a CloudWatch Logs retention value"),
     };
+
+    /// <summary>
+    /// The package must be published for the functions' architecture: a portable publish ships every
+    /// platform's native libraries, and a package for the other architecture fails at its first native call.
+    /// </summary>
+    public static void CheckPackageArchitecture(string packageFolder, EnvironmentConfig config)
+    {
+        var rid = config.Lambda.Architecture == "arm64" ? "linux-arm64" : "linux-x64";
+        var depsFile = Path.Combine(packageFolder, LambdaFunctions.HandlerAssembly + ".deps.json");
+        var fix = $"run 'scripts/publish-lambdas.sh --env {config.Name}' (publishes for {rid})";
+        if (!File.Exists(depsFile))
+        {
+            throw new ConfigurationException($"Lambda code folder '{packageFolder}' has no {Path.GetFileName(depsFile)}: it is not a publish of lambdas/EdgeLabeling.Lambdas; {fix}");
+        }
+
+        var target = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(depsFile))?["runtimeTarget"]?["name"]?.ToString() ?? "";
+        if (!target.EndsWith("/" + rid, StringComparison.Ordinal))
+        {
+            throw new ConfigurationException(
+                $"the Lambda package in '{packageFolder}' targets '{target}', but lambda.architecture '{config.Lambda.Architecture}' needs {rid}; {fix}");
+        }
+    }
 
     private static string Arn(Stack stack, string service, string resource, string resourceName, ArnFormat format) =>
         stack.FormatArn(new ArnComponents { Service = service, Resource = resource, ResourceName = resourceName, ArnFormat = format });

@@ -58,6 +58,8 @@ public sealed class PrivateWorkforce : Construct
             SupportedIdentityProviders = [UserPoolClientIdentityProvider.COGNITO],
             PreventUserExistenceErrors = true,
         });
+        // DisableOAuth renders AllowedOAuthFlowsUserPoolClient=false; leave that to SageMaker / the operator too.
+        ((CfnUserPoolClient)client.Node.DefaultChild!).AddPropertyDeletionOverride("AllowedOAuthFlowsUserPoolClient");
         AppClient = client;
 
         var group = new CfnUserPoolGroup(this, "Labelers", new CfnUserPoolGroupProps
