@@ -1,0 +1,133 @@
+using System.Security.Cryptography;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Inference;
+using SkiaSharp;
+
+namespace EdgeLabeling.Routing;
+
+/// <summary>
+/// Makes the image bytes that leave the device agree with the decision that describes them, so that every
+/// box (the model's pre-labels, the labelers' boxes, the automatic labels, the dataset and its COCO export)
+/// lives in one frame: the stored pixels of the image in the bucket.
+/// <list type="bullet">
+/// <item>Orientation. Decisions are made on the upright (EXIF-applied) image: its size and boxes are in
+/// that frame. An image whose EXIF Orientation is 2-8 is re-encoded with the orientation applied to the
+/// pixels and without the tag (same format: JPEG at <c>jpegQuality</c>, PNG lossless), so its stored pixels
+/// are that frame. Frames with no tag or Orientation 1 are sent as they are, byte for byte.</item>
+/// <item>Size (optional, off by default: labelers need full resolution). Above <c>maxSide</c> the upright
+/// image is scaled down and written as JPEG, and the boxes are scaled with it.</item>
+/// </list>
+/// A rewritten decision gets the new bytes' SHA-256 (its content address and key), extension, size and boxes.
+/// </summary>
+/// <remarks>
+/// Why the pixels and not the boxes: Ground Truth asks for CORS on the image bucket so its worker page can
+/// control the orientation it shows (AWS ML blog, "How an important change in web standards impacts your
+/// image annotation jobs", 2020-12), but the documentation does not say which way a tagged image is shown;
+/// and training tools disagree too (some apply the tag, some read stored pixels). Converting boxes into the
+/// stored frame would bet on one reading per consumer. An image without the tag reads the same everywhere,
+/// and it costs a re-encode only for tagged frames (fixed industrial cameras seldom tag).
+/// </remarks>
+public sealed class UploadImageNormalizer
+{
+    /// <summary>JPEG quality for an upright re-encode when the caller does not choose one.</summary>
+    public const int DefaultJpegQuality = 90;
+
+    private readonly int _maxSide;
+    private readonly int _jpegQuality;
+    private readonly ImageDecoder _decoder = new();
+
+    /// <param name="maxSide">Longest side of an uploaded image; 0 keeps full resolution.</param>
+    /// <param name="jpegQuality">JPEG quality (1-100) of re-encoded images.</param>
+    public UploadImageNormalizer(int maxSide = 0, int jpegQuality = DefaultJpegQuality)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSide);
+        ArgumentOutOfRangeException.ThrowIfLessThan(jpegQuality, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(jpegQuality, 100);
+        _maxSide = maxSide;
+        _jpegQuality = jpegQuality;
+    }
+
+    /// <summary>
+    /// The decision and bytes to upload; both returned unchanged (the same instances) when the image is
+    /// already upright and small enough, or when the decision has no image (quarantine, duplicate).
+    /// </summary>
+    public (ImageDecision Decision, ReadOnlyMemory<byte> Bytes) Apply(ImageDecision decision, ReadOnlyMemory<byte> bytes)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        if (decision.Outcome is RoutingOutcome.Quarantine or RoutingOutcome.Duplicate || decision.Size is not { } size)
+        {
+            return (decision, bytes);
+        }
+
+        if (Encode(bytes, size) is not { } upload)
+        {
+            return (decision, bytes);
+        }
+
+        var sx = (double)upload.Size.Width / size.Width;
+        var sy = (double)upload.Size.Height / size.Height;
+        var boxes = sx == 1 && sy == 1
+            ? decision.Boxes
+            : decision.Boxes.Select(b => b with { Left = b.Left * sx, Top = b.Top * sy, Width = b.Width * sx, Height = b.Height * sy }).ToList();
+        var rewritten = decision with
+        {
+            Sha256 = Convert.ToHexStringLower(SHA256.HashData(upload.Bytes)),
+            Extension = upload.Extension,
+            Size = upload.Size,
+            Boxes = boxes,
+        };
+        return (rewritten, upload.Bytes);
+    }
+
+    /// <summary>
+    /// The bytes the edge would upload for this file (for tools that must find an uploaded image's source
+    /// again by its content address); the input itself when nothing needs to change or it is not an image.
+    /// </summary>
+    public ReadOnlyMemory<byte> UploadBytes(ReadOnlyMemory<byte> bytes)
+    {
+        try
+        {
+            using var header = _decoder.Decode(bytes.Span, 8, 8);
+            return Encode(bytes, header.OriginalSize) is { } upload ? upload.Bytes : bytes;
+        }
+        catch (ImageRejectedException)
+        {
+            return bytes;
+        }
+    }
+
+    private sealed record Encoded(byte[] Bytes, string Extension, ImageSize Size);
+
+    /// <summary>The re-encoded image, or null when the bytes can go as they are.</summary>
+    private Encoded? Encode(ReadOnlyMemory<byte> bytes, ImageSize size)
+    {
+        var scale = _maxSide > 0 && Math.Max(size.Width, size.Height) > _maxSide;
+        var rotated = ImageDecoder.ReadOrientation(bytes.Span) != 1;
+        if (!scale && !rotated)
+        {
+            return null;
+        }
+
+        var width = size.Width;
+        var height = size.Height;
+        if (scale)
+        {
+            var factor = (double)_maxSide / Math.Max(size.Width, size.Height);
+            width = Math.Max(1, (int)Math.Round(size.Width * factor));
+            height = Math.Max(1, (int)Math.Round(size.Height * factor));
+        }
+
+        // The decoder applies the orientation (the same code path the detector's input took, so the pixels
+        // are exactly the frame the boxes were found in) and never writes a tag back.
+        using var decoded = _decoder.Decode(bytes.Span, width, height);
+        var png = !scale && ImageDecoder.Sniff(bytes.Span) == ImageFormat.Png;
+        using var resized = decoded.Bitmap.Width == width && decoded.Bitmap.Height == height
+            ? null
+            : decoded.Bitmap.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKCubicResampler.Mitchell))
+              ?? throw new InvalidOperationException($"could not resize the image to {width}x{height}");
+        using var image = SKImage.FromBitmap(resized ?? decoded.Bitmap);
+        using var data = image.Encode(png ? SKEncodedImageFormat.Png : SKEncodedImageFormat.Jpeg, png ? 100 : _jpegQuality)
+            ?? throw new InvalidOperationException($"could not encode a {width}x{height} upright image");
+        return new Encoded(data.ToArray(), png ? "png" : "jpg", new ImageSize(width, height, size.Depth));
+    }
+}
