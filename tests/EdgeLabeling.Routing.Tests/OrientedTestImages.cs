@@ -155,3 +155,30 @@ public static class OrientedTestImages
         return maxX < 0 ? null : new PixelBox(classId, minX, minY, maxX - minX + 1, maxY - minY + 1, 1.0);
     }
 }
+
+/// <summary>
+/// A detector double that finds the scene's blocks by color in the image it is given (the upright, decoded
+/// frame the labeler hands every detector), so its boxes are right only if that frame is.
+/// </summary>
+public sealed class BlockDetector(IReadOnlyList<(SceneBlock Block, double Confidence)> blocks, params string[] classNames) : EdgeLabeling.Inference.IDetector
+{
+    public EdgeLabeling.Inference.DetectorInfo Info { get; } = new("/models/blocks.onnx", new string('b', 64), 320, 320, classNames.Length == 0 ? ["red", "blue"] : classNames, "fake");
+
+    public IReadOnlyList<PixelBox> Detect(EdgeLabeling.Inference.DecodedImage image)
+    {
+        var found = new List<PixelBox>();
+        foreach (var (block, confidence) in blocks)
+        {
+            if (OrientedTestImages.FindBlock(image.Bitmap, block.ClassId, block.Color) is { } box)
+            {
+                found.Add(new PixelBox(block.ClassId, box.Left * image.ScaleX, box.Top * image.ScaleY, box.Width * image.ScaleX, box.Height * image.ScaleY, confidence));
+            }
+        }
+
+        return found;
+    }
+
+    public void Dispose()
+    {
+    }
+}
