@@ -20,12 +20,13 @@ namespace EdgeLabeling.Routing;
 /// A rewritten decision gets the new bytes' SHA-256 (its content address and key), extension, size and boxes.
 /// </summary>
 /// <remarks>
-/// Why the pixels and not the boxes: Ground Truth asks for CORS on the image bucket so its worker page can
-/// control the orientation it shows (AWS ML blog, "How an important change in web standards impacts your
-/// image annotation jobs", 2020-12), but the documentation does not say which way a tagged image is shown;
-/// and training tools disagree too (some apply the tag, some read stored pixels). Converting boxes into the
-/// stored frame would bet on one reading per consumer. An image without the tag reads the same everywhere,
-/// and it costs a re-encode only for tagged frames (fixed industrial cameras seldom tag).
+/// Why the pixels and not the boxes. Ground Truth's worker page shows the stored pixels: its CORS requirement
+/// exists so that it can keep preventing the browser's EXIF rotation ("CORS Requirement for Input Image Data",
+/// SageMaker developer guide, sms-cors-update). Pre-labels in the upright frame would sit in the wrong place on a
+/// tagged image, and people's boxes would come back in another frame than the automatic labels. Converting boxes
+/// into the stored frame instead would leave tagged images in the dataset, and every later reader (training
+/// code, viewers, the COCO export's users) would have to know that its boxes ignore the tag. An image without
+/// the tag has one frame for every reader; only tagged frames pay for a re-encode, untagged ones go byte for byte.
 /// </remarks>
 public sealed class UploadImageNormalizer
 {
