@@ -13,7 +13,9 @@ namespace EdgeLabeling.Routing;
 /// <item>Orientation. Decisions are made on the upright (EXIF-applied) image: its size and boxes are in
 /// that frame. An image whose EXIF Orientation is 2-8 is re-encoded with the orientation applied to the
 /// pixels and without the tag (same format: JPEG at <c>jpegQuality</c>, PNG lossless), so its stored pixels
-/// are that frame. Frames with no tag or Orientation 1 are sent as they are, byte for byte.</item>
+/// are that frame. Frames with no tag or Orientation 1 are sent as they are, byte for byte. A PNG eXIf chunk,
+/// which the decoder does not apply (so the boxes are in the stored frame already), is dropped; pixels and
+/// every other chunk are kept byte for byte.</item>
 /// <item>Size (optional, off by default: labelers need full resolution). Above <c>maxSide</c> the upright
 /// image is scaled down and written as JPEG, and the boxes are scaled with it.</item>
 /// </list>
@@ -97,6 +99,50 @@ public sealed class UploadImageNormalizer
         }
     }
 
+    /// <summary>The PNG without its chunks of that type, or null when it has none (or its chunk layout is broken).</summary>
+    private static byte[]? WithoutPngChunk(ReadOnlySpan<byte> png, ReadOnlySpan<byte> type)
+    {
+        const int Signature = 8;
+        var keep = new List<Range>();
+        var found = false;
+        var at = Signature;
+        while (at + 12 <= png.Length)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(png[at..]);
+            if (length > (uint)(png.Length - at - 12))
+            {
+                return null;
+            }
+
+            var end = at + 12 + (int)length;
+            if (png.Slice(at + 4, 4).SequenceEqual(type))
+            {
+                found = true;
+            }
+            else
+            {
+                keep.Add(at..end);
+            }
+
+            at = end;
+        }
+
+        if (!found)
+        {
+            return null;
+        }
+
+        var output = new List<byte>(png.Length);
+        output.AddRange(png[..Signature]);
+        foreach (var range in keep)
+        {
+            output.AddRange(png[range]);
+        }
+
+        output.AddRange(png[at..]);
+        return [.. output];
+    }
+
     private sealed record Encoded(byte[] Bytes, string Extension, ImageSize Size);
 
     /// <summary>The re-encoded image, or null when the bytes can go as they are.</summary>
@@ -106,7 +152,11 @@ public sealed class UploadImageNormalizer
         var rotated = ImageDecoder.ReadOrientation(bytes.Span) != 1;
         if (!scale && !rotated)
         {
-            return null;
+            // The decoder ignores a PNG eXIf chunk (the boxes are in the stored frame), but a reader that honored
+            // its orientation would not be: the chunk goes, the pixels stay byte for byte.
+            return ImageDecoder.Sniff(bytes.Span) == ImageFormat.Png && WithoutPngChunk(bytes.Span, "eXIf"u8) is { } stripped
+                ? new Encoded(stripped, "png", size)
+                : null;
         }
 
         var width = size.Width;

@@ -92,6 +92,37 @@ public static class OrientedTestImages
         return [.. jpeg[..2], .. segment, .. jpeg[2..]];
     }
 
+    /// <summary>A PNG of the bitmap with an eXIf chunk (Orientation tag only) right after IHDR.</summary>
+    public static byte[] PngWithExifOrientation(SKBitmap bitmap, ushort orientation)
+    {
+        using var image = SKImage.FromBitmap(bitmap);
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+        var png = data.ToArray();
+        byte[] tiff = [(byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, (byte)(orientation >> 8), (byte)orientation, 0, 0, 0, 0, 0, 0];
+        var chunk = new byte[12 + tiff.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(chunk, (uint)tiff.Length);
+        "eXIf"u8.CopyTo(chunk.AsSpan(4));
+        tiff.CopyTo(chunk, 8);
+        BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(8 + tiff.Length), Crc32(chunk.AsSpan(4, 4 + tiff.Length)));
+        const int afterIhdr = 8 + 25;
+        return [.. png[..afterIhdr], .. chunk, .. png[afterIhdr..]];
+    }
+
+    private static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        var c = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            c ^= b;
+            for (var k = 0; k < 8; k++)
+            {
+                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            }
+        }
+
+        return ~c;
+    }
+
     /// <summary>The pixels exactly as stored, with no orientation applied: what a page that controls rotation shows.</summary>
     public static SKBitmap StoredPixels(ReadOnlySpan<byte> encoded)
     {

@@ -118,6 +118,28 @@ public sealed class UploadImageNormalizerTests
     }
 
     [Fact]
+    public void Apply_PngWithExifChunk_DropsTheChunkAndKeepsPixelsAndBoxes()
+    {
+        // SkiaSharp does not apply a PNG eXIf orientation, so the decision is in the stored frame; a reader that
+        // honored the chunk would not be, so it must not travel.
+        using var scene = OrientedTestImages.Scene(128, 64, [Red, Blue]);
+        var bytes = OrientedTestImages.PngWithExifOrientation(scene, 6);
+        Assert.Equal(1, ImageDecoder.ReadOrientation(bytes));
+        var decision = Decision(bytes, new ImageSize(128, 64), [Red.Box(0.9), Blue.Box(0.4)], ext: "png");
+
+        var (d, upload) = new UploadImageNormalizer().Apply(decision, bytes);
+
+        Assert.Equal(-1, upload.Span.IndexOf("eXIf"u8));
+        Assert.Equal(bytes.Length - 38, upload.Length);
+        Assert.Equal(Sha(upload.Span), d.Sha256);
+        Assert.Equal(("png", new ImageSize(128, 64)), (d.Extension, d.Size));
+        Assert.Equal(decision.Boxes, d.Boxes);
+        using var before = OrientedTestImages.StoredPixels(bytes);
+        using var after = OrientedTestImages.StoredPixels(upload.Span);
+        Assert.True(before.GetPixelSpan().SequenceEqual(after.GetPixelSpan()), "the pixels are kept as they are");
+    }
+
+    [Fact]
     public void Apply_BytesThatAreNoImage_ReturnsThemUnchanged()
     {
         // A labeler double may route bytes it never decoded; without an orientation tag nothing is re-encoded.
