@@ -238,10 +238,12 @@ public static class LabelRunner
         // Enough for every frame in flight (read-ahead of 2 per thread, the pipeline's two, the one being written).
         var fileBuffers = new BoundedBufferPool(2 * threads + 4);
         var done = 0;
-        foreach (var decision in DecideInOrder(labeler, root, files, threads, fileBuffers, cancellationToken))
+        foreach (var decided in DecideInOrder(labeler, root, files, threads, fileBuffers, cancellationToken))
         {
             writing.Start();
-            Write(output, records, normalizer, decision, root, outputDirectory, time.GetUtcNow());
+            // Same frame as the edge component: the records describe the bytes it would upload.
+            var (decision, uploadBytes) = normalizer.Apply(decided, decided.Input.Bytes);
+            Write(output, records, decision, uploadBytes, decided.Sha256, root, outputDirectory, time.GetUtcNow());
             writing.Stop();
 
             counts[decision.Outcome] = counts.GetValueOrDefault(decision.Outcome) + 1;
@@ -437,11 +439,12 @@ public static class LabelRunner
         }
     }
 
-    private static void Write(Outputs output, LabelRecords records, UploadImageNormalizer normalizer, ImageDecision decision, string root, string outputDirectory, DateTimeOffset now)
+    /// <param name="decision">The decision as the normalizer left it (its SHA-256 is that of <paramref name="uploadBytes"/>).</param>
+    /// <param name="fileSha256">SHA-256 of the input file itself.</param>
+    private static void Write(Outputs output, LabelRecords records, ImageDecision decision, ReadOnlyMemory<byte> uploadBytes, string fileSha256, string root, string outputDirectory, DateTimeOffset now)
     {
         var relative = Path.GetRelativePath(root, decision.Input.SourcePath);
-        // Same frame as the edge component: what the records describe are the bytes it would upload.
-        var (upload, uploadBytes) = normalizer.Apply(decision, decision.Input.Bytes);
+        var reencoded = decision.Sha256 != fileSha256;
         string? uploadCopy = null;
         switch (decision.Outcome)
         {
@@ -455,7 +458,7 @@ public static class LabelRunner
                 uploadCopy = Path.Combine(outputDirectory, ReviewFolder, relative);
                 Directory.CreateDirectory(Path.GetDirectoryName(uploadCopy)!);
                 File.WriteAllBytes(uploadCopy, uploadBytes.Span);
-                var review = JsonSerializer.SerializeToNode(records.ReviewRecord(upload), ContractsJsonContext.Default.ReviewRecord)!.AsObject();
+                var review = JsonSerializer.SerializeToNode(records.ReviewRecord(decision), ContractsJsonContext.Default.ReviewRecord)!.AsObject();
                 review["source-path"] = Path.GetFullPath(decision.Input.SourcePath);
                 review["review-copy"] = Path.Combine(ReviewFolder, relative).Replace(Path.DirectorySeparatorChar, '/');
                 output.Review.AppendLine(review);
@@ -464,8 +467,8 @@ public static class LabelRunner
 
         if (decision.Outcome is RoutingOutcome.AutoLabel or RoutingOutcome.Audit)
         {
-            var line = upload;
-            if (!ReferenceEquals(upload, decision) && records.Options.SourceBucket is null)
+            var line = decision;
+            if (reencoded && records.Options.SourceBucket is null)
             {
                 // A file:// source-ref must name bytes whose stored pixels are the boxes' frame, not the tagged original.
                 if (uploadCopy is null)
@@ -475,7 +478,7 @@ public static class LabelRunner
                     File.WriteAllBytes(uploadCopy, uploadBytes.Span);
                 }
 
-                line = upload with { Input = upload.Input with { SourcePath = uploadCopy } };
+                line = decision with { Input = decision.Input with { SourcePath = uploadCopy } };
             }
 
             output.AutoLabels.AppendLine(records.AutoLabelLine(line, now));
@@ -484,15 +487,15 @@ public static class LabelRunner
         var decided = new JsonObject
         {
             ["path"] = relative.Replace(Path.DirectorySeparatorChar, '/'),
-            ["sha256"] = decision.Sha256,
+            ["sha256"] = fileSha256,
             ["camera"] = decision.Input.Camera,
             ["outcome"] = decision.Outcome.ToWire(),
             ["reason"] = decision.Reason,
             ["detections"] = decision.Boxes.Count,
         };
-        if (!ReferenceEquals(upload, decision))
+        if (reencoded)
         {
-            decided["upright-sha256"] = upload.Sha256;
+            decided["upright-sha256"] = decision.Sha256;
         }
 
         output.Decisions.AppendLine(decided);

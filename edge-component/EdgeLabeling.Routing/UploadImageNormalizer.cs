@@ -32,6 +32,9 @@ namespace EdgeLabeling.Routing;
 /// </remarks>
 public sealed class UploadImageNormalizer
 {
+    /// <summary>Quarantine reason of a frame that decoded for the model but not at full size for the re-encode.</summary>
+    public const string ReencodeFailedReason = "upload-reencode-failed";
+
     /// <summary>JPEG quality for an upright re-encode when the caller does not choose one.</summary>
     public const int DefaultJpegQuality = 90;
 
@@ -52,7 +55,9 @@ public sealed class UploadImageNormalizer
 
     /// <summary>
     /// The decision and bytes to upload; both returned unchanged (the same instances) when the image is
-    /// already upright and small enough, or when the decision has no image (quarantine, duplicate).
+    /// already upright and small enough, or when the decision has no image (quarantine, duplicate). A frame
+    /// that cannot be re-encoded comes back as a quarantine decision (<see cref="ReencodeFailedReason"/>) with
+    /// its own bytes, so it is set aside rather than uploaded in another frame than its boxes, or retried forever.
     /// </summary>
     public (ImageDecision Decision, ReadOnlyMemory<byte> Bytes) Apply(ImageDecision decision, ReadOnlyMemory<byte> bytes)
     {
@@ -62,7 +67,18 @@ public sealed class UploadImageNormalizer
             return (decision, bytes);
         }
 
-        if (Encode(bytes, size) is not { } upload)
+        Encoded? upload;
+        try
+        {
+            upload = Encode(bytes, size);
+        }
+        catch (Exception ex) when (ex is ImageRejectedException or InvalidOperationException)
+        {
+            var detail = ex is ImageRejectedException rejected ? $"{rejected.Reason}: {ex.Message}" : ex.Message;
+            return (decision with { Outcome = RoutingOutcome.Quarantine, Reason = ReencodeFailedReason, Boxes = [], Detail = detail }, bytes);
+        }
+
+        if (upload is null)
         {
             return (decision, bytes);
         }

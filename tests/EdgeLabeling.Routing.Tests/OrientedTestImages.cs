@@ -71,6 +71,13 @@ public static class OrientedTestImages
         return WithExifOrientation(data.ToArray(), (ushort)orientation);
     }
 
+    /// <summary>The JPEG cut in the middle of its entropy-coded data: the header (and EXIF tag) still reads, the pixels do not.</summary>
+    public static byte[] CutInScan(byte[] jpeg)
+    {
+        var sos = jpeg.AsSpan().IndexOf((ReadOnlySpan<byte>)[0xFF, 0xDA]);
+        return sos < 0 ? throw new ArgumentException("no SOS marker", nameof(jpeg)) : jpeg[..(sos + ((jpeg.Length - sos) / 2))];
+    }
+
     /// <summary>Inserts an EXIF APP1 segment holding only the Orientation tag right after the JPEG SOI marker.</summary>
     public static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
     {

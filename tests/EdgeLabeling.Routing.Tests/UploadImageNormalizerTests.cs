@@ -140,6 +140,23 @@ public sealed class UploadImageNormalizerTests
     }
 
     [Fact]
+    public void Apply_TaggedFrameThatCannotBeDecodedAtFullSize_QuarantinesItWithTheReason()
+    {
+        using var upright = OrientedTestImages.Scene(128, 64, [Red]);
+        var whole = OrientedTestImages.OrientedJpeg(upright, 6);
+        var cut = OrientedTestImages.CutInScan(whole);
+        var decision = Decision(cut, new ImageSize(128, 64), [Red.Box(0.9)]);
+
+        var (d, upload) = new UploadImageNormalizer().Apply(decision, cut);
+
+        Assert.Equal(RoutingOutcome.Quarantine, d.Outcome);
+        Assert.Equal(UploadImageNormalizer.ReencodeFailedReason, d.Reason);
+        Assert.StartsWith(ImageDecoder.Reasons.TruncatedImage, d.Detail, StringComparison.Ordinal);
+        Assert.Empty(d.Boxes);
+        Assert.True(upload.Span == cut.AsSpan(), "the frame's own bytes, for the quarantine folder");
+    }
+
+    [Fact]
     public void Apply_BytesThatAreNoImage_ReturnsThemUnchanged()
     {
         // A labeler double may route bytes it never decoded; without an orientation tag nothing is re-encoded.

@@ -174,6 +174,8 @@ public sealed class IntakeWorker(
         }
 
         var decision = labeler.Process(new ImageInput(path, bytes, _o.Camera, captured));
+        // One frame everywhere: what is uploaded has its orientation in the pixels (see UploadImageNormalizer).
+        (decision, var uploadBytes) = _normalizer.Apply(decision, bytes);
         switch (decision.Outcome)
         {
             case RoutingOutcome.Quarantine:
@@ -187,8 +189,6 @@ public sealed class IntakeWorker(
                 return true;
         }
 
-        // One frame everywhere: what is uploaded has its orientation in the pixels (see UploadImageNormalizer).
-        (decision, var uploadBytes) = _normalizer.Apply(decision, bytes);
         var entries = BuildEntries(decision, uploadBytes);
         EnqueueResult result;
         try
