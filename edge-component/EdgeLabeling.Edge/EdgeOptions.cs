@@ -136,7 +136,7 @@ public sealed class EdgeOptions
     /// <summary>Downscale uploaded images so the longer side is at most this; 0 (default) keeps full resolution.</summary>
     public int UploadMaxSide { get; set; }
 
-    /// <summary>JPEG quality used when <see cref="UploadMaxSide"/> re-encodes an image.</summary>
+    /// <summary>JPEG quality of a re-encoded upload: downscaled (<see cref="UploadMaxSide"/>) or EXIF-rotated frames.</summary>
     public int UploadJpegQuality { get; set; } = 90;
 
     public string ResolvedStatusFile => string.IsNullOrEmpty(StatusFile) ? Path.Combine(WorkDirectory, "status.json") : StatusFile;

@@ -104,6 +104,26 @@ public sealed class ImageDecoder
     };
 
     /// <summary>
+    /// The EXIF orientation the codec applies to these bytes (1 = stored pixels are upright, 2-8 = mirror
+    /// and/or rotate; the values of the EXIF Orientation tag). 1 when the bytes carry none or cannot be read:
+    /// only the header is parsed, no pixel is decoded.
+    /// </summary>
+    public static unsafe int ReadOrientation(ReadOnlySpan<byte> bytes)
+    {
+        if (Sniff(bytes) is not (ImageFormat.Jpeg or ImageFormat.Png))
+        {
+            return 1;
+        }
+
+        fixed (byte* start = bytes)
+        {
+            using var data = SKData.Create((IntPtr)start, bytes.Length);
+            using var codec = SKCodec.Create(new SKMemoryStream(data), out _);
+            return codec is null ? 1 : (int)codec.EncodedOrigin;
+        }
+    }
+
+    /// <summary>
     /// Decodes an image at full resolution. See <see cref="Decode(ReadOnlySpan{byte}, int, int)"/>.
     /// </summary>
     public DecodedImage Decode(ReadOnlySpan<byte> bytes) => Decode(bytes, 0, 0);

@@ -69,11 +69,15 @@ public delegate IDetector DetectorFactory(string modelPath, string? labelsPath);
 /// <item><c>auto-labels.manifest</c>: a Ground Truth output line per auto-labeled or audit image;</item>
 /// <item><c>review.manifest</c>: per review/audit image, the <see cref="ReviewRecord"/> JSON plus
 /// <c>source-path</c> and <c>review-copy</c>; the image is copied to <c>review/</c>;</item>
+/// <item><c>upright/</c>: for an EXIF-rotated auto-labeled image without a source bucket, the upright copy its
+/// auto-label line points to;</item>
 /// <item><c>quarantine/</c>: a copy of each unusable file and <c>{name}.reason.txt</c>;</item>
 /// <item><c>decisions.jsonl</c>: one line per file (path, sha256, outcome, reason) including duplicates;</item>
 /// <item><c>summary.json</c>: counts, timings, model hash and the options in force.</item>
 /// </list>
-/// A file in a subfolder takes the first folder name under the input as its camera id.
+/// A file in a subfolder takes the first folder name under the input as its camera id. Records describe the
+/// bytes the edge component would upload (<see cref="UploadImageNormalizer"/>): an EXIF-rotated frame's copy
+/// is written upright, and its SHA-256, key and boxes are those of the upright copy.
 /// </summary>
 public static class LabelRunner
 {
@@ -94,6 +98,9 @@ public static class LabelRunner
 
     /// <summary>Copies of unusable files and their .reason.txt, by relative path.</summary>
     public const string QuarantineFolder = "quarantine";
+
+    /// <summary>Upright copies of EXIF-rotated auto-labeled images (their auto-label lines point here when there is no source bucket).</summary>
+    public const string UprightFolder = "upright";
 
     /// <summary>Loads config and model, then labels the input folder. Throws <see cref="LabelRunException"/> for anything that stops the run.</summary>
     public static LabelRunSummary Run(LabelRunRequest request, DetectorFactory openDetector, IProgress<LabelRunProgress>? progress = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
@@ -217,6 +224,7 @@ public static class LabelRunner
         time ??= TimeProvider.System;
         var root = Path.GetFullPath(inputDirectory);
         var records = new LabelRecords(labeler.Detector, labeler.Policy.Options);
+        var normalizer = new UploadImageNormalizer();
         var started = time.GetUtcNow();
         var clock = Stopwatch.StartNew();
         var writing = new Stopwatch();
@@ -230,10 +238,12 @@ public static class LabelRunner
         // Enough for every frame in flight (read-ahead of 2 per thread, the pipeline's two, the one being written).
         var fileBuffers = new BoundedBufferPool(2 * threads + 4);
         var done = 0;
-        foreach (var decision in DecideInOrder(labeler, root, files, threads, fileBuffers, cancellationToken))
+        foreach (var decided in DecideInOrder(labeler, root, files, threads, fileBuffers, cancellationToken))
         {
             writing.Start();
-            Write(output, records, decision, root, outputDirectory, time.GetUtcNow());
+            // Same frame as the edge component: the records describe the bytes it would upload.
+            var (decision, uploadBytes) = normalizer.Apply(decided, decided.Input.Bytes);
+            Write(output, records, decision, uploadBytes, decided.Sha256, root, outputDirectory, time.GetUtcNow());
             writing.Stop();
 
             counts[decision.Outcome] = counts.GetValueOrDefault(decision.Outcome) + 1;
@@ -429,9 +439,13 @@ public static class LabelRunner
         }
     }
 
-    private static void Write(Outputs output, LabelRecords records, ImageDecision decision, string root, string outputDirectory, DateTimeOffset now)
+    /// <param name="decision">The decision as the normalizer left it (its SHA-256 is that of <paramref name="uploadBytes"/>).</param>
+    /// <param name="fileSha256">SHA-256 of the input file itself.</param>
+    private static void Write(Outputs output, LabelRecords records, ImageDecision decision, ReadOnlyMemory<byte> uploadBytes, string fileSha256, string root, string outputDirectory, DateTimeOffset now)
     {
         var relative = Path.GetRelativePath(root, decision.Input.SourcePath);
+        var reencoded = decision.Sha256 != fileSha256;
+        string? uploadCopy = null;
         switch (decision.Outcome)
         {
             case RoutingOutcome.Quarantine:
@@ -441,9 +455,9 @@ public static class LabelRunner
                 File.WriteAllText(target + ".reason.txt", decision.Reason + "\n" + (decision.Detail is null ? "" : OneLine(decision.Detail) + "\n"));
                 break;
             case RoutingOutcome.HumanReview or RoutingOutcome.Audit:
-                var copy = Path.Combine(outputDirectory, ReviewFolder, relative);
-                Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-                File.WriteAllBytes(copy, decision.Input.Bytes.Span);
+                uploadCopy = Path.Combine(outputDirectory, ReviewFolder, relative);
+                Directory.CreateDirectory(Path.GetDirectoryName(uploadCopy)!);
+                File.WriteAllBytes(uploadCopy, uploadBytes.Span);
                 var review = JsonSerializer.SerializeToNode(records.ReviewRecord(decision), ContractsJsonContext.Default.ReviewRecord)!.AsObject();
                 review["source-path"] = Path.GetFullPath(decision.Input.SourcePath);
                 review["review-copy"] = Path.Combine(ReviewFolder, relative).Replace(Path.DirectorySeparatorChar, '/');
@@ -453,18 +467,38 @@ public static class LabelRunner
 
         if (decision.Outcome is RoutingOutcome.AutoLabel or RoutingOutcome.Audit)
         {
-            output.AutoLabels.AppendLine(records.AutoLabelLine(decision, now));
+            var line = decision;
+            if (reencoded && records.Options.SourceBucket is null)
+            {
+                // A file:// source-ref must name bytes whose stored pixels are the boxes' frame, not the tagged original.
+                if (uploadCopy is null)
+                {
+                    uploadCopy = Path.Combine(outputDirectory, UprightFolder, relative);
+                    Directory.CreateDirectory(Path.GetDirectoryName(uploadCopy)!);
+                    File.WriteAllBytes(uploadCopy, uploadBytes.Span);
+                }
+
+                line = decision with { Input = decision.Input with { SourcePath = uploadCopy } };
+            }
+
+            output.AutoLabels.AppendLine(records.AutoLabelLine(line, now));
         }
 
-        output.Decisions.AppendLine(new JsonObject
+        var decided = new JsonObject
         {
             ["path"] = relative.Replace(Path.DirectorySeparatorChar, '/'),
-            ["sha256"] = decision.Sha256,
+            ["sha256"] = fileSha256,
             ["camera"] = decision.Input.Camera,
             ["outcome"] = decision.Outcome.ToWire(),
             ["reason"] = decision.Reason,
             ["detections"] = decision.Boxes.Count,
-        });
+        };
+        if (reencoded)
+        {
+            decided["upright-sha256"] = decision.Sha256;
+        }
+
+        output.Decisions.AppendLine(decided);
     }
 
     /// <summary>
@@ -474,7 +508,7 @@ public static class LabelRunner
     private static void ResetOutput(string outputDirectory)
     {
         Directory.CreateDirectory(outputDirectory);
-        foreach (var folder in new[] { ReviewFolder, QuarantineFolder })
+        foreach (var folder in new[] { ReviewFolder, QuarantineFolder, UprightFolder })
         {
             var path = Path.Combine(outputDirectory, folder);
             if (Directory.Exists(path))

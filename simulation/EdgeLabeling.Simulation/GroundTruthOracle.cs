@@ -18,7 +18,8 @@ public interface IGroundTruthOracle
 /// <summary>
 /// Ground truth from YOLO label files (<c>labels/&lt;stem&gt;.txt</c>: one <c>class cx cy w h</c> line per
 /// object, normalized to the oriented image). Images are found by the SHA-256 in their content-addressed
-/// key (mapped to a stem by hashing the sample images once) or, failing that, by their file-name stem.
+/// key (mapped to a stem by hashing the sample images once, and the form the edge uploads them in when it
+/// re-encodes some, e.g. EXIF-rotated frames written upright) or, failing that, by their file-name stem.
 /// </summary>
 public sealed class YoloLabelOracle : IGroundTruthOracle
 {
@@ -27,7 +28,8 @@ public sealed class YoloLabelOracle : IGroundTruthOracle
 
     /// <param name="labelsDirectory">Folder of YOLO .txt files.</param>
     /// <param name="imagesDirectory">Optional folder of the images those labels describe; hashed to map SHA-256 keys to stems.</param>
-    public YoloLabelOracle(string labelsDirectory, string? imagesDirectory = null)
+    /// <param name="uploadedForm">Optional: the bytes the edge uploads for a file (its SHA-256 is the key the workforce is shown).</param>
+    public YoloLabelOracle(string labelsDirectory, string? imagesDirectory = null, Func<byte[], ReadOnlyMemory<byte>>? uploadedForm = null)
     {
         if (!Directory.Exists(labelsDirectory))
         {
@@ -42,8 +44,13 @@ public sealed class YoloLabelOracle : IGroundTruthOracle
                 var ext = Path.GetExtension(file).ToLowerInvariant();
                 if (ext is ".jpg" or ".jpeg" or ".png")
                 {
-                    using var fs = File.OpenRead(file);
-                    _stemBySha[Convert.ToHexStringLower(SHA256.HashData(fs))] = Path.GetFileNameWithoutExtension(file);
+                    var bytes = File.ReadAllBytes(file);
+                    var stem = Path.GetFileNameWithoutExtension(file);
+                    _stemBySha[Convert.ToHexStringLower(SHA256.HashData(bytes))] = stem;
+                    if (uploadedForm is not null)
+                    {
+                        _stemBySha[Convert.ToHexStringLower(SHA256.HashData(uploadedForm(bytes).Span))] = stem;
+                    }
                 }
             }
         }

@@ -131,8 +131,14 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
                     var sourceRef = line["source-ref"]?.GetValue<string>()
                         ?? throw new InvalidOperationException($"ClientError: input manifest line {index + 1} has no source-ref");
                     var random = new Random(StableSeed(options.Seed, spec.JobName, index));
-                    var size = await ImageSizeOfAsync(line, sourceRef, cancellationToken).ConfigureAwait(false);
-                    var answer = size is null ? null : oracle.Answer(sourceRef, size.Value);
+                    var frame = await ShownFrameAsync(line, sourceRef, cancellationToken).ConfigureAwait(false);
+                    var answer = frame is null ? null : oracle.Answer(sourceRef, frame.Upright);
+                    if (answer is not null && frame!.Orientation != 1)
+                    {
+                        // The worker sees the stored pixels: an object of the upright truth is drawn where it is stored.
+                        answer = new OracleAnswer(answer.Boxes.Select(frame.ToStored).ToList());
+                    }
+
                     if (answer is null || random.NextDouble() < options.ExpiredFraction)
                     {
                         expired++;
@@ -155,7 +161,7 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
                         continue;
                     }
 
-                    var imageSize = size!.Value;
+                    var imageSize = frame!.Stored;
                     var drawings = Enumerable.Range(0, spec.WorkersPerObject).Select(_ => Draw(answer.Boxes, imageSize, classNames.Count, random)).ToList();
                     var boxes = Consolidate(drawings, answer.Boxes.Count);
                     var extras = line.Where(kv => kv.Key != "source-ref").ToList();
@@ -361,6 +367,29 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
         }
 
         return [.. config.Labels.Select(l => l.Label)];
+    }
+
+    /// <summary>
+    /// What the worker is shown: the image object's stored frame when it is a readable JPEG/PNG (as Ground Truth
+    /// loads it); for objects that are no image (tests that put none), the size of a prior label or the sidecar.
+    /// </summary>
+    private async Task<StoredImageFrame?> ShownFrameAsync(JsonObject line, string sourceRef, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var loc = S3Location.Parse(sourceRef);
+            if (await store.ReadBytesAsync(loc.Bucket, loc.Key, cancellationToken).ConfigureAwait(false) is { } image
+                && StoredImageFrame.TryRead(image) is { } frame)
+            {
+                return frame;
+            }
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException)
+        {
+            return null;
+        }
+
+        return await ImageSizeOfAsync(line, sourceRef, cancellationToken).ConfigureAwait(false) is { } size ? new StoredImageFrame(size, 1) : null;
     }
 
     /// <summary>The image size from any prior label on the line, else from the edge's sidecar next to the image.</summary>

@@ -135,7 +135,8 @@ internal sealed class CloudStage : IAsyncDisposable
         Directory.CreateDirectory(dir);
         var clock = new SimulatedClock();
         var events = new ConcurrentQueue<string>();
-        var oracle = new YoloLabelOracle(request.LabelsDirectory, request.ImagesDirectory);
+        var uploadForm = EdgeStage.UploadForm(config);
+        var oracle = new YoloLabelOracle(request.LabelsDirectory, request.ImagesDirectory, bytes => uploadForm.UploadBytes(bytes));
         var simulator = new GroundTruthSimulator(
             new GroundTruthSimulatorOptions
             {

@@ -41,7 +41,7 @@ internal static class DatasetQuality
         IReadOnlyDictionary<string, SidecarFacts> sidecarsBySha,
         double iou = 0.5)
     {
-        var bySha = images.ToDictionary(i => i.Sha256, StringComparer.OrdinalIgnoreCase);
+        var bySha = images.SelectMany(i => i.Addresses.Select(a => (Address: a, Image: i))).ToDictionary(x => x.Address, x => x.Image, StringComparer.OrdinalIgnoreCase);
         var merged = new Accumulator(classCount, iou);
         var automatic = new Accumulator(classCount, iou);
         var modelOnly = new Accumulator(classCount, iou);

@@ -3,11 +3,13 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Edge;
 using EdgeLabeling.Edge.Hosting;
 using EdgeLabeling.Edge.Intake;
 using EdgeLabeling.Edge.Status;
 using EdgeLabeling.Edge.Upload;
 using EdgeLabeling.Inference;
+using EdgeLabeling.Routing;
 using EdgeLabeling.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +20,12 @@ using Microsoft.Extensions.Options;
 namespace EdgeLabeling.Cli.Pipeline;
 
 /// <summary>One input image: its file, size and content hash (the hash is how dataset lines find it again).</summary>
-internal sealed record InputImage(string Path, string FileName, long Bytes, string Sha256);
+/// <param name="UploadSha256">Hash of the bytes the edge uploads when it re-encodes the file (EXIF-rotated or downscaled); null when it sends the file as is.</param>
+internal sealed record InputImage(string Path, string FileName, long Bytes, string Sha256, string? UploadSha256 = null)
+{
+    /// <summary>Every content address a dataset line of this image can carry.</summary>
+    public IEnumerable<string> Addresses => UploadSha256 is null ? [Sha256] : [Sha256, UploadSha256];
+}
 
 /// <summary>What the edge component did with the images.</summary>
 internal sealed record EdgeStageResult(
@@ -77,15 +84,38 @@ internal static class EdgeStage
         return files;
     }
 
-    public static IReadOnlyList<InputImage> ListImages(string imagesDirectory)
+    public static IReadOnlyList<InputImage> ListImages(string imagesDirectory, UploadImageNormalizer uploadForm)
     {
         var files = ImageFiles(imagesDirectory);
         return files.Select(f =>
         {
-            using var s = File.OpenRead(f);
-            var sha = Convert.ToHexStringLower(SHA256.HashData(s));
-            return new InputImage(f, Path.GetFileName(f), s.Length, sha);
+            var bytes = File.ReadAllBytes(f);
+            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            var upload = uploadForm.UploadBytes(bytes);
+            var uploadSha = upload.Span == bytes.AsSpan() ? null : Convert.ToHexStringLower(SHA256.HashData(upload.Span));
+            return new InputImage(f, Path.GetFileName(f), bytes.Length, sha, uploadSha);
         }).ToList();
+    }
+
+    /// <summary>
+    /// The re-encode the component applies before upload, with the pipeline's edge settings: the images' keys
+    /// (and so the dataset lines) carry the hash of those bytes, not of the sample file.
+    /// </summary>
+    public static UploadImageNormalizer UploadForm(PipelineConfig config)
+    {
+        static int Setting(PipelineConfig c, string name, int fallback) =>
+            c.Edge.FirstOrDefault(kv => string.Equals(kv.Key, name, StringComparison.OrdinalIgnoreCase)).Value is { } v
+            && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : fallback;
+
+        var options = new EdgeOptions();
+        try
+        {
+            return new UploadImageNormalizer(Setting(config, nameof(EdgeOptions.UploadMaxSide), options.UploadMaxSide), Setting(config, nameof(EdgeOptions.UploadJpegQuality), options.UploadJpegQuality));
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw new PipelineInputException("edge component configuration: " + ex.Message);
+        }
     }
 
     public static async Task<EdgeStageResult> RunAsync(

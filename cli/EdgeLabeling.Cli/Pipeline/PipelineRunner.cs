@@ -69,7 +69,7 @@ internal static class PipelineRunner
         }
 
         var config = PipelineConfig.Load(request.ConfigPath);
-        var images = EdgeStage.ListImages(request.ImagesDirectory);
+        var images = EdgeStage.ListImages(request.ImagesDirectory, EdgeStage.UploadForm(config));
         DetectorInfo model;
         using (var detector = new OnnxDetector(new OnnxDetectorOptions { ModelPath = request.ModelPath }))
         {

@@ -31,7 +31,7 @@ public sealed class IntakeWorker(
     private const long RecordAllowanceBytes = 64 * 1024;
 
     private readonly EdgeOptions _o = options.Value;
-    private readonly UploadDownscaler _downscaler = new(options.Value.UploadMaxSide, options.Value.UploadJpegQuality);
+    private readonly UploadImageNormalizer _normalizer = new(options.Value.UploadMaxSide, options.Value.UploadJpegQuality);
     private InboxScanner? _scanner;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -174,6 +174,8 @@ public sealed class IntakeWorker(
         }
 
         var decision = labeler.Process(new ImageInput(path, bytes, _o.Camera, captured));
+        // One frame everywhere: what is uploaded has its orientation in the pixels (see UploadImageNormalizer).
+        (decision, var uploadBytes) = _normalizer.Apply(decision, bytes);
         switch (decision.Outcome)
         {
             case RoutingOutcome.Quarantine:
@@ -187,12 +189,7 @@ public sealed class IntakeWorker(
                 return true;
         }
 
-        if (_o.UploadMaxSide > 0)
-        {
-            (decision, bytes) = _downscaler.Apply(decision, bytes);
-        }
-
-        var entries = BuildEntries(decision, bytes);
+        var entries = BuildEntries(decision, uploadBytes);
         EnqueueResult result;
         try
         {
@@ -272,7 +269,7 @@ public sealed class IntakeWorker(
         return entries;
     }
 
-    private IReadOnlyList<OutboxEntry> BuildEntries(ImageDecision decision, byte[] bytes) =>
+    private IReadOnlyList<OutboxEntry> BuildEntries(ImageDecision decision, ReadOnlyMemory<byte> bytes) =>
         BuildEntries(decision, records, _o.UploadAutoLabeledImages, time.GetUtcNow(), bytes);
 
     private void FinishInput(string path)

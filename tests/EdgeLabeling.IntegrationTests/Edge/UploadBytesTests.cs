@@ -1,10 +1,13 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text.Json;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Edge.Hosting;
 using EdgeLabeling.Edge.Status;
 using EdgeLabeling.Edge.Upload;
+using EdgeLabeling.Inference;
 using EdgeLabeling.IntegrationTests.Infrastructure;
+using EdgeLabeling.Routing;
 using Xunit.Abstractions;
 
 namespace EdgeLabeling.IntegrationTests.Edge;
@@ -77,6 +80,12 @@ public sealed class UploadBytesTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"| + sidecars | {sidecars} B | |");
         output.WriteLine($"| + auto-label batches | {labels} B | |");
         output.WriteLine($"| payload uploaded (component counter) | {status.BytesUploaded} B | {Ratio(status.BytesUploaded)} |");
+        // EXIF-rotated frames go up re-encoded upright (one image frame); how their size changed.
+        var normalizer = new UploadImageNormalizer();
+        var rotated = samples.Select(File.ReadAllBytes).Where(b => ImageDecoder.ReadOrientation(b) != 1).ToList();
+        var uprightShas = rotated.Select(b => Convert.ToHexStringLower(SHA256.HashData(normalizer.UploadBytes(b).Span))).ToHashSet(StringComparer.Ordinal);
+        var rotatedReviewed = objects.Where(o => ObjectKeyLayout.TryParse(o.Key, out var k, out _) && !k.IsSidecar && uprightShas.Contains(k.Sha256)).ToList();
+        output.WriteLine($"| EXIF-rotated frames: {rotated.Count}, as stored | {rotated.Sum(b => (long)b.Length)} B | re-encoded upright {rotated.Sum(b => (long)normalizer.UploadBytes(b).Length)} B; {rotatedReviewed.Count} of them among the review images |");
         output.WriteLine($"| bytes on the wire incl. HTTP/SigV4 headers (proxy) | {proxy.BytesUp} B | {Ratio(proxy.BytesUp)} |");
 
         Assert.Equal(reviewCount, objects.Count(o => ObjectKeyLayout.TryParse(o.Key, out var k, out _) && !k.IsSidecar));

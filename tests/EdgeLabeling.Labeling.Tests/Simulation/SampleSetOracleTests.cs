@@ -40,6 +40,25 @@ public sealed class SampleSetOracleTests
     }
 
     [Fact]
+    public void Answer_KeyOfTheFormTheEdgeUploads_FindsTheSampleItCameFrom()
+    {
+        // The edge re-encodes EXIF-rotated frames upright, so their key carries the hash of other bytes than the sample's.
+        var samples = SamplesDirectory();
+        static ReadOnlyMemory<byte> Reencoded(byte[] bytes) => bytes.Concat("re-encoded"u8.ToArray()).ToArray();
+        var oracle = new YoloLabelOracle(Path.Combine(samples, "labels"), Path.Combine(samples, "images"), Reencoded);
+        var without = new YoloLabelOracle(Path.Combine(samples, "labels"), Path.Combine(samples, "images"));
+        var uploadedSha = Convert.ToHexStringLower(SHA256.HashData(Reencoded(File.ReadAllBytes(Path.Combine(samples, "images", "part-013.jpg"))).Span));
+        var sourceRef = $"s3://incoming-bucket/{ObjectKeyLayout.ImageKey("site-a-cam1", DateTimeOffset.UtcNow, uploadedSha, "jpg")}";
+        var size = new ImageSize(640, 480);
+
+        var answer = oracle.Answer(sourceRef, size);
+
+        Assert.Null(without.Answer(sourceRef, size));
+        Assert.NotNull(answer);
+        Assert.Equal(YoloLabelOracle.ParseYolo(File.ReadAllLines(Path.Combine(samples, "labels", "part-013.txt")), size, "part-013.txt"), answer.Boxes);
+    }
+
+    [Fact]
     public void FromSampleSet_EverySampleImage_HasAParsableLabelFileWithKnownClasses()
     {
         var samples = SamplesDirectory();

@@ -64,6 +64,77 @@ public sealed partial class SimulatedWorkforceTests
         Assert.Equal("bolt", answer["answerContent"]!["boundingBox"]!["boundingBoxes"]![0]!["label"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
+    public async Task CompleteJobAsync_ImageWithExifOrientation_LabelsTheStoredPixelsNotTheRotatedView(int orientation)
+    {
+        // Ground Truth keeps the browser from applying the tag: workers see, and box, the stored pixels.
+        await using var h = await SimulatorHarness.StartAsync();
+        var job = $"job-orientation-{orientation}";
+        await h.GivenInputAsync(job, 1);
+        var stored = orientation >= 5 ? new ImageSize(480, 640) : new ImageSize(640, 480);
+        var loc = S3Location.Parse(SimulatorHarness.SourceRef(1));
+        await h.Store.PutBytesAsync(loc.Bucket, loc.Key, JpegHeader(stored, orientation), "image/jpeg");
+        await h.CallAsync("CreateLabelingJob", SimulatorHarness.ValidRequest(job));
+
+        await h.Simulator.CompleteJobAsync(job);
+
+        var label = GroundTruthManifest.Parse(Assert.Single(await OutputLinesAsync(h, job)), "parts-human");
+        Assert.Equal((stored.Width, stored.Height), (label.Size.Width, label.Size.Height));
+        var truth = h.Truth[SimulatorHarness.Sha(1)];
+        Assert.Equal(truth.Count, label.Boxes.Count);
+        foreach (var (box, expected) in label.Boxes.OrderBy(b => b.ClassId).Zip(truth.OrderBy(b => b.ClassId)))
+        {
+            // Shown with the tag applied, the stored box must cover the truth of the upright image.
+            var (x1, y1) = StoredToUpright(orientation, box.Left, box.Top, stored);
+            var (x2, y2) = StoredToUpright(orientation, box.Right, box.Bottom, stored);
+            Assert.Equal(expected.ClassId, box.ClassId);
+            Assert.Equal(expected.Left, Math.Min(x1, x2), 6);
+            Assert.Equal(expected.Top, Math.Min(y1, y2), 6);
+            Assert.Equal(expected.Right, Math.Max(x1, x2), 6);
+            Assert.Equal(expected.Bottom, Math.Max(y1, y2), 6);
+        }
+    }
+
+    // EXIF 2.32 Orientation, on continuous coordinates: where a stored point appears once the tag is applied.
+    private static (double X, double Y) StoredToUpright(int orientation, double x, double y, ImageSize stored)
+    {
+        double w = stored.Width, h = stored.Height;
+        return orientation switch
+        {
+            1 => (x, y),
+            2 => (w - x, y),
+            3 => (w - x, h - y),
+            4 => (x, h - y),
+            5 => (y, x),
+            6 => (h - y, x),
+            7 => (h - y, w - x),
+            _ => (y, w - x),
+        };
+    }
+
+    /// <summary>SOI, an EXIF APP1 holding only the Orientation tag (big-endian TIFF), SOF0 and EOI: all the simulator reads.</summary>
+    private static byte[] JpegHeader(ImageSize stored, int orientation)
+    {
+        byte[] tiff = [(byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (byte)orientation, 0, 0, 0, 0, 0, 0];
+        var app1 = "Exif\0\0"u8.ToArray().Concat(tiff).ToArray();
+        byte[] sof = [8, (byte)(stored.Height >> 8), (byte)stored.Height, (byte)(stored.Width >> 8), (byte)stored.Width, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1];
+        return
+        [
+            0xFF, 0xD8,
+            0xFF, 0xE1, (byte)((app1.Length + 2) >> 8), (byte)(app1.Length + 2), .. app1,
+            0xFF, 0xC0, (byte)((sof.Length + 2) >> 8), (byte)(sof.Length + 2), .. sof,
+            0xFF, 0xD9,
+        ];
+    }
+
     [Fact]
     public async Task CompleteJobAsync_NoPriorLabel_TakesImageSizeFromTheSidecarAndOmitsAdjustmentStatus()
     {
