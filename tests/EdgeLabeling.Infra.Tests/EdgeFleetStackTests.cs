@@ -59,7 +59,7 @@ public sealed class EdgeFleetStackTests(SynthFixture synth)
         Assert.Contains("ComponentArtifactsBucket", SecurityRules.Flatten(upload["DestinationBucketName"]));
         // Older versions' files stay when a new version is uploaded, and when the stack or resource goes away.
         Assert.False(upload["Prune"]!.GetValue<bool>());
-        Assert.Null(upload["RetainOnDelete"]); // CDK omits it when true (its default); false would be written
+        Assert.True(upload["RetainOnDelete"]!.GetValue<bool>());
         // The ZIP files themselves are copied (extracted from the asset bundle), not their contents.
         Assert.Null(upload["Extract"]);
     }

@@ -59,7 +59,12 @@ public static class SystemSqlite
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT sqlite_version()";
-        var text = Convert.ToString(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) ?? "";
+        EnsureSupported(Convert.ToString(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) ?? "");
+    }
+
+    /// <summary>Throws when <paramref name="text"/> (what <c>sqlite_version()</c> returned) is older than <see cref="MinimumVersion"/>.</summary>
+    internal static void EnsureSupported(string text)
+    {
         if (!Version.TryParse(text, out var version) || version < MinimumVersion)
         {
             throw new InvalidOperationException(
