@@ -67,4 +67,20 @@ public sealed class SystemSqliteTests : IDisposable
     [InlineData("3.40.1")] // Debian 12
     public void EnsureSupported_FleetVersions_Accepted(string version) =>
         Assert.Null(Record.Exception(() => SystemSqlite.EnsureSupported(version)));
+
+    [Fact]
+    public void LoadFirst_NoSqliteLibraryOnTheDevice_FailsNamingThePackage()
+    {
+        var ex = Assert.Throws<DllNotFoundException>(() => SystemSqlite.LoadFirst(["libsqlite3-missing.so.0", "libsqlite3-missing.so"]));
+
+        Assert.Contains("libsqlite3.so.0", ex.Message);
+        Assert.Contains("apt-get install libsqlite3-0", ex.Message);
+    }
+
+    [Fact]
+    public void LoadFirst_SystemSoname_IsFoundWithoutTheDevPackageName()
+    {
+        // Only the soname is tried: a device without libsqlite3-dev has no unversioned libsqlite3.so.
+        Assert.NotEqual(IntPtr.Zero, SystemSqlite.LoadFirst([SystemSqlite.LinuxLibrary]));
+    }
 }

@@ -93,9 +93,19 @@ public static class SystemSqlite
             return IntPtr.Zero; // default probing (macOS/Windows development machines)
         }
 
-        if (NativeLibrary.TryLoad(LinuxLibrary, out var handle) || NativeLibrary.TryLoad("libsqlite3.so", out handle))
+        // The soname first; the unversioned name exists only with the -dev package (development machines).
+        return LoadFirst([LinuxLibrary, "libsqlite3.so"]);
+    }
+
+    /// <summary>Loads the first library of <paramref name="names"/> the runtime linker finds, or fails naming the package to install.</summary>
+    internal static IntPtr LoadFirst(IReadOnlyList<string> names)
+    {
+        foreach (var name in names)
         {
-            return handle;
+            if (NativeLibrary.TryLoad(name, out var handle))
+            {
+                return handle;
+            }
         }
 
         throw new DllNotFoundException(
