@@ -62,6 +62,11 @@ public sealed class EdgeFleetStackTests(SynthFixture synth)
         Assert.True(upload["RetainOnDelete"]!.GetValue<bool>());
         // The ZIP files themselves are copied (extracted from the asset bundle), not their contents.
         Assert.Null(upload["Extract"]);
+
+        // The staged source holds exactly the recipe's artifacts, under their own names (recipe.json stays behind).
+        var sourceKey = Assert.Single(upload["SourceObjectKeys"]!.AsArray().Select(SecurityRules.Flatten));
+        var staged = Path.Combine(synth.Environments[env].Outdir, "asset." + Path.GetFileNameWithoutExtension(sourceKey));
+        Assert.Equal([TestAssets.Arm64Zip, TestAssets.X64Zip], Directory.GetFiles(staged).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Theory]

@@ -16,6 +16,7 @@ namespace EdgeLabeling.IntegrationTests.Packaging;
 /// </summary>
 [Collection(SelfContainedPackageCollection.Name)]
 [Trait("Category", "Integration")]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class Arm64EmulationTests(SelfContainedPackage package) : IDisposable
 {
     private static readonly string[] Frames = ["part-001.jpg", "part-002.jpg", "part-003.jpg", "part-004.png"];
@@ -179,16 +180,17 @@ public sealed class Arm64EmulationTests(SelfContainedPackage package) : IDisposa
             return result;
         }
 
-        public Task WaitForDecisionsAsync(int count, TimeSpan timeout) =>
-            EdgeTestKit.WaitUntilAsync(
+        public async Task WaitForDecisionsAsync(int count, TimeSpan timeout)
+        {
+            await EdgeTestKit.WaitUntilAsync(
                 () => Decisions().Count >= count || _process.HasExited,
                 timeout,
-                () => $"{Name}: {count} frame decisions; output:\n{Output}")
-            .ContinueWith(t =>
+                () => $"{Name}: {count} frame decisions; output:\n{Output}");
+            if (_process.HasExited)
             {
-                t.GetAwaiter().GetResult();
-                Assert.False(_process.HasExited, $"{Name} exited early ({_process.ExitCode}):\n{Output}");
-            }, TaskScheduler.Default);
+                Assert.Fail($"{Name} exited early ({_process.ExitCode}):\n{Output}");
+            }
+        }
 
         public void SigTerm() => Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
