@@ -65,7 +65,13 @@ public sealed class EdgeFleetStackTests(SynthFixture synth)
 
         // The staged source holds exactly the recipe's artifacts, under their own names (recipe.json stays behind).
         var sourceKey = Assert.Single(upload["SourceObjectKeys"]!.AsArray().Select(SecurityRules.Flatten));
-        var staged = Path.Combine(synth.Environments[env].Outdir, "asset." + Path.GetFileNameWithoutExtension(sourceKey));
+        // The cloud assembly's asset manifest says which staged folder becomes that object.
+        var outdir = synth.Environments[env].Outdir;
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(outdir, $"EdgeLabeling-{env}-EdgeFleet.assets.json")))!["files"]!.AsObject();
+        var source = manifest.Select(f => f.Value!)
+            .Single(f => f["destinations"]!.AsObject().Any(d => d.Value!["objectKey"]!.GetValue<string>() == sourceKey))["source"]!;
+        Assert.Equal("zip", source["packaging"]!.GetValue<string>());
+        var staged = Path.Combine(outdir, source["path"]!.GetValue<string>());
         Assert.Equal([TestAssets.Arm64Zip, TestAssets.X64Zip], Directory.GetFiles(staged).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
