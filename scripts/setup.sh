@@ -27,6 +27,8 @@ command -v aarch64-linux-gnu-objdump >/dev/null || missing+=(binutils-aarch64-li
 command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
 command -v unshare >/dev/null || missing+=(util-linux)
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+# The edge component's queue uses the system SQLite (libsqlite3.so.0), as on the devices.
+ldconfig -p 2>/dev/null | grep -q 'libsqlite3\.so\.0 ' || missing+=(libsqlite3-0)
 if [ ${#missing[@]} -gt 0 ]; then
   log "apt-get install ${missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
