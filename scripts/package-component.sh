@@ -45,27 +45,30 @@ done
 [ -f "$MODEL" ] || die "model '$MODEL' not found (generate samples first or pass --model)"
 ARTIFACT_BASE=${ARTIFACT_BASE:-s3://edgelabeling-artifacts/components/$NAME/$VERSION}
 OUT=${OUT:-artifacts/component/$VERSION}
+# One packaging at a time per checkout: concurrent publishes of the same projects share obj/ and corrupt each other.
+mkdir -p artifacts
+exec 9>artifacts/.package-component.lock
+flock 9
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 
-zip_dir() { # zip_dir DIR ZIPFILE : the files of DIR at the root of the archive, keeping file modes
+zip_dir() { # zip_dir DIR ZIPFILE : the files of DIR at the root of the archive, the same bytes for the same files
   # Greengrass extracts an Unarchive: ZIP artifact into {artifacts:decompressedPath}/<zip name>/ itself,
-  # so the archive must not add another folder level.
-  if command -v zip >/dev/null; then
-    (cd "$1" && zip -q -r -X "$2" .)
-  else
-    (cd "$1" && python3 - "$2" <<'PY'
-import os, sys, zipfile
-out = sys.argv[1]
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for d, _, files in os.walk("."):
-        for f in sorted(files):
-            z.write(os.path.join(d, f))
-PY
-    )
+  # so the archive must not add another folder level. Sorted entries, fixed timestamps and modes: a version's
+  # artifact is immutable once uploaded (devices verify its digest), so repackaging must reproduce it exactly.
+  python3 scripts/deterministic-zip.py "$1" "$2"
+}
+
+# keep_or_refuse NEW FINAL : moves NEW to FINAL, unless FINAL exists with other bytes. A component version is
+# immutable: its artifacts stay under components/<name>/<version>/ for every device that may still install it,
+# and each device checks the digest recorded when the version was created.
+keep_or_refuse() {
+  if [ -e "$2" ] && ! cmp -s "$1" "$2"; then
+    die "version $VERSION is already packaged in $OUT with different content ($(basename "$2")); a released version never changes: bump the version (or delete $OUT if $VERSION was never uploaded)"
   fi
+  mv -f "$1" "$2"
 }
 
 MANIFESTS=""
@@ -85,14 +88,19 @@ for RID in "${RIDS[@]}"; do
   find "$DEST" -name '*.pdb' -delete
   mkdir -p "$DEST/model"
   cp "$MODEL" "$DEST/model/"
-  rm -f "$OUT/$ARCHIVE.zip"
-  zip_dir "$DEST" "$OUT/$ARCHIVE.zip"
+  zip_dir "$DEST" "$STAGE/$ARCHIVE.zip"
+  keep_or_refuse "$STAGE/$ARCHIVE.zip" "$OUT/$ARCHIVE.zip"
   log "wrote $OUT/$ARCHIVE.zip ($(du -h "$OUT/$ARCHIVE.zip" | cut -f1))"
   if [ "$SELF_CONTAINED" = true ]; then ENTRY=edgelabeling-component; PREFIX="exec "; else ENTRY=edgelabeling-component.dll; PREFIX="exec dotnet "; fi
   M=$(sed -e "s|{{ARCH}}|$ARCH|g" -e "s|{{ARCHIVE}}|$ARCHIVE|g" -e "s|{{ENTRY}}|$ENTRY|g" -e "s|{{RUN_PREFIX}}|$PREFIX|g" \
           -e "s|{{MODEL_FILE}}|$(basename "$MODEL")|g" -e "s|{{ARTIFACT_BASE}}|$ARTIFACT_BASE|g" edge-component/greengrass/manifest.template.json)
   MANIFESTS=${MANIFESTS:+$MANIFESTS, }$M
 done
+
+# A 32-bit OS reports architecture "arm": no ONNX Runtime or .NET build exists for it, so that manifest has no
+# artifacts and an Install step that fails the deployment with a message saying so (instead of "no manifest matches").
+M=$(sed -e "s|{{COMPONENT_NAME}}|$NAME|g" -e "s|{{VERSION}}|$VERSION|g" edge-component/greengrass/manifest-unsupported-arm.template.json)
+MANIFESTS="$MANIFESTS, $M"
 
 # exec: the nucleus sends SIGTERM to the sh -c wrapper's children; with exec the component is that process.
 RECIPE=$OUT/recipe.json
@@ -103,7 +111,8 @@ RECIPE=$OUT/recipe.json
       *) printf '%s\n' "$line" ;;
     esac
   done < edge-component/greengrass/recipe.template.json
-} | sed -e "s|{{VERSION}}|$VERSION|g" -e "s|{{COMPONENT_NAME}}|$NAME|g" -e "s|{{BUCKET}}|$BUCKET|g" > "$RECIPE"
-if command -v jq >/dev/null; then jq -e . "$RECIPE" >/dev/null || die "generated recipe is not valid JSON"; fi
+} | sed -e "s|{{VERSION}}|$VERSION|g" -e "s|{{COMPONENT_NAME}}|$NAME|g" -e "s|{{BUCKET}}|$BUCKET|g" > "$STAGE/recipe.json"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$STAGE/recipe.json" || die "generated recipe is not valid JSON"
+keep_or_refuse "$STAGE/recipe.json" "$RECIPE"
 log "wrote $RECIPE"
 echo "$OUT"

@@ -17,6 +17,25 @@ if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null
 fi
 
+# Packaging and the device-compatibility tests: python3 (deterministic ZIPs), objdump for both architectures
+# (scripts/check-glibc-floor.sh), qemu-user for running the linux-arm64 component, and the Debian archive keys
+# for the Debian 11 arm64 libraries it runs on (scripts/arm64-sysroot.sh).
+missing=()
+command -v python3 >/dev/null || missing+=(python3)
+command -v objdump >/dev/null || missing+=(binutils)
+command -v aarch64-linux-gnu-objdump >/dev/null || missing+=(binutils-aarch64-linux-gnu)
+command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
+command -v unshare >/dev/null || missing+=(util-linux)
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+# The edge component's queue uses the system SQLite (libsqlite3.so.0), as on the devices.
+ldconfig -p 2>/dev/null | grep -q 'libsqlite3\.so\.0 ' || missing+=(libsqlite3-0)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+scripts/arm64-sysroot.sh >/dev/null
+
 if [ "${EDGELABEL_SKIP_RGW:-0}" != 1 ]; then
   as_root scripts/rgw.sh install
 fi

@@ -105,6 +105,7 @@ public static class EdgeLabelingApp
             StackProps = StackProps("Greengrass component, token exchange role and fleet deployments"),
             IncomingBucket = storage.IncomingBucket,
             DataKey = storage.DataKey,
+            ArtifactBucket = storage.ComponentArtifactsBucket,
             ComponentDirectory = paths.ComponentDirectory,
         });
         return new EdgeLabelingStacks(storage, labeling, edge);

@@ -27,11 +27,48 @@ public sealed class ComponentRecipeTests
     }
 
     [Fact]
+    public void PackagedRecipe_On32BitArm_FailsInstallWithAClearMessage()
+    {
+        var recipe = JsonNode.Parse(ComponentRecipe.Parse(TestAssets.Recipe).Render(Uploaded))!;
+        // A 32-bit OS reports os.arch "arm"; the nucleus picks the first manifest whose platform matches.
+        var manifest = recipe["Manifests"]!.AsArray().First(m => m!["Platform"]!["architecture"]!.GetValue<string>() == "arm")!;
+
+        Assert.Equal("linux", manifest["Platform"]!["os"]!.GetValue<string>());
+        Assert.Null(manifest["Artifacts"]); // nothing to download: there is no 32-bit build
+        Assert.Null(manifest["Lifecycle"]!["Run"]);
+        // The Install step runs through sh -c like the nucleus does; a non-zero exit fails the deployment.
+        var psi = new System.Diagnostics.ProcessStartInfo("sh", ["-c", manifest["Lifecycle"]!["Install"]!["Script"]!.GetValue<string>()])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+
+        Assert.NotEqual(0, process.ExitCode);
+        Assert.Contains($"{TestAssets.ComponentName} {TestAssets.ComponentVersion} needs a 64-bit Linux", stderr);
+        Assert.Contains("32-bit OS (architecture arm)", stderr);
+        Assert.Contains("Raspberry Pi OS (64-bit)", stderr);
+    }
+
+    [Fact]
+    public void PackagedRecipe_DependsOnNucleusWithSigtermSoftly()
+    {
+        var nucleus = JsonNode.Parse(TestAssets.Recipe)!["ComponentDependencies"]!["aws.greengrass.Nucleus"]!;
+
+        // SOFT: a nucleus update does not restart the component; the range starts at the first nucleus that sends
+        // SIGTERM and waits before SIGKILL (2.15.0, aws-greengrass-nucleus#1668).
+        Assert.Equal("SOFT", nucleus["DependencyType"]!.GetValue<string>());
+        Assert.Equal($">={ConfigLoader.MinimumNucleus} <3.0.0", nucleus["VersionRequirement"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Render_UploadedArtifacts_ReplacesEveryUri()
     {
         var rendered = JsonNode.Parse(ComponentRecipe.Parse(TestAssets.Recipe).Render(Uploaded))!;
 
-        var uris = rendered["Manifests"]!.AsArray().SelectMany(m => m!["Artifacts"]!.AsArray()).Select(a => a!["URI"]!.GetValue<string>()).ToList();
+        var uris = rendered["Manifests"]!.AsArray().SelectMany(m => m!["Artifacts"]?.AsArray() ?? []).Select(a => a!["URI"]!.GetValue<string>()).ToList();
         Assert.Equal(["s3://assets/aaa111.zip", "s3://assets/bbb222.zip"], uris);
         Assert.Equal("ZIP", rendered["Manifests"]![0]!["Artifacts"]![0]!["Unarchive"]!.GetValue<string>());
     }

@@ -226,6 +226,58 @@ public sealed class ConfigLoaderTests
         Assert.Contains("fleet.rollout.abortFailurePercent", ex.Message);
     }
 
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(1.05)]
+    [InlineData(1.55)]
+    [InlineData(5.1)]
+    public void Parse_IncrementFactorTheIotJobsApiRejects_IsRejected(double factor)
+    {
+        var env = Dev();
+        env["fleet"]!["rollout"]!["incrementFactor"] = factor;
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("fleet.rollout.incrementFactor", ex.Message);
+        Assert.Contains("1.1-5.0 with at most one decimal", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(1.1)]
+    [InlineData(1.5)]
+    [InlineData(5.0)]
+    public void Parse_IncrementFactorTheIotJobsApiAccepts_IsValid(double factor)
+    {
+        var env = Dev();
+        env["fleet"]!["rollout"]!["incrementFactor"] = factor;
+
+        var config = ConfigLoader.Parse("dev", env.ToJsonString());
+
+        Assert.Equal(factor, config.Fleet.Rollout.IncrementFactor);
+    }
+
+    [Fact]
+    public void Parse_NucleusPinnedBelowSigtermRelease_IsRejected()
+    {
+        var env = Dev();
+        env["fleet"]!["extraComponents"] = new JsonObject { ["aws.greengrass.Nucleus"] = "2.14.3" };
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("aws.greengrass.Nucleus", ex.Message);
+        Assert.Contains("2.15.0 or newer", ex.Message);
+    }
+
+    [Fact]
+    public void Select_ProdFromCdkJson_DoesNotPinTheNucleus()
+    {
+        // An exact nucleus version in the deployment would move every core to it, downgrading newer ones; the
+        // recipe's SOFT dependency (>=2.15.0 <3.0.0) sets the floor instead.
+        var prod = ConfigLoader.Select("prod", Environments());
+
+        Assert.False(prod.Fleet.ExtraComponents.ContainsKey(ConfigLoader.NucleusComponent));
+    }
+
     [Fact]
     public void ToJsonNode_NestedDictionaryFromJsii_BecomesJsonObject()
     {

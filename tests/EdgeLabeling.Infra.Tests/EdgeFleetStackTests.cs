@@ -15,25 +15,64 @@ public sealed class EdgeFleetStackTests(SynthFixture synth)
 
     private static Dictionary<string, object> Obj(params (string Key, object Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
 
+    private static string ArtifactPrefix => $"components/{TestAssets.ComponentName}/{TestAssets.ComponentVersion}/";
+
+    /// <summary>The token-exchange role (the one the IoT credentials provider assumes) and its policy.</summary>
+    private (string RoleId, JsonObject Policy) DeviceRole(string env)
+    {
+        var role = SecurityRules.Resources(Raw(env), "AWS::IAM::Role")
+            .Single(r => SecurityRules.Flatten(r.Resource["Properties"]!["AssumeRolePolicyDocument"]).Contains("credentials.iot.amazonaws.com", StringComparison.Ordinal)).Id;
+        var policy = SecurityRules.Resources(Raw(env), "AWS::IAM::Policy")
+            .Single(p => p.Resource["Properties"]!["Roles"]!.AsArray().Any(r => SecurityRules.Flatten(r) == $"<Ref:{role}>")).Resource;
+        return (role, policy);
+    }
+
     [Theory]
     [MemberData(nameof(Envs))]
-    public void Component_InlineRecipePointsAtUploadedAssets(string env)
+    public void Component_InlineRecipePointsAtVersionedArtifactPrefix(string env)
     {
-        var config = synth.Environments[env].Config;
-        var component = SecurityRules.Resources(Raw(env), "AWS::GreengrassV2::ComponentVersion").Single().Resource;
-        var recipe = JsonNode.Parse(SecurityRules.Flatten(component["Properties"]!["InlineRecipe"]))!;
+        var component = SecurityRules.Resources(Raw(env), "AWS::GreengrassV2::ComponentVersion").Single();
+        var recipe = JsonNode.Parse(SecurityRules.Flatten(component.Resource["Properties"]!["InlineRecipe"]))!;
 
         Assert.Equal(TestAssets.ComponentName, recipe["ComponentName"]!.GetValue<string>());
         Assert.Equal(TestAssets.ComponentVersion, recipe["ComponentVersion"]!.GetValue<string>());
-        var uris = recipe["Manifests"]!.AsArray().SelectMany(m => m!["Artifacts"]!.AsArray()).Select(a => a!["URI"]!.GetValue<string>()).ToList();
+        var uris = recipe["Manifests"]!.AsArray().SelectMany(m => m!["Artifacts"]?.AsArray() ?? []).Select(a => a!["URI"]!.GetValue<string>()).ToList();
         Assert.Equal(2, uris.Count);
-        Assert.All(uris, u => Assert.StartsWith($"s3://cdk-hnb659fds-assets-{config.Account}-{config.Region}/", u));
-        Assert.DoesNotContain(uris, u => u.Contains("edgelabeling-artifacts", StringComparison.Ordinal));
-        // The x64 ZIP unpacks into a folder named after its stored object; the lifecycle must use that name.
-        var x64Object = Path.GetFileNameWithoutExtension(uris[0]);
-        Assert.StartsWith("exec {artifacts:decompressedPath}/" + x64Object + "/edgelabeling-component ", recipe["Manifests"]![0]!["Lifecycle"]!["Run"]!["Script"]!.GetValue<string>());
+        // The Storage stack's artifact bucket (not the CDK asset bucket), under components/<name>/<version>/, file names kept.
+        Assert.All(uris, u => Assert.Matches("^s3://<Import:EdgeLabeling-" + env + "-Storage:[^>]*ComponentArtifactsBucket[^>]*>/" + System.Text.RegularExpressions.Regex.Escape(ArtifactPrefix) + "edgelabeling-component-linux-(x64|arm64)\\.zip$", u));
+        Assert.DoesNotContain(uris, u => u.Contains("cdk-hnb659fds-assets", StringComparison.Ordinal));
+        Assert.StartsWith("exec {artifacts:decompressedPath}/edgelabeling-component-linux-x64/edgelabeling-component ", recipe["Manifests"]![0]!["Lifecycle"]!["Run"]!["Script"]!.GetValue<string>());
         // Retained: old versions stay deployable for rollback and for a fleet pinned behind the canary.
-        Assert.Equal("Retain", component["DeletionPolicy"]!.GetValue<string>());
+        Assert.Equal("Retain", component.Resource["DeletionPolicy"]!.GetValue<string>());
+        // Greengrass reads the artifacts when the version is created, so they are uploaded first.
+        var upload = SecurityRules.Resources(Raw(env), "Custom::CDKBucketDeployment").Single().Id;
+        Assert.Contains(upload, component.Resource["DependsOn"]!.AsArray().Select(d => d!.GetValue<string>()));
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
+    public void ArtifactUpload_WritesUnderVersionPrefixAndNeverPrunesOrDeletes(string env)
+    {
+        var upload = SecurityRules.Resources(Raw(env), "Custom::CDKBucketDeployment").Single().Resource["Properties"]!;
+
+        Assert.Equal(ArtifactPrefix, upload["DestinationBucketKeyPrefix"]!.GetValue<string>());
+        Assert.Contains("ComponentArtifactsBucket", SecurityRules.Flatten(upload["DestinationBucketName"]));
+        // Older versions' files stay when a new version is uploaded, and when the stack or resource goes away.
+        Assert.False(upload["Prune"]!.GetValue<bool>());
+        Assert.True(upload["RetainOnDelete"]!.GetValue<bool>());
+        // The ZIP files themselves are copied (extracted from the asset bundle), not their contents.
+        Assert.Null(upload["Extract"]);
+
+        // The staged source holds exactly the recipe's artifacts, under their own names (recipe.json stays behind).
+        var sourceKey = Assert.Single(upload["SourceObjectKeys"]!.AsArray().Select(SecurityRules.Flatten));
+        // The cloud assembly's asset manifest says which staged folder becomes that object.
+        var outdir = synth.Environments[env].Outdir;
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(outdir, $"EdgeLabeling-{env}-EdgeFleet.assets.json")))!["files"]!.AsObject();
+        var source = manifest.Select(f => f.Value!)
+            .Single(f => f["destinations"]!.AsObject().Any(d => d.Value!["objectKey"]!.GetValue<string>() == sourceKey))["source"]!;
+        Assert.Equal("zip", source["packaging"]!.GetValue<string>());
+        var staged = Path.Combine(outdir, source["path"]!.GetValue<string>());
+        Assert.Equal([TestAssets.Arm64Zip, TestAssets.X64Zip], Directory.GetFiles(staged).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Theory]
@@ -45,7 +84,7 @@ public sealed class EdgeFleetStackTests(SynthFixture synth)
         fleet.HasResourceProperties("AWS::IAM::Role", Match.ObjectLike(Obj(
             ("AssumeRolePolicyDocument", Match.ObjectLike(Obj(
                 ("Statement", new object[] { Match.ObjectLike(Obj(("Principal", Obj(("Service", "credentials.iot.amazonaws.com"))))) })))))));
-        var role = SecurityRules.Resources(Raw(env), "AWS::IAM::Role").Single().Id;
+        var role = DeviceRole(env).RoleId;
         fleet.HasResourceProperties("AWS::IoT::RoleAlias", Match.ObjectLike(Obj(
             ("RoleAlias", $"EdgeLabeling-{env}-TokenExchangeRoleAlias"),
             ("RoleArn", Obj(("Fn::GetAtt", new[] { role, "Arn" }))),
@@ -59,7 +98,7 @@ public sealed class EdgeFleetStackTests(SynthFixture synth)
     [MemberData(nameof(Envs))]
     public void DevicePolicy_WritesOnlyUnderOwnThingNamePrefixes(string env)
     {
-        var policy = SecurityRules.Resources(Raw(env), "AWS::IAM::Policy").Single().Resource;
+        var policy = DeviceRole(env).Policy;
         var upload = policy["Properties"]!["PolicyDocument"]!["Statement"]!.AsArray().Single(s => s!["Sid"]!.GetValue<string>() == "UploadOwnObjects")!;
 
         var resources = upload["Resource"]!.AsArray().Select(SecurityRules.Flatten).Order(StringComparer.Ordinal).ToList();
@@ -72,20 +111,22 @@ public sealed class EdgeFleetStackTests(SynthFixture synth)
 
     [Theory]
     [MemberData(nameof(Envs))]
-    public void DevicePolicy_ReadsExactlyTheComponentArtifactsAndLocatesTheirBucket(string env)
+    public void DevicePolicy_ReadsEveryVersionOfTheComponentArtifactsAndLocatesTheirBucket(string env)
     {
-        var config = synth.Environments[env].Config;
-        var statements = SecurityRules.Resources(Raw(env), "AWS::IAM::Policy").Single().Resource["Properties"]!["PolicyDocument"]!["Statement"]!.AsArray();
+        var statements = DeviceRole(env).Policy["Properties"]!["PolicyDocument"]!["Statement"]!.AsArray();
         string[] Resources(string sid) => statements.Single(s => s!["Sid"]!.GetValue<string>() == sid)!["Resource"] is JsonArray a
             ? a.Select(SecurityRules.Flatten).ToArray()
             : [SecurityRules.Flatten(statements.Single(s => s!["Sid"]!.GetValue<string>() == sid)!["Resource"])];
 
-        var bucket = $"cdk-hnb659fds-assets-{config.Account}-{config.Region}";
-        var artifacts = Resources("ReadComponentArtifacts");
-        Assert.Equal(2, artifacts.Length);
-        Assert.All(artifacts, r => Assert.Matches($"^arn:<Ref:AWS::Partition>:s3:::{bucket}/[0-9a-f]{{64}}\\.zip$", r));
+        // Every version of this component: a device that needs an older version (a new device in a fleet held
+        // on it, a rollback) downloads it again with these credentials.
+        var artifacts = Assert.Single(Resources("ReadComponentArtifacts"));
+        Assert.Matches($"^<Import:EdgeLabeling-{env}-Storage:[^>]*ComponentArtifactsBucket[^>]*>/components/{System.Text.RegularExpressions.Regex.Escape(TestAssets.ComponentName)}/\\*$", artifacts);
+        Assert.Equal(["s3:GetObject"], statements.Single(s => s!["Sid"]!.GetValue<string>() == "ReadComponentArtifacts")!["Action"] is JsonArray acts
+            ? acts.Select(x => x!.GetValue<string>()).ToArray()
+            : [statements.Single(s => s!["Sid"]!.GetValue<string>() == "ReadComponentArtifacts")!["Action"]!.GetValue<string>()]);
         // The nucleus calls GetBucketLocation before downloading and fails on 403.
-        Assert.Equal([$"arn:<Ref:AWS::Partition>:s3:::{bucket}"], Resources("LocateArtifactBucket"));
+        Assert.Matches($"^<Import:EdgeLabeling-{env}-Storage:[^>]*ComponentArtifactsBucket[^>]*>$", Assert.Single(Resources("LocateArtifactBucket")));
     }
 
     [Theory]
@@ -157,15 +198,30 @@ public sealed class EdgeFleetStackTests(SynthFixture synth)
     [Fact]
     public void Prod_ExtraComponents_StayInEveryDeployment()
     {
-        foreach (var (name, version) in synth.Environments["prod"].Config.Fleet.ExtraComponents)
+        var withExtra = SynthesizedEnvironment.Create("prod", synth.Assets, context =>
+            context["environments"]!["prod"]!["fleet"]!["extraComponents"] = new JsonObject { ["aws.greengrass.LogManager"] = "2.3.7" });
+        var raw = withExtra.RawTemplates["EdgeLabeling-prod-EdgeFleet"]["Resources"]!;
+
+        foreach (var id in new[] { "FleetDeployment", "CanaryDeployment" })
         {
-            foreach (var id in new[] { "FleetDeployment", "CanaryDeployment" })
-            {
-                Assert.Equal(version, Deployment("prod", id)["Components"]![name]!["ComponentVersion"]!.GetValue<string>());
-            }
+            Assert.Equal("2.3.7", raw[id]!["Properties"]!["Components"]!["aws.greengrass.LogManager"]!["ComponentVersion"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public void Prod_Deployments_LeaveTheNucleusVersionToEachCore()
+    {
+        // Pinning aws.greengrass.Nucleus to one version would downgrade cores already on a newer one; the
+        // recipe's SOFT dependency sets the minimum instead.
+        foreach (var id in new[] { "FleetDeployment", "CanaryDeployment" })
+        {
+            Assert.Null(Deployment("prod", id)["Components"]!["aws.greengrass.Nucleus"]);
         }
 
-        Assert.NotEmpty(synth.Environments["prod"].Config.Fleet.ExtraComponents);
+        var component = SecurityRules.Resources(Raw("prod"), "AWS::GreengrassV2::ComponentVersion").Single().Resource;
+        var nucleus = JsonNode.Parse(SecurityRules.Flatten(component["Properties"]!["InlineRecipe"]))!["ComponentDependencies"]!["aws.greengrass.Nucleus"]!;
+        Assert.Equal("SOFT", nucleus["DependencyType"]!.GetValue<string>());
+        Assert.Equal(">=2.15.0 <3.0.0", nucleus["VersionRequirement"]!.GetValue<string>());
     }
 
     [Fact]

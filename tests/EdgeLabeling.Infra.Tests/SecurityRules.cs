@@ -157,7 +157,7 @@ public static partial class SecurityRules
                     offenders.Add($"{stack}/{id}: device may {string.Join(", ", writes)} outside its thing-name prefix: {string.Join(" | ", resources)}");
                 }
 
-                if (actions.Contains("s3:GetObject") && !resources.All(r => r.Contains("${credentials-iot:ThingName}/", StringComparison.Ordinal) || r.Contains("cdk-", StringComparison.Ordinal)))
+                if (actions.Contains("s3:GetObject") && !resources.All(r => r.Contains("${credentials-iot:ThingName}/", StringComparison.Ordinal) || r.Contains("/components/", StringComparison.Ordinal)))
                 {
                     offenders.Add($"{stack}/{id}: device may read objects other than its own or the component artifacts: {string.Join(" | ", resources)}");
                 }

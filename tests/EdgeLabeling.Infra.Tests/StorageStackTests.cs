@@ -17,6 +17,7 @@ public sealed class StorageStackTests(SynthFixture synth)
         ("IncomingBucket", "AWS::S3::Bucket"),
         ("LabelingDataBucket", "AWS::S3::Bucket"),
         ("AccessLogsBucket", "AWS::S3::Bucket"),
+        ("ComponentArtifactsBucket", "AWS::S3::Bucket"),
         ("PendingItemsTable", "AWS::DynamoDB::Table"),
     ];
 
@@ -35,6 +36,20 @@ public sealed class StorageStackTests(SynthFixture synth)
         }
 
         Assert.Equal(StorageStack.LogicalIds.IncomingBucket, "IncomingBucket");
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
+    public void ComponentArtifactsBucket_IsVersionedAndNeverExpiresCurrentArtifacts(string env)
+    {
+        var bucket = Raw(env)["Resources"]![StorageStack.LogicalIds.ComponentArtifactsBucket]!["Properties"]!;
+
+        Assert.Equal("Enabled", bucket["VersioningConfiguration"]!["Status"]!.GetValue<string>());
+        Assert.Equal("AES256", bucket["BucketEncryption"]!["ServerSideEncryptionConfiguration"]![0]!["ServerSideEncryptionByDefault"]!["SSEAlgorithm"]!.GetValue<string>());
+        // Every released version must stay downloadable: only replaced (noncurrent) copies expire.
+        var rules = bucket["LifecycleConfiguration"]!["Rules"]!.AsArray();
+        Assert.All(rules, r => Assert.Null(r!["ExpirationInDays"]));
+        Assert.All(rules, r => Assert.NotNull(r!["NoncurrentVersionExpiration"]));
     }
 
     [Fact]
@@ -66,7 +81,7 @@ public sealed class StorageStackTests(SynthFixture synth)
         }
 
         Assert.False(synth.Environments["dev"].Stacks.Storage.TerminationProtection);
-        synth.Environments["dev"].Storage.ResourceCountIs("Custom::S3AutoDeleteObjects", 3);
+        synth.Environments["dev"].Storage.ResourceCountIs("Custom::S3AutoDeleteObjects", 4);
     }
 
     [Theory]

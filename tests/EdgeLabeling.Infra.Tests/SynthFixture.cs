@@ -38,8 +38,9 @@ public sealed class SynthFixture : IDisposable
 /// <summary>One environment synthesized through the same path as Program.cs.</summary>
 public sealed class SynthesizedEnvironment
 {
-    private SynthesizedEnvironment(EnvironmentConfig config, EdgeLabelingStacks stacks, Dictionary<string, JsonObject> raw)
+    private SynthesizedEnvironment(EnvironmentConfig config, EdgeLabelingStacks stacks, Dictionary<string, JsonObject> raw, string outdir)
     {
+        Outdir = outdir;
         Config = config;
         Stacks = stacks;
         RawTemplates = raw;
@@ -49,6 +50,9 @@ public sealed class SynthesizedEnvironment
     }
 
     public EnvironmentConfig Config { get; }
+
+    /// <summary>The cloud assembly folder (templates and staged assets).</summary>
+    public string Outdir { get; }
 
     public EdgeLabelingStacks Stacks { get; }
 
@@ -79,7 +83,7 @@ public sealed class SynthesizedEnvironment
 
         var raw = Directory.EnumerateFiles(outdir, "*.template.json")
             .ToDictionary(f => Path.GetFileName(f)[..^".template.json".Length], f => (JsonObject)JsonNode.Parse(File.ReadAllText(f))!, StringComparer.Ordinal);
-        return new SynthesizedEnvironment(config, stacks, raw);
+        return new SynthesizedEnvironment(config, stacks, raw, outdir);
     }
 
     // jsii marshals plain dictionaries, arrays and primitives into the context's JSON.

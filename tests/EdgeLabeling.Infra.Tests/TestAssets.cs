@@ -51,7 +51,8 @@ internal sealed class TestAssets : IDisposable
             .Replace("{{ENTRY}}", "edgelabeling-component", StringComparison.Ordinal)
             .Replace("{{RUN_PREFIX}}", "exec ", StringComparison.Ordinal)
             .Replace("{{MODEL_FILE}}", ModelFile, StringComparison.Ordinal)
-            .Replace("{{ARTIFACT_BASE}}", artifactBase, StringComparison.Ordinal));
+            .Replace("{{ARTIFACT_BASE}}", artifactBase, StringComparison.Ordinal))
+            .Append(File.ReadAllText(Path.Combine(dir, "manifest-unsupported-arm.template.json")));
         return File.ReadAllText(Path.Combine(dir, "recipe.template.json"))
             .Replace("{{MANIFESTS}}", "[" + string.Join(", ", manifests) + "]", StringComparison.Ordinal)
             .Replace("{{VERSION}}", ComponentVersion, StringComparison.Ordinal)

@@ -81,8 +81,10 @@ public sealed class Outbox : IDisposable
         _policy = policy;
         DatabasePath = Path.Combine(directory, "outbox.db");
         _reservePath = Path.Combine(directory, "space-reserve.bin");
+        SystemSqlite.EnsureInitialized();
         _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
         _db.Open();
+        SystemSqlite.CheckVersion(_db);
         Exec("PRAGMA journal_mode=WAL;");
         // FULL: a commit that acknowledges an item is on disk before Enqueue returns (WAL's NORMAL could lose it on power cut).
         Exec("PRAGMA synchronous=FULL;");
@@ -540,14 +542,19 @@ public sealed class Outbox : IDisposable
         {
             return WithSpaceReserve(() =>
             {
-                using var cmd = Cmd("""
-                    UPDATE items SET attempts = attempts + 1, not_before_utc = $t, last_error = $e WHERE id = $id
-                    RETURNING attempts
-                    """);
-                cmd.Parameters.AddWithValue("$t", notBefore.ToUnixTimeMilliseconds());
-                cmd.Parameters.AddWithValue("$e", error.Length > 500 ? error[..500] : error);
-                cmd.Parameters.AddWithValue("$id", item.Id);
-                return Convert.ToInt32(cmd.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
+                // No RETURNING: it needs SQLite 3.35 and the device's system library may be older (see SystemSqlite).
+                // One connection under _gate, so nothing can change the row between the two statements.
+                using (var cmd = Cmd("UPDATE items SET attempts = attempts + 1, not_before_utc = $t, last_error = $e WHERE id = $id"))
+                {
+                    cmd.Parameters.AddWithValue("$t", notBefore.ToUnixTimeMilliseconds());
+                    cmd.Parameters.AddWithValue("$e", error.Length > 500 ? error[..500] : error);
+                    cmd.Parameters.AddWithValue("$id", item.Id);
+                    cmd.ExecuteNonQuery();
+                }
+
+                using var read = Cmd("SELECT attempts FROM items WHERE id = $id");
+                read.Parameters.AddWithValue("$id", item.Id);
+                return Convert.ToInt32(read.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
             });
         }
     }
@@ -664,7 +671,8 @@ public sealed class Outbox : IDisposable
             var bytes = ObjectContent.Compress(lines);
             using var tx = _db.BeginTransaction();
             long batchId;
-            using (var ins = Cmd("INSERT INTO batches(object_key, content, records) VALUES ($k, $c, $n) RETURNING id", tx))
+            // last_insert_rowid() rather than RETURNING (SQLite 3.35), which older system libraries lack.
+            using (var ins = Cmd("INSERT INTO batches(object_key, content, records) VALUES ($k, $c, $n); SELECT last_insert_rowid()", tx))
             {
                 ins.Parameters.AddWithValue("$k", key);
                 ins.Parameters.AddWithValue("$c", bytes);

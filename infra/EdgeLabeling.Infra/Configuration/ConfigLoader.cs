@@ -17,6 +17,15 @@ public static partial class ConfigLoader
     /// <summary>Context key that selects the environment (<c>-c env=prod</c>).</summary>
     public const string EnvironmentKey = "env";
 
+    /// <summary>Name of the Greengrass nucleus component.</summary>
+    public const string NucleusComponent = "aws.greengrass.Nucleus";
+
+    /// <summary>
+    /// Oldest nucleus the component's recipe accepts: before 2.15.0 the nucleus did not SIGTERM the component's
+    /// process before killing it (aws-greengrass-nucleus#1667, fixed by #1668 in 2.15.0).
+    /// </summary>
+    public static readonly Version MinimumNucleus = new(2, 15, 0);
+
     /// <summary>Context key of the environments table.</summary>
     public const string EnvironmentsKey = "environments";
 
@@ -194,11 +203,17 @@ public static partial class ConfigLoader
         foreach (var (component, version) in c.Fleet.ExtraComponents)
         {
             Check(version.Length > 0, $"fleet.extraComponents['{component}'] needs a version");
+            // The component's recipe needs nucleus >= 2.15.0 (SIGTERM, then a 5 s wait); a deployment naming an older
+            // nucleus cannot resolve.
+            Check(component != NucleusComponent || (Version.TryParse(version, out var nucleus) && nucleus >= MinimumNucleus),
+                $"fleet.extraComponents['{NucleusComponent}'] is '{version}': the component needs nucleus {MinimumNucleus} or newer (older ones kill it without a SIGTERM); leave the nucleus out to keep each core's own version");
         }
 
         var r = c.Fleet.Rollout;
         Check(r.BaseRatePerMinute is >= 1 and <= 1000, "fleet.rollout.baseRatePerMinute must be 1-1000");
-        Check(r.IncrementFactor is >= 1 and <= 5, "fleet.rollout.incrementFactor must be 1-5");
+        // The IoT Jobs API (ExponentialRolloutRate) takes 1.1-5.0 with at most one decimal; Greengrass passes the value on.
+        Check(r.IncrementFactor is >= 1.1 and <= 5 && Math.Round(r.IncrementFactor, 1) == r.IncrementFactor,
+            $"fleet.rollout.incrementFactor is {r.IncrementFactor.ToString(CultureInfo.InvariantCulture)}: it must be 1.1-5.0 with at most one decimal (IoT jobs ExponentialRolloutRate)");
         Check(r.RateIncreaseAfterSucceeded >= 1, "fleet.rollout.rateIncreaseAfterSucceeded must be at least 1");
         Check(r.MaximumPerMinute is >= 1 and <= 1000 && r.MaximumPerMinute >= r.BaseRatePerMinute, "fleet.rollout.maximumPerMinute must be 1-1000 and at least baseRatePerMinute");
         Check(r.AbortFailurePercent is > 0 and <= 100 && Math.Round(r.AbortFailurePercent, 2) == r.AbortFailurePercent, "fleet.rollout.abortFailurePercent must be within (0, 100] with at most 2 decimals");

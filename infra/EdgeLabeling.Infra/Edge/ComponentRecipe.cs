@@ -14,9 +14,9 @@ public sealed record UploadedArtifact(string S3Uri, string StoredFileName);
 /// <summary>
 /// A Greengrass recipe (JSON) as produced by scripts/package-component.sh, and its rendering into the
 /// inline recipe of a <c>CfnComponentVersion</c>. Artifacts are named by file name in the recipe and
-/// get the URIs of the CDK assets. CDK names an asset object after its content hash, and Greengrass
-/// names an artifact's folder after the object name, so lifecycle paths that mention an artifact's
-/// file name are rewritten to the stored name as well.
+/// get the URIs they were uploaded to (EdgeFleetStack: <c>components/&lt;name&gt;/&lt;version&gt;/&lt;file&gt;</c>,
+/// file names kept). Greengrass names an artifact's folder after the object name, so when a store renames
+/// the object, lifecycle paths that mention the artifact's file name are rewritten to the stored name as well.
 /// </summary>
 public sealed partial class ComponentRecipe
 {

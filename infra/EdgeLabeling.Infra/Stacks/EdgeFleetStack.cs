@@ -5,7 +5,8 @@ using Amazon.CDK.AWS.IAM;
 using Amazon.CDK.AWS.IoT;
 using Amazon.CDK.AWS.KMS;
 using Amazon.CDK.AWS.S3;
-using Amazon.CDK.AWS.S3.Assets;
+using Amazon.CDK.AWS.Logs;
+using Amazon.CDK.AWS.S3.Deployment;
 using Constructs;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Infra.Configuration;
@@ -27,6 +28,9 @@ public sealed record EdgeFleetStackProps
 
     /// <summary>Key encrypting the incoming bucket.</summary>
     public required IKey DataKey { get; init; }
+
+    /// <summary>Bucket the component artifacts are copied to, under <c>components/&lt;name&gt;/&lt;version&gt;/</c>.</summary>
+    public required IBucket ArtifactBucket { get; init; }
 
     /// <summary>Folder with recipe.json and the artifact files it names (output of scripts/package-component.sh).</summary>
     public required string ComponentDirectory { get; init; }
@@ -53,20 +57,46 @@ public sealed class EdgeFleetStack : Stack
         var recipe = ComponentRecipe.Load(Path.Combine(props.ComponentDirectory, RecipeFileName));
         Recipe = recipe;
 
-        // --- Artifacts as CDK assets -------------------------------------------------------------
+        // --- Artifacts under a versioned prefix that stays --------------------------------------------
+        // Every released version must stay downloadable: a device that joins a fleet held on an older version,
+        // or rolls back to one it never had, downloads that version's artifacts again. So each version's files
+        // go to components/<name>/<version>/ and are never pruned or deleted by a later deployment.
         var uploaded = new Dictionary<string, UploadedArtifact>(StringComparer.Ordinal);
-        var assets = new List<Asset>();
         foreach (var file in recipe.ArtifactFileNames)
         {
-            var path = Path.Combine(props.ComponentDirectory, file);
-            if (!File.Exists(path))
+            if (!File.Exists(Path.Combine(props.ComponentDirectory, file)))
             {
                 throw new ConfigurationException($"recipe artifact '{file}' is not in component folder '{props.ComponentDirectory}'");
             }
+        }
 
-            var asset = new Asset(this, "Artifact-" + file, new AssetProps { Path = path });
-            assets.Add(asset);
-            uploaded[file] = new UploadedArtifact(asset.S3ObjectUrl, asset.S3ObjectKey);
+        ArtifactPrefix = ArtifactKeyPrefix(recipe.Name, recipe.Version);
+        BucketDeployment? artifactUpload = null;
+        if (recipe.ArtifactFileNames.Count > 0)
+        {
+            artifactUpload = new BucketDeployment(this, "ComponentArtifacts", new BucketDeploymentProps
+            {
+                // Only the recipe's artifacts (not recipe.json or anything else in the folder), keeping their names.
+                Sources = [Source.Asset(props.ComponentDirectory, new Amazon.CDK.AWS.S3.Assets.AssetOptions
+                {
+                    Exclude = ["*", .. recipe.ArtifactFileNames.Select(f => "!" + f)],
+                })],
+                DestinationBucket = props.ArtifactBucket,
+                DestinationKeyPrefix = ArtifactPrefix,
+                Prune = false,
+                RetainOnDelete = true,
+                // The self-contained ZIPs are ~55 MB each; the copy unpacks the asset in memory and /tmp.
+                MemoryLimit = 1024,
+                LogGroup = new LogGroup(this, "ComponentArtifactsUploadLogs", new LogGroupProps
+                {
+                    Retention = LabelingStack.LogRetention(config.LogRetentionDays),
+                    RemovalPolicy = RemovalPolicy.DESTROY,
+                }),
+            });
+            foreach (var file in recipe.ArtifactFileNames)
+            {
+                uploaded[file] = new UploadedArtifact($"s3://{props.ArtifactBucket.BucketName}/{ArtifactPrefix}{file}", file);
+            }
         }
 
         // --- Token exchange role + role alias ------------------------------------------------------
@@ -110,20 +140,21 @@ public sealed class EdgeFleetStack : Stack
                 ["StringEquals"] = new Dictionary<string, object> { ["kms:ViaService"] = $"s3.{Aws.REGION}.amazonaws.com" },
             },
         }));
-        if (assets.Count > 0)
+        if (artifactUpload is not null)
         {
             role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
             {
                 Sid = "ReadComponentArtifacts",
+                // Every version of this component, not only this build's: older versions stay deployable.
                 Actions = ["s3:GetObject"],
-                Resources = assets.Select(a => $"arn:{Aws.PARTITION}:s3:::{a.S3BucketName}/{a.S3ObjectKey}").ToArray(),
+                Resources = [props.ArtifactBucket.ArnForObjects(ArtifactKeyPrefix(recipe.Name) + "*")],
             }));
             role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
             {
                 Sid = "LocateArtifactBucket",
                 // The nucleus asks for the bucket's region before every artifact download and fails on 403.
                 Actions = ["s3:GetBucketLocation"],
-                Resources = assets.Select(a => $"arn:{Aws.PARTITION}:s3:::{a.S3BucketName}").Distinct().ToArray(),
+                Resources = [props.ArtifactBucket.BucketArn],
             }));
         }
 
@@ -171,6 +202,12 @@ public sealed class EdgeFleetStack : Stack
         // Versions stay in the account after an update so devices can roll back and the fleet can
         // stay pinned to the previous version while a canary soaks the new one.
         component.ApplyRemovalPolicy(RemovalPolicy.RETAIN);
+        if (artifactUpload is not null)
+        {
+            // Greengrass reads the artifacts (digest) when the version is created.
+            component.Node.AddDependency(artifactUpload);
+        }
+
         Component = component;
 
         // --- Deployments -------------------------------------------------------------------------
@@ -208,6 +245,16 @@ public sealed class EdgeFleetStack : Stack
         new CfnOutput(this, "TokenExchangeRoleName", new CfnOutputProps { Value = role.RoleName });
         new CfnOutput(this, "RoleAliasPolicyNameOutput", new CfnOutputProps { Value = RoleAliasPolicyName });
     }
+
+    /// <summary>Key prefix of this version's artifacts in the artifact bucket (<c>components/&lt;name&gt;/&lt;version&gt;/</c>).</summary>
+    public string ArtifactPrefix { get; }
+
+    /// <summary>
+    /// <c>components/&lt;name&gt;/</c>, or <c>components/&lt;name&gt;/&lt;version&gt;/</c> when a version is given:
+    /// where a component's artifacts are kept.
+    /// </summary>
+    public static string ArtifactKeyPrefix(string componentName, string? version = null) =>
+        version is null ? $"components/{componentName}/" : $"components/{componentName}/{version}/";
 
     /// <summary>The parsed recipe the component version was built from.</summary>
     public ComponentRecipe Recipe { get; }

@@ -39,6 +39,9 @@ public sealed class StorageStack : Stack
         /// <summary>S3 server access logs of the two data buckets.</summary>
         public const string AccessLogsBucket = "AccessLogsBucket";
 
+        /// <summary>Bucket holding every released Greengrass component version's artifacts.</summary>
+        public const string ComponentArtifactsBucket = "ComponentArtifactsBucket";
+
         /// <summary>Pending-item table.</summary>
         public const string PendingItemsTable = "PendingItemsTable";
     }
@@ -199,6 +202,34 @@ public sealed class StorageStack : Stack
         Pin(table, LogicalIds.PendingItemsTable);
         PendingItemsTable = table;
 
+        // Component artifacts live here rather than in the CDK asset bucket: every released version must stay
+        // downloadable (a new device in a fleet held on an older version, a rollback), and the asset bucket is
+        // for CDK to clean up. Versioned, so an artifact overwritten by mistake can be restored.
+        var artifacts = new Bucket(this, "ComponentArtifactsBucket", new BucketProps
+        {
+            // S3-managed keys: the nucleus downloads with the token-exchange role, which then needs no KMS grant.
+            Encryption = BucketEncryption.S3_MANAGED,
+            BlockPublicAccess = BlockPublicAccess.BLOCK_ALL,
+            EnforceSSL = true,
+            Versioned = true,
+            ObjectOwnership = ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            ServerAccessLogsBucket = logs,
+            ServerAccessLogsPrefix = "component-artifacts/",
+            RemovalPolicy = removal,
+            AutoDeleteObjects = config.DestroyOnRemoval,
+            LifecycleRules =
+            [
+                new LifecycleRule
+                {
+                    // Only replaced (noncurrent) copies expire; current artifacts stay for as long as the bucket does.
+                    Id = "expire-replaced-artifacts",
+                    NoncurrentVersionExpiration = Duration.Days(config.NoncurrentVersionExpirationDays),
+                },
+            ],
+        });
+        Pin(artifacts, LogicalIds.ComponentArtifactsBucket);
+        ComponentArtifactsBucket = artifacts;
+
         new CfnOutput(this, "IncomingBucketName", new CfnOutputProps { Value = incoming.BucketName });
         new CfnOutput(this, "LabelingDataBucketName", new CfnOutputProps { Value = data.BucketName });
         new CfnOutput(this, "PendingItemsTableName", new CfnOutputProps { Value = table.TableName });
@@ -212,6 +243,9 @@ public sealed class StorageStack : Stack
 
     /// <summary>Bucket for job inputs, job outputs and the merged dataset.</summary>
     public IBucket LabelingDataBucket { get; }
+
+    /// <summary>Bucket with the Greengrass component artifacts, under <c>components/&lt;name&gt;/&lt;version&gt;/</c>.</summary>
+    public IBucket ComponentArtifactsBucket { get; }
 
     /// <summary>Bucket receiving S3 server access logs.</summary>
     public IBucket AccessLogsBucket { get; }
