@@ -30,6 +30,13 @@ public sealed class EdgeOptions
     /// <summary>Writable folder for the queue database, blobs, quarantine and the status file.</summary>
     public string WorkDirectory { get; set; } = "";
 
+    /// <summary>
+    /// Group of the camera writer. The self-test, run as root by the Install step, creates a missing
+    /// <see cref="InputDirectory"/> as root:CameraGroup mode 2770 (the group too when missing) and adds the
+    /// component's user to it. Empty: a created folder belongs to the component's user and its primary group.
+    /// </summary>
+    public string CameraGroup { get; set; } = "edgelabeling-camera";
+
     /// <summary>When set, accepted frames are moved here instead of deleted.</summary>
     public string ProcessedDirectory { get; set; } = "";
 
@@ -178,6 +185,7 @@ public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         Check(ObjectKeyLayout.IsValidThingName(o.ThingName), nameof(o.ThingName), $"'{o.ThingName}' must be 1-128 of letters, digits, ':', '_' or '-' (set it or AWS_IOT_THING_NAME)");
         Check(!string.IsNullOrWhiteSpace(o.InputDirectory), nameof(o.InputDirectory), "is required");
         Check(!string.IsNullOrWhiteSpace(o.WorkDirectory), nameof(o.WorkDirectory), "is required");
+        Check(o.CameraGroup.Length == 0 || IsValidGroupName(o.CameraGroup), nameof(o.CameraGroup), $"'{o.CameraGroup}' must be empty or a POSIX group name (1-32 of a-z, 0-9, '_', '-', not starting with '-' or a digit)");
         if (RequireModel)
         {
             Check(!string.IsNullOrWhiteSpace(o.ModelPath) && File.Exists(o.ModelPath), nameof(o.ModelPath), $"model file '{o.ModelPath}' does not exist");
@@ -215,6 +223,9 @@ public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         Check(o.UploadJpegQuality is >= 1 and <= 100, nameof(o.UploadJpegQuality), $"{o.UploadJpegQuality} must be 1-100");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    private static bool IsValidGroupName(string g) =>
+        g.Length <= 32 && (char.IsAsciiLetterLower(g[0]) || g[0] == '_') && g.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '_' or '-');
 
     private static bool IsValidBucket(string b) =>
         !string.IsNullOrEmpty(b) && b.Length is >= 3 and <= 63 && b.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.')

@@ -47,6 +47,8 @@ public sealed class EdgeOptionsValidatorTests
     [InlineData("LowPriorityWindow", "1am-5am")]
     [InlineData("S3Endpoint", "ftp://x")]
     [InlineData("ChecksumMode", "sometimes")]
+    [InlineData("CameraGroup", "Camera Group")]
+    [InlineData("CameraGroup", "-cam")]
     public void Validate_WhenFieldIsBad_NamesFieldAndValue(string field, string value)
     {
         var o = Valid();

@@ -89,11 +89,40 @@ public sealed class ComponentRecipeTests
     }
 
     [Fact]
+    public void Render_InstallStep_RunsTheSelfTestAsRootFromTheStoredArchiveFolder()
+    {
+        var original = JsonNode.Parse(TestAssets.Recipe)!;
+        var rendered = JsonNode.Parse(ComponentRecipe.Parse(TestAssets.Recipe).Render(Uploaded))!;
+
+        var install = rendered["Manifests"]![0]!["Lifecycle"]!["Install"]!;
+        Assert.True(install["RequiresPrivilege"]!.GetValue<bool>());
+        // The self-test gets the Run step's arguments exactly, from the same (renamed) folder.
+        Assert.Equal(
+            Run(rendered, 0).Replace("/edgelabeling-component ", "/edgelabeling-component --self-test ", StringComparison.Ordinal),
+            install["Script"]!.GetValue<string>());
+        Assert.Contains("edgelabeling-component-linux-x64", original["Manifests"]![0]!["Lifecycle"]!["Install"]!["Script"]!.GetValue<string>());
+        Assert.StartsWith("exec {artifacts:decompressedPath}/bbb222/edgelabeling-component --self-test ", rendered["Manifests"]![1]!["Lifecycle"]!["Install"]!["Script"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Parse_RunWithoutInstallStep_IsRefused()
+    {
+        const string json = """
+            {"RecipeFormatVersion":"2020-01-25","ComponentName":"a.b","ComponentVersion":"1.0.0",
+             "Manifests":[{"Lifecycle":{"Run":"{artifacts:decompressedPath}/tool/x"},"Artifacts":[{"URI":"s3://b/tool.zip","Unarchive":"ZIP"}]}]}
+            """;
+
+        var ex = Assert.Throws<ConfigurationException>(() => ComponentRecipe.Parse(json));
+
+        Assert.Contains("Manifests[0].Lifecycle has a Run step but no Install step", ex.Message);
+    }
+
+    [Fact]
     public void Render_NameThatPrefixesAnotherFolder_ReplacesWholeSegmentsOnly()
     {
         const string json = """
             {"RecipeFormatVersion":"2020-01-25","ComponentName":"a.b","ComponentVersion":"1.0.0",
-             "Manifests":[{"Lifecycle":{"Run":"{artifacts:decompressedPath}/tool/x {artifacts:decompressedPath}/tool-v2/y {artifacts:path}/tool.zip"},
+             "Manifests":[{"Lifecycle":{"Install":"true","Run":"{artifacts:decompressedPath}/tool/x {artifacts:decompressedPath}/tool-v2/y {artifacts:path}/tool.zip"},
                            "Artifacts":[{"URI":"s3://b/tool.zip","Unarchive":"ZIP"}]}]}
             """;
 

@@ -43,9 +43,14 @@ public static class EdgeComponentHost
         return builder;
     }
 
-    /// <summary>Runs until SIGTERM/SIGINT; returns the process exit code.</summary>
+    /// <summary>Runs until SIGTERM/SIGINT (or, with <c>--self-test</c>, runs <see cref="SelfTest"/>); returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args, EdgeComponentOverrides? overrides = null)
     {
+        if (SelfTest.Requested(args))
+        {
+            return await SelfTest.RunAsync(args).ConfigureAwait(false);
+        }
+
         try
         {
             using var host = CreateBuilder(args, overrides).Build();

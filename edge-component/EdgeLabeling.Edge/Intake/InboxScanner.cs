@@ -14,6 +14,7 @@ public sealed class InboxScanner(string directory, TimeSpan stableFor, TimeProvi
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<string, Observation> _seen = new(StringComparer.Ordinal);
     private readonly HashSet<string> _ignored = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unreadable = new(StringComparer.Ordinal);
 
     private readonly record struct Observation(long Length, DateTime WriteTimeUtc, long SinceTimestamp);
 
@@ -21,6 +22,16 @@ public sealed class InboxScanner(string directory, TimeSpan stableFor, TimeProvi
 
     /// <summary>Raised once per file name that is not a frame (wrong extension), so it can be logged once.</summary>
     public event Action<string>? Ignored;
+
+    /// <summary>
+    /// Raised once when a stable frame cannot be opened for lack of permission (the camera wrote it with a
+    /// mode or group this user cannot read), with the error; raised again only if it became readable and then
+    /// unreadable again.
+    /// </summary>
+    public event Action<string, string>? Unreadable;
+
+    /// <summary>Frames in the folder now that this user is not allowed to read; they wait and are counted.</summary>
+    public int UnreadableCount => _unreadable.Count;
 
     /// <summary>True for names a writer uses while a file is still being written.</summary>
     public static bool IsTemporaryName(string fileName) =>
@@ -91,9 +102,18 @@ public sealed class InboxScanner(string directory, TimeSpan stableFor, TimeProvi
                 obs = _seen[path];
             }
 
-            if (_time.GetElapsedTime(obs.SinceTimestamp, now) >= stableFor && CanOpenExclusively(path))
+            string? denied = null;
+            if (_time.GetElapsedTime(obs.SinceTimestamp, now) >= stableFor && CanOpenExclusively(path, out denied))
             {
+                _unreadable.Remove(path);
                 ready.Add(path);
+            }
+            else if (denied is not null)
+            {
+                if (_unreadable.Add(path))
+                {
+                    Unreadable?.Invoke(path, denied);
+                }
             }
         }
 
@@ -103,6 +123,7 @@ public sealed class InboxScanner(string directory, TimeSpan stableFor, TimeProvi
         }
 
         _ignored.RemoveWhere(p => !File.Exists(p));
+        _unreadable.RemoveWhere(p => !present.Contains(p));
         ready.Sort(StringComparer.Ordinal);
         return ready;
     }
@@ -110,19 +131,22 @@ public sealed class InboxScanner(string directory, TimeSpan stableFor, TimeProvi
     /// <summary>Forgets a file (after it was taken or moved), so a new file of the same name is watched afresh.</summary>
     public void Forget(string path) => _seen.Remove(path);
 
-    private static bool CanOpenExclusively(string path)
+    /// <summary>True when the file can be opened without sharing; <paramref name="denied"/> says why not when permissions forbid it.</summary>
+    private static bool CanOpenExclusively(string path, out string? denied)
     {
+        denied = null;
         try
         {
             // On Linux .NET takes an advisory lock for FileShare.None; a writer holding one keeps the file back.
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None);
             return true;
         }
-        catch (IOException)
+        catch (UnauthorizedAccessException ex)
         {
+            denied = ex.Message;
             return false;
         }
-        catch (UnauthorizedAccessException)
+        catch (IOException)
         {
             return false;
         }

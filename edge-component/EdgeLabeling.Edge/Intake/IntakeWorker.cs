@@ -34,6 +34,11 @@ public sealed class IntakeWorker(
     private readonly UploadImageNormalizer _normalizer = new(options.Value.UploadMaxSide, options.Value.UploadJpegQuality);
     private InboxScanner? _scanner;
 
+    // Frames already handled (queued, found duplicate or quarantined) that this user cannot remove from the
+    // input folder, with the size and mtime seen then: skipped until they change or disappear, so they are
+    // neither processed again every round nor forgotten.
+    private readonly Dictionary<string, (long Length, DateTime WriteTimeUtc)> _undeletable = new(StringComparer.Ordinal);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Leave StartAsync at once; the first scan runs on the thread pool.
@@ -41,6 +46,9 @@ public sealed class IntakeWorker(
         Directory.CreateDirectory(_o.InputDirectory);
         _scanner = new InboxScanner(_o.InputDirectory, TimeSpan.FromMilliseconds(_o.FileStableMilliseconds), time);
         _scanner.Ignored += path => logger.LogWarning("Ignoring {File}: not a .jpg, .jpeg or .png frame", path);
+        _scanner.Unreadable += (path, error) => logger.LogWarning(
+            "Frame {File} cannot be read by this user ({Error}); it stays in the folder and is counted in status.json (unreadableFrames) until its permissions let the component read it",
+            path, error);
         logger.LogInformation("Watching {InputDirectory} for frames (stable after {StableMs} ms)", _o.InputDirectory, _o.FileStableMilliseconds);
         var poll = TimeSpan.FromMilliseconds(_o.PollMilliseconds);
         while (!stoppingToken.IsCancellationRequested)
@@ -70,11 +78,19 @@ public sealed class IntakeWorker(
     internal int RunOnce(CancellationToken stoppingToken)
     {
         var taken = 0;
-        foreach (var path in _scanner!.ScanReady())
+        var ready = _scanner!.ScanReady();
+        PruneUndeletable();
+        state.SetStuckFrames(_scanner.UnreadableCount, _undeletable.Count);
+        foreach (var path in ready)
         {
             if (stoppingToken.IsCancellationRequested)
             {
                 break;
+            }
+
+            if (_undeletable.TryGetValue(path, out var seen) && Unchanged(path, seen))
+            {
+                continue;
             }
 
             long length;
@@ -288,11 +304,52 @@ public sealed class IntakeWorker(
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // Already queued: if the file comes round again its content address makes it a no-op.
-            logger.LogWarning("Could not remove accepted frame {File}: {Error}", path, ex.Message);
+            // Already queued: skip the file from now on instead of deciding it again every round.
+            KeepUndeletable(path, "remove accepted", ex);
         }
 
         _scanner!.Forget(path);
+    }
+
+    private void KeepUndeletable(string path, string action, Exception ex)
+    {
+        try
+        {
+            var fi = new FileInfo(path);
+            if (!fi.Exists)
+            {
+                return;
+            }
+
+            if (_undeletable.TryAdd(path, (fi.Length, fi.LastWriteTimeUtc)))
+            {
+                logger.LogWarning(
+                    "Could not {Action} frame {File}: {Error}. It is done and skipped from now on; it stays in the folder and is counted in status.json (undeletableFrames) until it is removed",
+                    action, path, ex.Message);
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        state.SetStuckFrames(_scanner!.UnreadableCount, _undeletable.Count);
+    }
+
+    private void PruneUndeletable()
+    {
+        foreach (var (path, seen) in _undeletable.ToList())
+        {
+            if (!Unchanged(path, seen))
+            {
+                _undeletable.Remove(path);
+            }
+        }
+    }
+
+    private static bool Unchanged(string path, (long Length, DateTime WriteTimeUtc) seen)
+    {
+        var fi = new FileInfo(path);
+        return fi.Exists && fi.Length == seen.Length && fi.LastWriteTimeUtc == seen.WriteTimeUtc;
     }
 
     private void Quarantine(string path, ImageDecision decision)
@@ -311,7 +368,7 @@ public sealed class IntakeWorker(
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            logger.LogWarning("Could not move quarantined frame {File}: {Error}", path, ex.Message);
+            KeepUndeletable(path, "move quarantined", ex);
         }
 
         _scanner!.Forget(path);

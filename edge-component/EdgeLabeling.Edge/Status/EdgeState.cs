@@ -23,6 +23,8 @@ public sealed class EdgeState
     public long QuarantinePruned { get; private set; }
     public long Evicted { get; private set; }
     public string? LastIntakeError { get; private set; }
+    public int UnreadableFrames { get; private set; }
+    public int UndeletableFrames { get; private set; }
     public bool Stopping { get; set; }
 
     public void UploadSucceeded(DateTimeOffset now)
@@ -86,6 +88,16 @@ public sealed class EdgeState
     }
 
     public void IntakeFailed(string message) => LastIntakeError = message;
+
+    /// <summary>Frames in the input folder the component may not read, and handled ones it may not remove.</summary>
+    public void SetStuckFrames(int unreadable, int undeletable)
+    {
+        lock (_gate)
+        {
+            UnreadableFrames = unreadable;
+            UndeletableFrames = undeletable;
+        }
+    }
 }
 
 /// <summary>Wakes the uploader when the intake has queued something, so an idle uploader needs no polling loop.</summary>

@@ -51,6 +51,13 @@ public sealed record StatusReport
 
     /// <summary>Quarantined frames deleted by this process to keep the quarantine folder under QuarantineMaxBytes.</summary>
     public long QuarantinePruned { get; init; }
+
+    /// <summary>Frames in the input folder this user may not read (wrong mode or group); they wait there.</summary>
+    public int UnreadableFrames { get; init; }
+
+    /// <summary>Frames already handled that this user may not remove from the input folder; skipped, not redone.</summary>
+    public int UndeletableFrames { get; init; }
+
     public string? LastIntakeError { get; init; }
 }
 
@@ -104,6 +111,8 @@ public sealed class StatusWriter(Outbox outbox, EdgeState state, IOptions<EdgeOp
             DeferredItems = stats.DeferredItems,
             LastDeferralError = stats.LastDeferralError,
             QuarantinePruned = state.QuarantinePruned,
+            UnreadableFrames = state.UnreadableFrames,
+            UndeletableFrames = state.UndeletableFrames,
             LastIntakeError = state.LastIntakeError,
         };
     }

@@ -27,9 +27,9 @@ public sealed class FixedObjectStoreProvider(IObjectStore store) : IObjectStoreP
 }
 
 /// <summary>
-/// S3 (or an S3-compatible server). Credentials, unless given: on a Greengrass core the token exchange
-/// service (AWS_CONTAINER_CREDENTIALS_FULL_URI + AWS_CONTAINER_AUTHORIZATION_TOKEN) through the SDK's
-/// container provider, otherwise the SDK default chain (environment, profile, instance role).
+/// S3 (or an S3-compatible server). Credentials, unless given: the SDK default chain, which on a Greengrass
+/// core reads the token exchange service the nucleus announces (AWS_CONTAINER_CREDENTIALS_FULL_URI +
+/// AWS_CONTAINER_AUTHORIZATION_TOKEN) and fetches again before they expire; the harness checks both.
 /// </summary>
 public sealed class S3ObjectStoreProvider(S3Settings settings, AWSCredentials? credentials = null) : IObjectStoreProvider, IDisposable
 {
@@ -44,21 +44,10 @@ public sealed class S3ObjectStoreProvider(S3Settings settings, AWSCredentials? c
         {
             lock (_gate)
             {
-                return _store ??= new S3ObjectStore(settings.CreateClient(credentials ?? ContainerCredentialsOrNull()), settings);
+                return _store ??= new S3ObjectStore(settings.CreateClient(credentials), settings);
             }
         }
     }
-
-    /// <summary>
-    /// A new container provider per client: the default chain caches what it fetched for the whole process,
-    /// so after the token exchange service was down or handed out keys that S3 refused, only a fresh
-    /// provider asks it again.
-    /// </summary>
-    private static GenericContainerCredentials? ContainerCredentialsOrNull() =>
-        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AWS_CONTAINER_CREDENTIALS_FULL_URI"))
-        || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"))
-            ? new GenericContainerCredentials()
-            : null;
 
     public void Reset()
     {

@@ -1,3 +1,5 @@
+using System.Net;
+using Amazon.Runtime;
 using EdgeLabeling.Storage;
 
 namespace EdgeLabeling.Edge.Upload;
@@ -8,11 +10,16 @@ namespace EdgeLabeling.Edge.Upload;
 /// and <c>sha256</c> metadata is already there (an upload resumed after a crash or a lost response) nothing
 /// is sent. The caller skips the HEAD for items no earlier attempt can have touched, which saves a request
 /// per object on a healthy link. PUTs go through the bandwidth cap when one is configured.
+/// A HEAD answered 403 says nothing either way: under the device policy (s3:ListBucket only with an
+/// s3:prefix condition) S3 answers 403 instead of 404 for a missing key, so the PUT follows and its answer,
+/// which has a body, tells bad keys from a refused key.
 /// </summary>
 public sealed class ObjectUploader(IObjectStoreProvider stores, string bucket, TokenBucket? bandwidth)
 {
     /// <summary>Metadata key holding the lower-case hex SHA-256 of the object bytes.</summary>
     public const string Sha256MetadataKey = "sha256";
+
+    private long _headsForbidden;
 
     public string Bucket => bucket;
 
@@ -23,7 +30,7 @@ public sealed class ObjectUploader(IObjectStoreProvider stores, string bucket, T
     public async Task<long> PutOnceAsync(string key, Func<Stream> open, long length, string sha256, string contentType, CancellationToken cancellationToken, bool mayExist = true, string? contentEncoding = null)
     {
         var store = stores.Current;
-        var head = mayExist ? await store.HeadAsync(bucket, key, cancellationToken).ConfigureAwait(false) : null;
+        var head = mayExist ? await HeadOrUnknownAsync(store, key, cancellationToken).ConfigureAwait(false) : null;
         if (head is not null && head.Size == length
             && head.Metadata.TryGetValue(Sha256MetadataKey, out var existing)
             && string.Equals(existing, sha256, StringComparison.OrdinalIgnoreCase))
@@ -41,5 +48,22 @@ public sealed class ObjectUploader(IObjectStoreProvider stores, string bucket, T
 
         await store.PutAsync(bucket, key, body, contentType, meta, cancellationToken).ConfigureAwait(false);
         return length;
+    }
+
+    /// <summary>Times a HEAD was answered 403 and the PUT went ahead without knowing whether the object exists.</summary>
+    public long HeadsForbidden => Interlocked.Read(ref _headsForbidden);
+
+    private async Task<StoredObject?> HeadOrUnknownAsync(IObjectStore store, string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.HeadAsync(bucket, key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AmazonServiceException ex) when (ex.StatusCode == HttpStatusCode.Forbidden)
+        {
+            // Missing object without s3:ListBucket, or bad keys: a HEAD answer has no body to say which.
+            Interlocked.Increment(ref _headsForbidden);
+            return null;
+        }
     }
 }

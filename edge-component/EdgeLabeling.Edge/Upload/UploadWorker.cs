@@ -320,8 +320,8 @@ public sealed class UploadWorker(
                         "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "ExpiredToken" or "InvalidToken" => "bad-credentials",
                         // Only an answer with a body names the refusal; that one is about this request's key.
                         "AccessDenied" => "access-denied",
-                        // A HEAD answer has no body: bad keys or a missing permission, S3 cannot say which,
-                        // so it is treated as the link's problem and the queue order is kept.
+                        // A 403 without a body (a HEAD's 403 never gets here: the uploader goes on to the PUT, whose
+                        // answer names the refusal): S3 cannot say what is wrong, so the queue order is kept.
                         _ => "forbidden",
                     };
                 case AmazonServiceException { StatusCode: HttpStatusCode.NotFound }:

@@ -114,6 +114,13 @@ public sealed partial class ComponentRecipe
                 throw new ConfigurationException($"{source}: Manifests[{i}] must be an object");
             }
 
+            if (manifest["Lifecycle"] is JsonObject lifecycle && HasStep(lifecycle, "Run") && !HasStep(lifecycle, "Install"))
+            {
+                // The nucleus reports a deployment successful once Run has started; only an Install step that
+                // fails (the component's --self-test) fails the deployment and rolls it back.
+                throw new ConfigurationException($"{source}: Manifests[{i}].Lifecycle has a Run step but no Install step; a component that cannot work on a device would still be reported deployed");
+            }
+
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (artifact, j) in Artifacts(manifest).Select((a, j) => (a, j)))
             {
@@ -193,6 +200,10 @@ public sealed partial class ComponentRecipe
     // Replaces whole path segments only: "model" must not turn "model-v2/..." into "<hash>-v2/...".
     private static string ReplacePath(string text, string from, string to) =>
         Regex.Replace(text, Regex.Escape(from) + "(?![A-Za-z0-9._-])", to.Replace("$", "$$", StringComparison.Ordinal), RegexOptions.CultureInvariant);
+
+    // The nucleus matches lifecycle keys case-insensitively.
+    private static bool HasStep(JsonObject lifecycle, string step) =>
+        lifecycle.Any(kv => string.Equals(kv.Key, step, StringComparison.OrdinalIgnoreCase) && kv.Value is not null);
 
     private static IEnumerable<JsonObject> Artifacts(JsonObject manifest) =>
         manifest["Artifacts"] is JsonArray list ? list.OfType<JsonObject>() : [];

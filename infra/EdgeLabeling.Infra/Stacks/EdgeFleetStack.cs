@@ -121,7 +121,8 @@ public sealed class EdgeFleetStack : Stack
         role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
         {
             Sid = "ListOwnPrefixes",
-            // Without ListBucket a HEAD on a missing key answers 403 instead of 404.
+            // Scoped listing of the device's own prefixes. A HEAD carries no s3:prefix, so a missing key still
+            // answers 403 (not 404); the uploader treats that as "unknown" and PUTs.
             Actions = ["s3:ListBucket"],
             Resources = [props.IncomingBucket.BucketArn],
             Conditions = new Dictionary<string, object>

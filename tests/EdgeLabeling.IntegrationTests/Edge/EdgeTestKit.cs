@@ -43,10 +43,13 @@ public static class EdgeTestKit
         return result;
     }
 
-    /// <summary>Writes a frame as a camera would: a dotfile first, then an atomic rename.</summary>
+    /// <summary>
+    /// Writes a frame as a camera would: a dotfile first, then an atomic rename (as root, into the camera's
+    /// folder, created root:camera-group 2770 when missing as the deployment guide sets it up).
+    /// </summary>
     public static void Drop(string inbox, string name, byte[] bytes)
     {
-        Directory.CreateDirectory(inbox);
+        DeviceAccounts.CreateCameraInbox(inbox);
         var tmp = Path.Combine(inbox, "." + name + ".part");
         File.WriteAllBytes(tmp, bytes);
         File.Move(tmp, Path.Combine(inbox, name));
@@ -89,6 +92,7 @@ public static class EdgeTestKit
         var d = new Dictionary<string, string>
         {
             ["InputDirectory"] = inbox,
+            ["CameraGroup"] = PackagedComponent.CameraGroup,
             ["Bucket"] = bucket,
             ["S3Endpoint"] = endpoint,
             ["FileStableMilliseconds"] = "100",

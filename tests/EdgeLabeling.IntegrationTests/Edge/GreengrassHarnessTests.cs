@@ -6,7 +6,7 @@ namespace EdgeLabeling.IntegrationTests.Edge;
 /// <summary>
 /// Runs the packaged component the way a Greengrass nucleus does: unpacked ZIP, interpolated Run script
 /// through <c>sh -c</c>, the nucleus environment and credentials from a token exchange endpoint on
-/// 127.0.0.1 that checks the component's token.
+/// localhost that checks the component's token.
 /// </summary>
 [Collection(PackagedComponentCollection.Name)]
 [Trait("Category", "Integration")]
@@ -36,6 +36,22 @@ public sealed class GreengrassHarnessTests(PackagedComponent package) : IAsyncLi
         Assert.Contains("{artifacts:decompressedPath}/edgelabeling-component-linux-x64/", script);
         // Every option in the default configuration reaches the process.
         Assert.All(package.DefaultConfiguration, kv => Assert.Contains($"--{kv.Key} '{{configuration:/{kv.Key}}}'", script));
+        Assert.False(manifest["Lifecycle"]!["Run"]!["RequiresPrivilege"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void Recipe_InstallRunsTheSelfTestAsRootWithTheRunArguments()
+    {
+        var lifecycle = package.Manifest()["Lifecycle"]!;
+        var install = lifecycle["Install"]!;
+        var run = lifecycle["Run"]!["Script"]!.GetValue<string>();
+        var entry = "{artifacts:decompressedPath}/edgelabeling-component-linux-x64/edgelabeling-component";
+        // The same command with --self-test right after the program: the checks see exactly what Run will get.
+        Assert.StartsWith("exec " + entry + " ", run);
+        Assert.Equal(run.Replace(entry, entry + " --self-test", StringComparison.Ordinal), install["Script"]!.GetValue<string>());
+        // Root: the self-test creates the input folder and adds the component's user to the camera's group.
+        Assert.True(install["RequiresPrivilege"]!.GetValue<bool>());
+        Assert.Equal(120, install["Timeout"]!.GetValue<int>());
     }
 
     [Fact]
@@ -75,12 +91,17 @@ public sealed class GreengrassHarnessTests(PackagedComponent package) : IAsyncLi
             () => StatusFile.TryRead(work) is { } s && EdgeTestKit.Outcomes(s) == frames.Count && StatusFile.Long(s, "queuedItems") == 0,
             TimeSpan.FromSeconds(60),
             () => "all frames decided and uploaded; output:\n" + run.Output);
+        // Not root: the component user, as ggc_user on a device, with a private work folder.
+        var uid = File.ReadLines($"/proc/{run.Pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+        Assert.Equal(DeviceAccounts.Run("id", "-u", PackagedComponent.ComponentUser).Output.Trim(), uid.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
+        Assert.Equal($"{PackagedComponent.ComponentUser} 700", DeviceAccounts.Run("stat", "-c", "%U %a", work).Output.Trim());
 
         run.SigTerm();
         var took = await run.WaitForExitAsync(TimeSpan.FromSeconds(5));
         Assert.True(took is not null, "component did not exit within 5 s of SIGTERM:\n" + run.Output);
         Assert.Equal(0, run.ExitCode);
-        Assert.True(tes.Served >= 1, "credentials never came from the token exchange endpoint");
+        // Short-lived credentials (as the token exchange service hands out near their end) are fetched again.
+        Assert.True(tes.Served >= 2, $"credentials fetched {tes.Served} time(s); the SDK must refresh short-lived ones");
         Assert.Equal(0, tes.Rejected);
         Assert.Empty(Directory.GetFiles(inbox));
 

@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace EdgeLabeling.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A stand-in for the Greengrass token exchange service on 127.0.0.1: answers
+/// A stand-in for the Greengrass token exchange service on localhost: answers
 /// <c>GET /2016-11-01/credentialprovider/</c> with <c>{AccessKeyId, SecretAccessKey, Token, Expiration}</c>
 /// (what the AWS SDK container credential provider reads) only when the Authorization header carries the
 /// expected token, exactly as the nucleus checks a component's SVCUID. It can be switched off (connection
@@ -24,6 +24,7 @@ public sealed class TokenExchangeServer : IDisposable
 
     public TokenExchangeServer(string authorizationToken, Func<(string AccessKey, string SecretKey)> keys)
     {
+        ArgumentException.ThrowIfNullOrEmpty(authorizationToken);
         _token = authorizationToken;
         _keys = keys;
         Port = FreePort();
@@ -31,7 +32,14 @@ public sealed class TokenExchangeServer : IDisposable
 
     public int Port { get; }
 
-    public string FullUri => $"http://127.0.0.1:{Port}{PathPrefix}";
+    /// <summary>What the nucleus sets as AWS_CONTAINER_CREDENTIALS_FULL_URI: <c>http://localhost:&lt;port&gt;/2016-11-01/credentialprovider/</c>.</summary>
+    public string FullUri => $"http://localhost:{Port}{PathPrefix}";
+
+    /// <summary>
+    /// Lifetime of the credentials handed out. Short by default: the SDK refreshes credentials that expire within
+    /// 15 minutes, so a component that never asks again (or caches keys itself) shows up as a single fetch.
+    /// </summary>
+    public TimeSpan CredentialLifetime { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Hand out wrong keys while set (S3 then answers 403 InvalidAccessKeyId).</summary>
     public volatile bool ServeBadKeys;
@@ -50,7 +58,7 @@ public sealed class TokenExchangeServer : IDisposable
         }
 
         var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+        listener.Prefixes.Add($"http://localhost:{Port}/");
         listener.Start();
         _listener = listener;
         _ = Task.Run(() => LoopAsync(listener));
@@ -118,7 +126,7 @@ public sealed class TokenExchangeServer : IDisposable
             ["AccessKeyId"] = access,
             ["SecretAccessKey"] = secret,
             ["Token"] = "",
-            ["Expiration"] = DateTime.UtcNow.AddMinutes(30).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+            ["Expiration"] = DateTime.UtcNow.Add(CredentialLifetime).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
         });
         Write(res, 200, body);
     }
