@@ -68,6 +68,7 @@ public static partial class ConfigLoader
     {
         "INCOMING_BUCKET", "DATA_BUCKET", "TABLE_NAME", "WORKTEAM_ARN", "GT_ROLE_ARN", "KMS_KEY_ID", "LABEL_ATTRIBUTE",
         "BATCH_MIN_ITEMS", "BATCH_MAX_AGE_MINUTES", "MONTHLY_BUDGET_USD", "AWS_REGION", "AWS_DEFAULT_REGION",
+        "FLEET_TABLE_NAME", "FLEET_SILENT_HOURS", "FLEET_QUEUE_GROWING_HOURS", "FLEET_MIN_FREE_DISK_BYTES",
     };
 
     [GeneratedRegex("^[a-zA-Z0-9._-]{1,255}$")]
@@ -186,6 +187,11 @@ public static partial class ConfigLoader
             Check(version.Length > 0, $"fleet.extraComponents['{component}'] needs a version");
         }
 
+        Check(c.FleetHealth.SilentHours is > 0 and <= 168, "fleetHealth.silentHours must be within (0, 168]");
+        Check(c.FleetHealth.QueueGrowingHours is > 0 and <= 168, "fleetHealth.queueGrowingHours must be within (0, 168]");
+        Check(c.FleetHealth.MinFreeDiskMegabytes >= 1, "fleetHealth.minFreeDiskMegabytes must be at least 1");
+        // A minute is the finest EventBridge rate; over an hour the silent alarm would lag its own threshold.
+        Check(c.FleetHealth.CheckMinutes is >= 1 and <= 60, "fleetHealth.checkMinutes must be 1-60");
         var r = c.Fleet.Rollout;
         Check(r.BaseRatePerMinute is >= 1 and <= 1000, "fleet.rollout.baseRatePerMinute must be 1-1000");
         Check(r.IncrementFactor is >= 1 and <= 5, "fleet.rollout.incrementFactor must be 1-5");

@@ -90,6 +90,13 @@ public sealed class EdgeFleetStack : Stack
         }));
         role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
         {
+            Sid = "SendOwnHeartbeat",
+            // The heartbeat is one fixed key per device, only ever overwritten: no read, no other key.
+            Actions = ["s3:PutObject"],
+            Resources = [$"{props.IncomingBucket.BucketArn}/{FleetKeys.StatusPrefix}{ThingNameVariable}/{FleetKeys.HeartbeatFileName}"],
+        }));
+        role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
             Sid = "ListOwnPrefixes",
             // Without ListBucket a HEAD on a missing key answers 403 instead of 404.
             Actions = ["s3:ListBucket"],
