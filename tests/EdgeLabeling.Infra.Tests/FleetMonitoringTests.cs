@@ -72,18 +72,22 @@ public sealed class FleetMonitoringTests(SynthFixture synth)
     [MemberData(nameof(Envs))]
     public void HeartbeatFunction_ReadsOnlyStatusObjects_AndCheckOnlyReadsTheTable(string env)
     {
-        var (heartbeatId, _) = Function(env, FleetMonitoring.Handlers.Heartbeat);
-        var (checkId, _) = Function(env, FleetMonitoring.Handlers.Check);
+        var (_, heartbeatProps) = Function(env, FleetMonitoring.Handlers.Heartbeat);
+        var (_, checkProps) = Function(env, FleetMonitoring.Handlers.Check);
         var policies = SecurityRules.Resources(Raw(env), "AWS::IAM::Policy").Select(p => p.Resource["Properties"]!).ToList();
-        JsonNode PolicyOf(string fnId) => policies.Single(p => SecurityRules.Flatten(p["Roles"]).Contains(fnId + "ServiceRole", StringComparison.Ordinal));
+        JsonNode PolicyOf(JsonObject fn)
+        {
+            var roleId = fn["Role"]!["Fn::GetAtt"]![0]!.GetValue<string>();
+            return policies.Single(p => SecurityRules.Flatten(p["Roles"]).Contains($"<Ref:{roleId}>", StringComparison.Ordinal));
+        }
 
-        var heartbeatStatements = PolicyOf(heartbeatId)["PolicyDocument"]!["Statement"]!.AsArray();
+        var heartbeatStatements = PolicyOf(heartbeatProps)["PolicyDocument"]!["Statement"]!.AsArray();
         var s3Reads = heartbeatStatements.Where(s => SecurityRules.Flatten(s!["Action"]).Contains("s3:GetObject", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(s3Reads);
         Assert.All(s3Reads, s => Assert.All((s!["Resource"] as JsonArray ?? [s["Resource"]]).Select(SecurityRules.Flatten).Where(r => r.Contains("/", StringComparison.Ordinal)),
             r => Assert.EndsWith("/status/*", r)));
 
-        var checkActions = PolicyOf(checkId)["PolicyDocument"]!["Statement"]!.AsArray().Select(s => SecurityRules.Flatten(s!["Action"])).ToList();
+        var checkActions = PolicyOf(checkProps)["PolicyDocument"]!["Statement"]!.AsArray().Select(s => SecurityRules.Flatten(s!["Action"])).ToList();
         Assert.DoesNotContain(checkActions, a => a.Contains("dynamodb:PutItem", StringComparison.Ordinal) || a.Contains("s3:", StringComparison.Ordinal));
         Assert.Contains(checkActions, a => a.Contains("dynamodb:Scan", StringComparison.Ordinal));
     }
@@ -137,7 +141,7 @@ public sealed class FleetMonitoringTests(SynthFixture synth)
             Assert.Contains(name, emitted.Keys);
             // Same dimensions too: CloudWatch treats another dimension set as another metric.
             Assert.Null(alarm["Dimensions"]);
-            Assert.Contains(emitted[name], d => d.Count == 0);
+            Assert.Contains(emitted[name], d => d.Length == 0);
         }
 
         // The dashboard's per-device searches use names and the dimension the code emits as well.
