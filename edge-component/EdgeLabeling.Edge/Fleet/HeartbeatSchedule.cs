@@ -3,14 +3,17 @@ namespace EdgeLabeling.Edge.Fleet;
 /// <summary>
 /// Decides when a heartbeat goes out: the first one at start, then every <c>interval</c>, and early when
 /// the device's state changes — but never two within <c>minInterval</c> (a flapping link cannot turn
-/// heartbeats into a stream). A failed send is not queued: the next attempt, at least <c>minInterval</c>
-/// later, sends the state of that moment. Pure and clock-driven, so tests step through hours of it.
+/// heartbeats into a stream). A failed send is not queued: the next attempt waits a full interval, or
+/// for the state to change again (the link coming back is such a change), and sends the state of that
+/// moment. Pure and clock-driven, so tests step through hours of it.
 /// </summary>
 public sealed class HeartbeatSchedule(TimeSpan interval, TimeSpan minInterval)
 {
     private DateTimeOffset? _lastAttempt;
     private DateTimeOffset? _lastSent;
     private string? _sentState;
+    private DateTimeOffset? _failedAt;
+    private string? _failedState;
 
     public TimeSpan Interval { get; } = interval;
     public TimeSpan MinInterval { get; } = minInterval;
@@ -27,7 +30,19 @@ public sealed class HeartbeatSchedule(TimeSpan interval, TimeSpan minInterval)
         }
 
         string? reason = null;
-        if (_lastSent is null || now - _lastSent.Value >= Interval)
+        if (_failedAt is { } failed)
+        {
+            // After a failure: retry on the interval, or early when the state moved on since.
+            if (now - failed >= Interval)
+            {
+                reason = HeartbeatReasons.Interval;
+            }
+            else if (!string.Equals(state, _failedState, StringComparison.Ordinal))
+            {
+                reason = HeartbeatReasons.StateChange;
+            }
+        }
+        else if (_lastSent is null || now - _lastSent.Value >= Interval)
         {
             reason = HeartbeatReasons.Interval;
         }
@@ -49,10 +64,17 @@ public sealed class HeartbeatSchedule(TimeSpan interval, TimeSpan minInterval)
         _lastAttempt = now;
         _lastSent = now;
         _sentState = state;
+        _failedAt = null;
+        _failedState = null;
         Sent++;
     }
 
-    public void Failed(DateTimeOffset now) => _lastAttempt = now;
+    public void Failed(DateTimeOffset now, string state)
+    {
+        _lastAttempt = now;
+        _failedAt = now;
+        _failedState = state;
+    }
 }
 
 /// <summary>Values of <see cref="Contracts.FleetHeartbeat.Reason"/>.</summary>

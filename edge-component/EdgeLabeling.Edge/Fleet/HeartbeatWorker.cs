@@ -87,7 +87,7 @@ public sealed class HeartbeatWorker(
         catch (Exception ex)
         {
             // Only the latest state matters: nothing is queued, the next turn sends what is true then.
-            _schedule.Failed(now);
+            _schedule.Failed(now, state);
             logger.LogDebug("Heartbeat not sent ({Kind}): {Error}", UploadWorker.Classify(ex), ex.Message);
             return false;
         }
