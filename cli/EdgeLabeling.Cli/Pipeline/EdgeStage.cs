@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Edge.Fleet;
 using EdgeLabeling.Edge.Hosting;
 using EdgeLabeling.Edge.Intake;
 using EdgeLabeling.Edge.Status;
@@ -168,6 +169,8 @@ internal static class EdgeStage
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
 
+        // The drained state goes to the fleet view now rather than at the next heartbeat interval.
+        await host.Services.GetServices<IHostedService>().OfType<HeartbeatWorker>().Single().SendNowAsync(ct).ConfigureAwait(false);
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
         var final = status.Build();
         return new EdgeStageResult(

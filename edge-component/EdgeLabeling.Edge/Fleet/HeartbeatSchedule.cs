@@ -83,4 +83,7 @@ public static class HeartbeatReasons
     public const string Start = "start";
     public const string Interval = "interval";
     public const string StateChange = "state-change";
+
+    /// <summary>Sent on request, outside the schedule (<see cref="HeartbeatWorker.SendNowAsync"/>).</summary>
+    public const string Requested = "requested";
 }

@@ -62,11 +62,18 @@ public sealed class HeartbeatWorker(
         var state = HeartbeatBuilder.StateOf(report);
         var now = time.GetUtcNow();
         var reason = _schedule.Due(now, state);
-        if (reason is null)
-        {
-            return false;
-        }
+        return reason is not null && await SendAsync(report, state, reason, now, cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <summary>Sends one heartbeat now, whatever the schedule says (a host that drains and stops, like the local pipeline).</summary>
+    public Task<bool> SendNowAsync(CancellationToken cancellationToken)
+    {
+        var report = status.Build();
+        return SendAsync(report, HeartbeatBuilder.StateOf(report), HeartbeatReasons.Requested, time.GetUtcNow(), cancellationToken);
+    }
+
+    private async Task<bool> SendAsync(StatusReport report, string state, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var body = HeartbeatBuilder.Encode(HeartbeatBuilder.From(report, reason));
         var key = FleetKeys.HeartbeatKey(_o.ThingName);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
