@@ -18,7 +18,7 @@ public sealed class HeartbeatScheduleTests
     [Fact]
     public void Due_FirstCall_IsStart()
     {
-        Assert.Equal(HeartbeatReasons.Start, _schedule.Due(T0, "running|online"));
+        Assert.Equal(HeartbeatSendReasons.Start, _schedule.Due(T0, "running|online"));
     }
 
     [Fact]
@@ -27,7 +27,7 @@ public sealed class HeartbeatScheduleTests
         _schedule.Succeeded(T0, "s");
 
         Assert.Null(_schedule.Due(T0.AddMinutes(4), "s"));
-        Assert.Equal(HeartbeatReasons.Interval, _schedule.Due(T0.AddMinutes(5), "s"));
+        Assert.Equal(HeartbeatSendReasons.Interval, _schedule.Due(T0.AddMinutes(5), "s"));
     }
 
     [Fact]
@@ -36,7 +36,7 @@ public sealed class HeartbeatScheduleTests
         _schedule.Succeeded(T0, "online");
 
         Assert.Null(_schedule.Due(T0.AddSeconds(10), "offline"));
-        Assert.Equal(HeartbeatReasons.StateChange, _schedule.Due(T0.AddSeconds(30), "offline"));
+        Assert.Equal(HeartbeatSendReasons.StateChange, _schedule.Due(T0.AddSeconds(30), "offline"));
     }
 
     [Fact]
@@ -67,8 +67,8 @@ public sealed class HeartbeatScheduleTests
 
         Assert.Null(_schedule.Due(failedAt.AddMinutes(1), "offline"));
         Assert.Null(_schedule.Due(failedAt.AddSeconds(20), "online"));
-        Assert.Equal(HeartbeatReasons.StateChange, _schedule.Due(failedAt.AddSeconds(30), "online"));
-        Assert.Equal(HeartbeatReasons.Interval, _schedule.Due(failedAt.AddMinutes(5), "offline"));
+        Assert.Equal(HeartbeatSendReasons.StateChange, _schedule.Due(failedAt.AddSeconds(30), "online"));
+        Assert.Equal(HeartbeatSendReasons.Interval, _schedule.Due(failedAt.AddMinutes(5), "offline"));
         Assert.Equal(1, _schedule.Sent);
     }
 }
@@ -125,7 +125,7 @@ public sealed class HeartbeatWorkerTests : IDisposable
         Assert.Equal(ObjectContent.Gzip, head.Metadata[ObjectContent.ContentEncodingKey]);
         Assert.True(raw.Length < 1024, $"heartbeat is {raw.Length} bytes");
         Assert.Equal("cam-7", hb.ThingName);
-        Assert.Equal(HeartbeatReasons.Start, hb.Reason);
+        Assert.Equal(HeartbeatSendReasons.Start, hb.Reason);
         Assert.Equal(2, hb.QueueByLane["review"]);
         Assert.Equal(2, hb.QueuedItems);
         Assert.Equal(180, hb.OldestQueuedAgeSeconds);
@@ -160,7 +160,7 @@ public sealed class HeartbeatWorkerTests : IDisposable
         _time.Advance(TimeSpan.FromSeconds(25));
 
         Assert.True(await _worker.TrySendAsync(CancellationToken.None));
-        Assert.Equal(HeartbeatReasons.StateChange, (await ReadAsync()).Heartbeat.Reason);
+        Assert.Equal(HeartbeatSendReasons.StateChange, (await ReadAsync()).Heartbeat.Reason);
         Assert.Equal(2, _worker.Schedule.Sent);
     }
 
@@ -199,7 +199,7 @@ public sealed class HeartbeatWorkerTests : IDisposable
         _outbox.Enqueue([Bytes.Review(5)], EdgeLabeling.Contracts.RoutingOutcome.HumanReview, _time.GetUtcNow());
         var status = _status.Build();
 
-        var hb = HeartbeatBuilder.From(status, HeartbeatReasons.Interval);
+        var hb = HeartbeatBuilder.From(status, HeartbeatSendReasons.Interval);
 
         Assert.Equal(status.QueuedItems, hb.QueuedItems);
         Assert.Equal(status.BytesUploadedToday, hb.BytesSentToday);

@@ -26,7 +26,7 @@ public sealed class HeartbeatSchedule(TimeSpan interval, TimeSpan minInterval)
     {
         if (_lastAttempt is null)
         {
-            return HeartbeatReasons.Start;
+            return HeartbeatSendReasons.Start;
         }
 
         string? reason = null;
@@ -35,20 +35,20 @@ public sealed class HeartbeatSchedule(TimeSpan interval, TimeSpan minInterval)
             // After a failure: retry on the interval, or early when the state moved on since.
             if (now - failed >= Interval)
             {
-                reason = HeartbeatReasons.Interval;
+                reason = HeartbeatSendReasons.Interval;
             }
             else if (!string.Equals(state, _failedState, StringComparison.Ordinal))
             {
-                reason = HeartbeatReasons.StateChange;
+                reason = HeartbeatSendReasons.StateChange;
             }
         }
         else if (_lastSent is null || now - _lastSent.Value >= Interval)
         {
-            reason = HeartbeatReasons.Interval;
+            reason = HeartbeatSendReasons.Interval;
         }
         else if (!string.Equals(state, _sentState, StringComparison.Ordinal))
         {
-            reason = HeartbeatReasons.StateChange;
+            reason = HeartbeatSendReasons.StateChange;
         }
 
         if (reason is null)
@@ -78,7 +78,7 @@ public sealed class HeartbeatSchedule(TimeSpan interval, TimeSpan minInterval)
 }
 
 /// <summary>Values of <see cref="Contracts.FleetHeartbeat.Reason"/>.</summary>
-public static class HeartbeatReasons
+public static class HeartbeatSendReasons
 {
     public const string Start = "start";
     public const string Interval = "interval";

@@ -69,7 +69,7 @@ public sealed class HeartbeatWorker(
     public Task<bool> SendNowAsync(CancellationToken cancellationToken)
     {
         var report = status.Build();
-        return SendAsync(report, HeartbeatBuilder.StateOf(report), HeartbeatReasons.Requested, time.GetUtcNow(), cancellationToken);
+        return SendAsync(report, HeartbeatBuilder.StateOf(report), HeartbeatSendReasons.Requested, time.GetUtcNow(), cancellationToken);
     }
 
     private async Task<bool> SendAsync(StatusReport report, string state, string reason, DateTimeOffset now, CancellationToken cancellationToken)
