@@ -99,7 +99,8 @@ internal static class FleetCommand
         var t = new Table().Border(TableBorder.Rounded).Title("Fleet");
         foreach (var c in new[] { "device", "last seen (UTC)", "queue", "oldest queued", "free disk", "model", "routing", "component", "flags" })
         {
-            t.AddColumn(c);
+            // Names and flags are what people search for: never broken across lines in a narrow terminal.
+            t.AddColumn(c is "device" or "flags" ? new TableColumn(c).NoWrap() : new TableColumn(c));
         }
 
         foreach (var d in report.Devices)
