@@ -146,6 +146,15 @@ public sealed class EdgeOptions
     /// <summary>JPEG quality of a re-encoded upload: downscaled (<see cref="UploadMaxSide"/>) or EXIF-rotated frames.</summary>
     public int UploadJpegQuality { get; set; } = 90;
 
+    /// <summary>How often the fleet heartbeat (status/{thing}/heartbeat.json) is sent; 0 turns heartbeats off.</summary>
+    public int HeartbeatIntervalSeconds { get; set; } = 300;
+
+    /// <summary>Least time between two heartbeats, also when the state changes quickly (the rate limit).</summary>
+    public int HeartbeatMinIntervalSeconds { get; set; } = 30;
+
+    /// <summary>Component version reported in the heartbeat; empty uses the program's own version.</summary>
+    public string ComponentVersion { get; set; } = "";
+
     public string ResolvedStatusFile => string.IsNullOrEmpty(StatusFile) ? Path.Combine(WorkDirectory, "status.json") : StatusFile;
 
     public TimeWindow? ResolvedLowPriorityWindow => string.IsNullOrWhiteSpace(LowPriorityWindow) ? null : TimeWindow.Parse(LowPriorityWindow);
@@ -217,6 +226,8 @@ public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         Check(o.RetryMaxBackoffSeconds is >= 1 and <= 3600, nameof(o.RetryMaxBackoffSeconds), $"{o.RetryMaxBackoffSeconds} must be 1-3600");
         Check(o.RetryAttempts is >= 0 and <= 10, nameof(o.RetryAttempts), $"{o.RetryAttempts} must be 0-10");
         Check(o.StatusIntervalSeconds is >= 1 and <= 3600, nameof(o.StatusIntervalSeconds), $"{o.StatusIntervalSeconds} must be 1-3600");
+        Check(o.HeartbeatIntervalSeconds == 0 || o.HeartbeatIntervalSeconds is >= 10 and <= 86_400, nameof(o.HeartbeatIntervalSeconds), $"{o.HeartbeatIntervalSeconds} must be 0 (off) or 10-86400");
+        Check(o.HeartbeatMinIntervalSeconds >= 1 && (o.HeartbeatIntervalSeconds == 0 || o.HeartbeatMinIntervalSeconds <= o.HeartbeatIntervalSeconds), nameof(o.HeartbeatMinIntervalSeconds), $"{o.HeartbeatMinIntervalSeconds} must be at least 1 and at most HeartbeatIntervalSeconds ({o.HeartbeatIntervalSeconds})");
         Check(o.AutoLabelBatchSize is >= 1 and <= 10_000, nameof(o.AutoLabelBatchSize), $"{o.AutoLabelBatchSize} must be 1-10000");
         Check(o.AutoLabelBatchMaxWaitSeconds is >= 0 and <= 86_400, nameof(o.AutoLabelBatchMaxWaitSeconds), $"{o.AutoLabelBatchMaxWaitSeconds} must be 0-86400");
         Check(o.UploadMaxSide == 0 || o.UploadMaxSide >= 64, nameof(o.UploadMaxSide), $"{o.UploadMaxSide} must be 0 (off) or at least 64");

@@ -270,7 +270,8 @@ public sealed class LabelingStackTests(SynthFixture synth)
         JsonNode Business(string metric) => Assert.Single(alarms, a => a["Namespace"]?.GetValue<string>() == LabelingMetrics.Namespace && a["MetricName"]!.GetValue<string>() == metric);
 
         Assert.Equal(2, alarms.Count(a => a["MetricName"]?.GetValue<string>() == "ApproximateNumberOfMessagesVisible" && a["Threshold"]!.GetValue<double>() == 1));
-        Assert.Equal(3, alarms.Count(a => a["MetricName"]?.GetValue<string>() == "Errors" && a["Namespace"]!.GetValue<string>() == "AWS/Lambda"));
+        // Ingest, batch, merge, and the fleet check (FleetMonitoring).
+        Assert.Equal(4, alarms.Count(a => a["MetricName"]?.GetValue<string>() == "Errors" && a["Namespace"]!.GetValue<string>() == "AWS/Lambda"));
         Assert.Equal(1, Business(LabelingMetrics.JobsFailed)["Threshold"]!.GetValue<double>());
         var waiting = Business(LabelingMetrics.OldestPendingAgeMinutes);
         Assert.Equal("Maximum", waiting["Statistic"]!.GetValue<string>());
@@ -304,7 +305,7 @@ public sealed class LabelingStackTests(SynthFixture synth)
         var body = SecurityRules.Flatten(SecurityRules.Resources(Raw(env), "AWS::CloudWatch::Dashboard").Single().Resource["Properties"]!["DashboardBody"]);
 
         var widget = Assert.Single(JsonNode.Parse(body)!["widgets"]!.AsArray(),
-            w => w!["properties"]!["metrics"]?.AsArray().Any(m => m![1]?.GetValue<string>() == LabelingMetrics.OldestPendingAgeMinutes) == true)!;
+            w => w!["properties"]!["metrics"]?.AsArray().Any(m => m!.AsArray().Count > 1 && m[1]?.GetValue<string>() == LabelingMetrics.OldestPendingAgeMinutes) == true)!;
 
         var metric = Assert.Single(widget["properties"]!["metrics"]!.AsArray())!;
         Assert.Equal(LabelingMetrics.Namespace, metric[0]!.GetValue<string>());
@@ -369,7 +370,8 @@ public sealed class LabelingStackTests(SynthFixture synth)
     {
         var groups = SecurityRules.Resources(Raw(env), "AWS::Logs::LogGroup").ToList();
 
-        Assert.Equal(3, groups.Count);
+        // Ingest, batch, merge, fleet heartbeat, fleet check.
+        Assert.Equal(5, groups.Count);
         Assert.All(groups, g => Assert.Equal(synth.Environments[env].Config.LogRetentionDays, g.Resource["Properties"]!["RetentionInDays"]!.GetValue<int>()));
     }
 

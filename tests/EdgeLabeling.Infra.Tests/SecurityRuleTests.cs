@@ -28,7 +28,8 @@ public sealed class SecurityRuleTests(SynthFixture synth)
         var all = synth.AllTemplates.Select(t => t.Template).ToList();
 
         Assert.Equal(8, all.Sum(t => SecurityRules.Resources(t, "AWS::S3::Bucket").Count()));
-        Assert.Equal(4, all.Sum(t => SecurityRules.Resources(t, "AWS::Events::Rule").Count()));
+        // Per environment: batch schedule, job state, fleet check.
+        Assert.Equal(6, all.Sum(t => SecurityRules.Resources(t, "AWS::Events::Rule").Count()));
         Assert.True(all.Sum(t => SecurityRules.Resources(t, "AWS::IAM::Policy").Count()) >= 10);
     }
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Edge;
+using EdgeLabeling.Edge.Fleet;
 using EdgeLabeling.Edge.Hosting;
 using EdgeLabeling.Edge.Intake;
 using EdgeLabeling.Edge.Status;
@@ -198,6 +199,8 @@ internal static class EdgeStage
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
 
+        // The drained state goes to the fleet view now rather than at the next heartbeat interval.
+        await host.Services.GetServices<IHostedService>().OfType<HeartbeatWorker>().Single().SendNowAsync(ct).ConfigureAwait(false);
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
         var final = status.Build();
         return new EdgeStageResult(

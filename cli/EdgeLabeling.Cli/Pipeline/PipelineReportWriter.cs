@@ -200,6 +200,7 @@ internal static class PipelineReportWriter
             },
             ["charts"] = charts,
             ["timingsSeconds"] = timings,
+            ["fleet"] = r.Fleet is null ? null : PipelineFleet.ToJson(r.Fleet),
         };
     }
 
@@ -319,6 +320,11 @@ internal static class PipelineReportWriter
 
         L("Prices are the commonly quoted Ground Truth tiers (not verified against the live price page); change them with `--config` (`cloud.PRICE_TIERS`).");
         L();
+        if (r.Fleet is not null)
+        {
+            PipelineFleet.AppendMarkdown(sb, r.Fleet);
+        }
+
         L("## Charts");
         L();
         foreach (var (file, title) in ChartFiles)

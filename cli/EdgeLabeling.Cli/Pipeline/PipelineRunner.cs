@@ -38,6 +38,7 @@ internal sealed record PipelineResult
     public required Estimate ThisRun { get; init; }
     public required Estimate Backlog { get; init; }
     public required List<(string Stage, TimeSpan Elapsed)> Timings { get; init; }
+    public Labeling.Fleet.FleetReport? Fleet { get; init; }
 
 }
 
@@ -97,6 +98,8 @@ internal static class PipelineRunner
         timings.Add(("ingest + batch", watch.Elapsed));
         progress.Done("ingest and batching", $"{ingest.Messages} S3 notifications in {ingest.Invocations} ingest invocations → {cloud.Jobs.Count} Ground Truth job(s) of {string.Join(", ", cloud.Jobs.Select(j => j.Items))} image(s)", watch.Elapsed);
 
+        var fleet = await PipelineFleet.RunAsync(request.OutputDirectory, store, options, storeInfo.IncomingBucket, ct).ConfigureAwait(false);
+
         watch.Restart();
         progress.Stage("labeling (simulated workforce)");
         await cloud.LabelAsync(progress, ct).ConfigureAwait(false);
@@ -138,6 +141,7 @@ internal static class PipelineRunner
             ThisRun = Forecast(edge.Images, edge.ReviewShare, edge.AverageImageBytes, options.Budget),
             Backlog = Forecast(BacklogImages, edge.ReviewShare, edge.AverageImageBytes, options.Budget),
             Timings = timings,
+            Fleet = fleet,
         };
 
         watch.Restart();

@@ -1,4 +1,5 @@
 using Amazon.Runtime;
+using EdgeLabeling.Edge.Fleet;
 using EdgeLabeling.Edge.Intake;
 using EdgeLabeling.Edge.Queue;
 using EdgeLabeling.Edge.Status;
@@ -113,12 +114,14 @@ public static class EdgeComponentServiceCollectionExtensions
             var bucket = o.BandwidthBytesPerSecond > 0 ? new TokenBucket(o.BandwidthBytesPerSecond, time: sp.GetRequiredService<TimeProvider>()) : null;
             return new ObjectUploader(sp.GetRequiredService<IObjectStoreProvider>(), o.Bucket, bucket);
         });
+        services.AddSingleton(sp => DeviceIdentity.Create(sp.GetRequiredService<IImageLabeler>(), sp.GetRequiredService<RoutingOptions>(), sp.GetRequiredService<IOptions<EdgeOptions>>()));
         services.AddSingleton<StatusWriter>();
 
         // Stopped in reverse order: intake and upload first, the status worker last so its final write sees them stopped.
         services.AddHostedService<StatusWorker>();
         services.AddHostedService<UploadWorker>();
         services.AddHostedService<IntakeWorker>();
+        services.AddHostedService<HeartbeatWorker>();
         return services;
     }
 

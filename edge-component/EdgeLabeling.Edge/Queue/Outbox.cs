@@ -26,6 +26,7 @@ public sealed class Outbox : IDisposable
         public const string LostOnRecovery = "lost-on-recovery";
         public const string EnqueuedBytes = "enqueued-bytes";
         public const string LostMissingBlob = "lost-missing-blob";
+        public const string HeartbeatBytes = "heartbeat-bytes";
 
         public static string Outcome(RoutingOutcome outcome) => "outcome:" + outcome.ToWire();
 
@@ -746,6 +747,30 @@ public sealed class Outbox : IDisposable
             using var cmd = Cmd("SELECT value FROM counters WHERE name = $n");
             cmd.Parameters.AddWithValue("$n", Counters.UploadedOn(DateOnly.FromDateTime(now.UtcDateTime)));
             return Convert.ToInt64(cmd.ExecuteScalar() ?? 0L, CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>When the oldest item still queued was enqueued; null when the queue is empty (for the heartbeat).</summary>
+    public DateTimeOffset? OldestEnqueuedUtc()
+    {
+        lock (_gate)
+        {
+            return Scalar("SELECT MIN(enqueued_utc) FROM items") is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+        }
+    }
+
+    /// <summary>
+    /// Counts bytes sent outside the queue (heartbeats) into the same daily total the quota checks, so
+    /// every byte on the metered link is accounted for; also kept apart as <see cref="Counters.HeartbeatBytes"/>.
+    /// </summary>
+    public void CountDirectUpload(long bytes, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var tx = _db.BeginTransaction();
+            AddCounter(Counters.UploadedOn(DateOnly.FromDateTime(now.UtcDateTime)), bytes, tx);
+            AddCounter(Counters.HeartbeatBytes, bytes, tx);
+            tx.Commit();
         }
     }
 

@@ -7,6 +7,7 @@ namespace EdgeLabeling.Edge.Status;
 public sealed class EdgeState
 {
     private readonly Lock _gate = new();
+    private readonly Dictionary<string, long> _errorsByKind = new(StringComparer.Ordinal);
 
     public bool Online { get; private set; } = true;
     public string? LastUploadError { get; private set; }
@@ -46,6 +47,16 @@ public sealed class EdgeState
             LastUploadError = message;
             LastUploadErrorUtc = now;
             CurrentBackoff = backoff;
+            _errorsByKind[kind] = _errorsByKind.GetValueOrDefault(kind) + 1;
+        }
+    }
+
+    /// <summary>Upload failures since start, by kind (for the status file and the fleet heartbeat).</summary>
+    public Dictionary<string, long> ErrorsByKind()
+    {
+        lock (_gate)
+        {
+            return new Dictionary<string, long>(_errorsByKind, StringComparer.Ordinal);
         }
     }
 

@@ -59,6 +59,25 @@ public sealed record StatusReport
     public int UndeletableFrames { get; init; }
 
     public string? LastIntakeError { get; init; }
+
+    /// <summary>Seconds the oldest queued item has waited; null when the queue is empty.</summary>
+    public double? OldestQueuedAgeSeconds { get; init; }
+
+    /// <summary>Free bytes on the work directory's file system; null when it cannot be read.</summary>
+    public long? FreeDiskBytes { get; init; }
+
+    /// <summary>Daily upload quota in bytes (0 = none).</summary>
+    public long DailyQuotaBytes { get; init; }
+
+    /// <summary>Upload failures since start, by kind.</summary>
+    public Dictionary<string, long>? ErrorsByKind { get; init; }
+
+    public string? ModelSha256 { get; init; }
+    public string? RoutingVersion { get; init; }
+    public string? ComponentVersion { get; init; }
+
+    /// <summary>Bytes of fleet heartbeats sent (also counted in the daily upload total).</summary>
+    public long HeartbeatBytes { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -66,7 +85,7 @@ public sealed record StatusReport
 public sealed partial class StatusJsonContext : JsonSerializerContext;
 
 /// <summary>Builds and writes <see cref="StatusReport"/>s.</summary>
-public sealed class StatusWriter(Outbox outbox, EdgeState state, IOptions<EdgeOptions> options, TimeProvider time)
+public sealed class StatusWriter(Outbox outbox, EdgeState state, IOptions<EdgeOptions> options, TimeProvider time, Fleet.DeviceIdentity identity)
 {
     private readonly EdgeOptions _o = options.Value;
 
@@ -114,7 +133,27 @@ public sealed class StatusWriter(Outbox outbox, EdgeState state, IOptions<EdgeOp
             UnreadableFrames = state.UnreadableFrames,
             UndeletableFrames = state.UndeletableFrames,
             LastIntakeError = state.LastIntakeError,
+            OldestQueuedAgeSeconds = outbox.OldestEnqueuedUtc() is { } oldest ? Math.Max(0, Math.Round((now - oldest).TotalSeconds, 1)) : null,
+            FreeDiskBytes = FreeDiskBytes(_o.WorkDirectory),
+            DailyQuotaBytes = _o.DailyUploadMegabytes * 1024 * 1024,
+            ErrorsByKind = state.ErrorsByKind(),
+            ModelSha256 = identity.ModelSha256,
+            RoutingVersion = identity.RoutingVersion,
+            ComponentVersion = identity.ComponentVersion,
+            HeartbeatBytes = stats.Counter(Outbox.Counters.HeartbeatBytes),
         };
+    }
+
+    private static long? FreeDiskBytes(string directory)
+    {
+        try
+        {
+            return new DriveInfo(Path.GetFullPath(directory)).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
     }
 
     private static LaneReport Lane(OutboxStats s, QueuePriority p) => new(s.Lanes[p].Items, s.Lanes[p].Bytes);

@@ -209,6 +209,11 @@ public static partial class ConfigLoader
                 $"fleet.extraComponents['{NucleusComponent}'] is '{version}': the component needs nucleus {MinimumNucleus} or newer (older ones kill it without a SIGTERM); leave the nucleus out to keep each core's own version");
         }
 
+        Check(c.FleetHealth.SilentHours is > 0 and <= 168, "fleetHealth.silentHours must be within (0, 168]");
+        Check(c.FleetHealth.QueueGrowingHours is > 0 and <= 168, "fleetHealth.queueGrowingHours must be within (0, 168]");
+        Check(c.FleetHealth.MinFreeDiskMegabytes >= 1, "fleetHealth.minFreeDiskMegabytes must be at least 1");
+        // A minute is the finest EventBridge rate; over an hour the silent alarm would lag its own threshold.
+        Check(c.FleetHealth.CheckMinutes is >= 1 and <= 60, "fleetHealth.checkMinutes must be 1-60");
         var r = c.Fleet.Rollout;
         Check(r.BaseRatePerMinute is >= 1 and <= 1000, "fleet.rollout.baseRatePerMinute must be 1-1000");
         // The IoT Jobs API (ExponentialRolloutRate) takes 1.1-5.0 with at most one decimal; Greengrass passes the value on.

@@ -63,6 +63,9 @@ public sealed record EnvironmentConfig
     /// <summary>Greengrass fleet targets and rollout policy.</summary>
     public required FleetConfig Fleet { get; init; }
 
+    /// <summary>When the fleet view flags a device and how often the fleet check runs (optional; defaults below).</summary>
+    public FleetHealthConfig FleetHealth { get; init; } = new();
+
     /// <summary>True when <see cref="RemovalPolicy"/> is "destroy".</summary>
     public bool DestroyOnRemoval => string.Equals(RemovalPolicy, "destroy", StringComparison.Ordinal);
 
@@ -187,4 +190,20 @@ public sealed record RolloutConfig
 
     /// <summary>How long components may defer an update after being notified.</summary>
     public required int ComponentUpdateTimeoutSeconds { get; init; }
+}
+
+/// <summary>Fleet alarms: a device silent, its queue growing, its disk nearly full.</summary>
+public sealed record FleetHealthConfig
+{
+    /// <summary>A device that has sent no heartbeat for longer than this is flagged "silent".</summary>
+    public double SilentHours { get; init; } = 6;
+
+    /// <summary>A queue that has not come back down to its low mark for this long is flagged "queue growing".</summary>
+    public double QueueGrowingHours { get; init; } = 4;
+
+    /// <summary>Free disk on a device below this (MB) is flagged "low disk".</summary>
+    public long MinFreeDiskMegabytes { get; init; } = 512;
+
+    /// <summary>How often the scheduled fleet check runs and emits the fleet-wide counts.</summary>
+    public int CheckMinutes { get; init; } = 15;
 }

@@ -120,6 +120,13 @@ public sealed class EdgeFleetStack : Stack
         }));
         role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
         {
+            Sid = "SendOwnHeartbeat",
+            // The heartbeat is one fixed key per device, only ever overwritten: no read, no other key.
+            Actions = ["s3:PutObject"],
+            Resources = [$"{props.IncomingBucket.BucketArn}/{FleetKeys.StatusPrefix}{ThingNameVariable}/{FleetKeys.HeartbeatFileName}"],
+        }));
+        role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
             Sid = "ListOwnPrefixes",
             // Scoped listing of the device's own prefixes. A HEAD carries no s3:prefix, so a missing key still
             // answers 403 (not 404); the uploader treats that as "unknown" and PUTs.

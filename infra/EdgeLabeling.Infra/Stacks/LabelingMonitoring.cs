@@ -200,7 +200,11 @@ public sealed class LabelingMonitoring : Construct
                 Width = 12,
             }));
         dashboard.AddWidgets(new AlarmStatusWidget(new AlarmStatusWidgetProps { Title = "Alarms", Alarms = alarms.Cast<IAlarm>().ToArray(), Width = 24 }));
+        Dashboard = dashboard;
     }
+
+    /// <summary>The one-screen dashboard (other constructs add their sections).</summary>
+    public Dashboard Dashboard { get; }
 
     /// <summary>Every alarm created.</summary>
     public IReadOnlyList<Alarm> Alarms { get; }

@@ -306,17 +306,25 @@ public sealed class LabelingStack : Stack
         EventTargetsDeadLetterQueue = eventsDlq;
         WorkteamArn = workteamArn;
 
-        new LabelingMonitoring(this, "Monitoring", new LabelingMonitoringProps
+        var monitoring = new LabelingMonitoring(this, "Monitoring", new LabelingMonitoringProps
         {
             Config = config,
             Functions = [ingestFn, batchFn, mergeFn],
             DeadLetterQueues = [ingestDlq, eventsDlq],
             IngestQueue = ingestQueue,
         });
+        Fleet = new FleetMonitoring(this, "Fleet", new FleetMonitoringProps
+        {
+            Config = config, NotificationBucket = incomingForEvents, IncomingBucket = props.IncomingBucket, DataKey = props.DataKey, Code = code,
+            Environment = environment, AsyncFailures = eventsDlq, AlarmTopic = monitoring.AlarmTopic, Dashboard = monitoring.Dashboard,
+        });
 
         new CfnOutput(this, "WorkteamArnOutput", new CfnOutputProps { Value = workteamArn });
         new CfnOutput(this, "GroundTruthRoleArn", new CfnOutputProps { Value = gtRole.RoleArn });
     }
+
+    /// <summary>The fleet view (heartbeat and check Lambdas, fleet table, fleet alarms).</summary>
+    public FleetMonitoring Fleet { get; }
 
     /// <summary>Lambda registering uploads.</summary>
     public IFunction IngestFunction { get; }

@@ -69,7 +69,8 @@ public sealed class UploadBytesTests(ITestOutputHelper output) : IAsyncLifetime
         var baseline = samples.Sum(s => new FileInfo(s).Length);
         var objects = await S3TestServer.ListAsync(_bucket);
         var reviewImages = objects.Where(o => ObjectKeyLayout.TryParse(o.Key, out var k, out _) && !k.IsSidecar).Sum(o => o.Value);
-        var sidecars = objects.Where(o => o.Key.EndsWith(ObjectKeyLayout.SidecarSuffix, StringComparison.Ordinal)).Sum(o => o.Value);
+        // Sidecars only: the fleet heartbeat (status/{thing}/heartbeat.json) is counted apart, as heartbeatBytes.
+        var sidecars = objects.Where(o => ObjectKeyLayout.TryParse(o.Key, out var k, out _) && k.IsSidecar).Sum(o => o.Value);
         var labels = objects.Where(o => o.Key.StartsWith(LabelingConventions.AutoLabelsPrefix, StringComparison.Ordinal)).Sum(o => o.Value);
         var reviewCount = status.Outcomes["human-review"] + status.Outcomes["audit"];
 
@@ -86,6 +87,7 @@ public sealed class UploadBytesTests(ITestOutputHelper output) : IAsyncLifetime
         var uprightShas = rotated.Select(b => Convert.ToHexStringLower(SHA256.HashData(normalizer.UploadBytes(b).Span))).ToHashSet(StringComparer.Ordinal);
         var rotatedReviewed = objects.Where(o => ObjectKeyLayout.TryParse(o.Key, out var k, out _) && !k.IsSidecar && uprightShas.Contains(k.Sha256)).ToList();
         output.WriteLine($"| EXIF-rotated frames: {rotated.Count}, as stored | {rotated.Sum(b => (long)b.Length)} B | re-encoded upright {rotated.Sum(b => (long)normalizer.UploadBytes(b).Length)} B; {rotatedReviewed.Count} of them among the review images |");
+        output.WriteLine($"| fleet heartbeats (not in the payload counter) | {status.HeartbeatBytes} B | |");
         output.WriteLine($"| bytes on the wire incl. HTTP/SigV4 headers (proxy) | {proxy.BytesUp} B | {Ratio(proxy.BytesUp)} |");
 
         Assert.Equal(reviewCount, objects.Count(o => ObjectKeyLayout.TryParse(o.Key, out var k, out _) && !k.IsSidecar));

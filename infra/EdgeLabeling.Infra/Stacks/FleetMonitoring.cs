@@ -1,0 +1,281 @@
+using System.Globalization;
+using Amazon.CDK;
+using Amazon.CDK.AWS.CloudWatch;
+using Amazon.CDK.AWS.CloudWatch.Actions;
+using Amazon.CDK.AWS.DynamoDB;
+using Amazon.CDK.AWS.Events;
+using Amazon.CDK.AWS.KMS;
+using Amazon.CDK.AWS.Lambda;
+using Amazon.CDK.AWS.Logs;
+using Amazon.CDK.AWS.S3;
+using Amazon.CDK.AWS.S3.Notifications;
+using Amazon.CDK.AWS.SNS;
+using Amazon.CDK.AWS.SQS;
+using Constructs;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Infra.Configuration;
+using LambdaFunction = Amazon.CDK.AWS.Lambda.Function;
+
+namespace EdgeLabeling.Infra.Stacks;
+
+/// <summary>
+/// The fleet metrics alarmed on and graphed. They are EMF lines of the fleet Lambdas
+/// (lambdas/EdgeLabeling.Labeling/Fleet/FleetMetricNames.cs); a test runs the fleet check and compares.
+/// </summary>
+public static class FleetMetrics
+{
+    /// <summary>Devices in the fleet table, every check run (no dimensions).</summary>
+    public const string FleetDevices = "FleetDevices";
+
+    /// <summary>Devices silent longer than fleetHealth.silentHours, every check run (no dimensions).</summary>
+    public const string SilentDevices = "SilentDevices";
+
+    /// <summary>Devices whose queue has grown for fleetHealth.queueGrowingHours, every check run (no dimensions).</summary>
+    public const string QueueGrowingDevices = "QueueGrowingDevices";
+
+    /// <summary>Devices with free disk below fleetHealth.minFreeDiskMegabytes, every check run (no dimensions).</summary>
+    public const string LowDiskDevices = "LowDiskDevices";
+
+    /// <summary>Per device (dimension <see cref="ThingDimension"/>): queue depth of each heartbeat.</summary>
+    public const string DeviceQueuedItems = "DeviceQueuedItems";
+
+    /// <summary>Per device: free disk bytes of each heartbeat.</summary>
+    public const string DeviceFreeDiskBytes = "DeviceFreeDiskBytes";
+
+    /// <summary>Per device: hours since the last heartbeat, every check run.</summary>
+    public const string DeviceSilentHours = "DeviceSilentHours";
+
+    /// <summary>Heartbeats accepted (no dimensions) and refused (dimension Reason).</summary>
+    public const string HeartbeatsReceived = "HeartbeatsReceived";
+
+    /// <summary>Heartbeats refused, dimension Reason.</summary>
+    public const string HeartbeatsRefused = "HeartbeatsRefused";
+
+    /// <summary>Dimension of the per-device metrics.</summary>
+    public const string ThingDimension = "ThingName";
+
+    /// <summary>Dimension of <see cref="HeartbeatsRefused"/>.</summary>
+    public const string ReasonDimension = "Reason";
+}
+
+/// <summary>Inputs of <see cref="FleetMonitoring"/>.</summary>
+public sealed record FleetMonitoringProps
+{
+    /// <summary>Environment settings (fleetHealth, Lambda compute, log retention).</summary>
+    public required EnvironmentConfig Config { get; init; }
+
+    /// <summary>The incoming bucket as the labeling stack imports it for notifications (one notification owner per stack).</summary>
+    public required IBucket NotificationBucket { get; init; }
+
+    /// <summary>The incoming bucket, for the read grant on status/.</summary>
+    public required IBucket IncomingBucket { get; init; }
+
+    /// <summary>Key encrypting the fleet table (the environment's data key).</summary>
+    public required IKey DataKey { get; init; }
+
+    /// <summary>The published EdgeLabeling.Lambdas code.</summary>
+    public required Code Code { get; init; }
+
+    /// <summary>The labeling core's environment variables; the fleet ones are added.</summary>
+    public required IReadOnlyDictionary<string, string> Environment { get; init; }
+
+    /// <summary>Where asynchronous invocations that failed every retry end up.</summary>
+    public required IQueue AsyncFailures { get; init; }
+
+    /// <summary>Topic the fleet alarms notify.</summary>
+    public required ITopic AlarmTopic { get; init; }
+
+    /// <summary>Dashboard that gets the fleet section.</summary>
+    public required Dashboard Dashboard { get; init; }
+}
+
+/// <summary>
+/// The fleet view: heartbeats (S3 <c>status/</c> → Lambda) folded into a fleet table, a scheduled check
+/// that turns the table into fleet-wide counts, alarms on those counts and a dashboard section.
+/// </summary>
+public sealed class FleetMonitoring : Construct
+{
+    /// <summary>Handler strings in the EdgeLabeling.Lambdas assembly.</summary>
+    public static class Handlers
+    {
+        /// <summary>S3 notifications for status/ objects.</summary>
+        public const string Heartbeat = "EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.FleetHeartbeatFunction::HandleAsync";
+
+        /// <summary>Scheduled fleet check.</summary>
+        public const string Check = "EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.FleetCheckFunction::HandleAsync";
+    }
+
+    /// <summary>Partition key of the fleet table (DynamoDbFleetStore.PartitionKey).</summary>
+    public const string TablePartitionKey = "thing";
+
+    /// <summary>Creates the fleet resources.</summary>
+    public FleetMonitoring(Construct scope, string id, FleetMonitoringProps props)
+        : base(scope, id)
+    {
+        var config = props.Config;
+        var health = config.FleetHealth;
+        var keepOrDelete = config.DestroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+        // Only the latest heartbeat per device lives here and the next heartbeats rebuild it, so the table
+        // sits with the compute it serves rather than in the storage stack.
+        var table = new Table(this, "FleetTable", new TableProps
+        {
+            PartitionKey = new Amazon.CDK.AWS.DynamoDB.Attribute { Name = TablePartitionKey, Type = AttributeType.STRING },
+            BillingMode = BillingMode.PAY_PER_REQUEST,
+            Encryption = TableEncryption.CUSTOMER_MANAGED,
+            EncryptionKey = props.DataKey,
+            RemovalPolicy = RemovalPolicy.DESTROY,
+        });
+
+        var environment = new Dictionary<string, string>(props.Environment)
+        {
+            ["FLEET_TABLE_NAME"] = table.TableName,
+            ["FLEET_SILENT_HOURS"] = health.SilentHours.ToString(CultureInfo.InvariantCulture),
+            ["FLEET_QUEUE_GROWING_HOURS"] = health.QueueGrowingHours.ToString(CultureInfo.InvariantCulture),
+            ["FLEET_MIN_FREE_DISK_BYTES"] = (health.MinFreeDiskMegabytes * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+        };
+
+        LambdaFunction NewFunction(string name, string handler, string description) => new(this, name, new FunctionProps
+        {
+            Description = description,
+            Runtime = LabelingStack.DotNet10,
+            Handler = handler,
+            Code = props.Code,
+            Architecture = config.Lambda.Architecture == "arm64" ? Architecture.ARM_64 : Architecture.X86_64,
+            MemorySize = config.Lambda.MemoryMb,
+            Timeout = Duration.Seconds(Math.Min(config.Lambda.TimeoutSeconds, 60)),
+            Environment = environment,
+            LogGroup = new LogGroup(this, name + "Logs", new LogGroupProps { Retention = LabelingStack.LogRetention(config.LogRetentionDays), RemovalPolicy = keepOrDelete }),
+            Tracing = Tracing.ACTIVE,
+            DeadLetterQueue = props.AsyncFailures,
+            RetryAttempts = 2,
+        });
+
+        // S3 invokes the function directly (asynchronously, with retries): a lost heartbeat is replaced by the
+        // next one within minutes, so the ingest queue's ordering and redrive are not needed here.
+        var heartbeatFn = NewFunction("FleetHeartbeatFunction", Handlers.Heartbeat, "Folds device heartbeats (status/) into the fleet table and per-device metrics");
+        props.NotificationBucket.AddEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(heartbeatFn),
+            new NotificationKeyFilter { Prefix = FleetKeys.StatusPrefix, Suffix = "/" + FleetKeys.HeartbeatFileName });
+        props.IncomingBucket.GrantRead(heartbeatFn, FleetKeys.StatusPrefix + "*");
+        table.GrantReadWriteData(heartbeatFn);
+
+        var checkFn = NewFunction("FleetCheckFunction", Handlers.Check, "Counts silent, falling-behind and low-disk devices for the fleet alarms");
+        table.GrantReadData(checkFn);
+        var schedule = new Rule(this, "FleetCheckSchedule", new RuleProps
+        {
+            Description = "Runs the fleet check that emits the silent / queue-growing / low-disk device counts",
+            Schedule = Schedule.Rate(Duration.Minutes(health.CheckMinutes)),
+        });
+        schedule.AddTarget(new Amazon.CDK.AWS.Events.Targets.LambdaFunction(checkFn, new Amazon.CDK.AWS.Events.Targets.LambdaFunctionProps
+        {
+            DeadLetterQueue = props.AsyncFailures,
+            RetryAttempts = 2,
+            MaxEventAge = Duration.Hours(1),
+        }));
+
+        var period = Duration.Minutes(health.CheckMinutes);
+        Metric Fleet(string name) => new(new MetricProps { Namespace = LabelingMetrics.Namespace, MetricName = name, Statistic = "Maximum", Period = period });
+        Alarm CountAlarm(string id, string metric, string description) =>
+            Fleet(metric).CreateAlarm(this, id, new CreateAlarmOptions
+            {
+                AlarmDescription = description,
+                Threshold = 1,
+                EvaluationPeriods = 1,
+                ComparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                TreatMissingData = TreatMissingData.NOT_BREACHING,
+            });
+
+        var alarms = new List<Alarm>
+        {
+            CountAlarm("DeviceSilent", FleetMetrics.SilentDevices,
+                $"A device has sent no heartbeat for over {health.SilentHours} h (offline, powered off or the component stopped); `edgelabel fleet status` names it"),
+            CountAlarm("DeviceQueueGrowing", FleetMetrics.QueueGrowingDevices,
+                $"A device's upload queue has kept growing for {health.QueueGrowingHours} h (link down, too slow, or its daily quota too small)"),
+            CountAlarm("DeviceLowDisk", FleetMetrics.LowDiskDevices,
+                $"A device has less than {health.MinFreeDiskMegabytes} MB free disk; intake will stop (backpressure) when it reaches MinFreeDiskBytes"),
+        };
+        // The counts come from the check: if it stops running, no alarm above could fire.
+        alarms.Add(checkFn.MetricErrors(new MetricOptions { Period = Duration.Hours(1), Statistic = "Sum" }).CreateAlarm(this, "FleetCheckErrors", new CreateAlarmOptions
+        {
+            AlarmDescription = "The fleet check fails: silent / queue / disk alarms cannot fire until it runs again",
+            Threshold = 2,
+            EvaluationPeriods = 1,
+            ComparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            TreatMissingData = TreatMissingData.NOT_BREACHING,
+        }));
+        foreach (var alarm in alarms)
+        {
+            alarm.AddAlarmAction(new SnsAction(props.AlarmTopic));
+        }
+
+        IMetric PerDevice(string name, string statistic, string label) => new MathExpression(new MathExpressionProps
+        {
+            // SEARCH finds every device's series without knowing the thing names at deploy time.
+            Expression = $"SEARCH('{{{LabelingMetrics.Namespace},{FleetMetrics.ThingDimension}}} MetricName=\"{name}\"', '{statistic}', {(int)period.ToSeconds()})",
+            Label = label,
+            Period = period,
+        });
+        props.Dashboard.AddWidgets(new TextWidget(new TextWidgetProps
+        {
+            Markdown = $"## Fleet\nSilent after {health.SilentHours} h, queue growing after {health.QueueGrowingHours} h, low disk below {health.MinFreeDiskMegabytes} MB. Details per device: `edgelabel fleet status`.",
+            Width = 24,
+            Height = 2,
+        }));
+        props.Dashboard.AddWidgets(
+            new GraphWidget(new GraphWidgetProps
+            {
+                Title = "Devices: all / silent / queue growing / low disk",
+                Left = [Fleet(FleetMetrics.FleetDevices), Fleet(FleetMetrics.SilentDevices), Fleet(FleetMetrics.QueueGrowingDevices), Fleet(FleetMetrics.LowDiskDevices)],
+                Width = 8,
+            }),
+            new GraphWidget(new GraphWidgetProps { Title = "Queue depth per device", Left = [PerDevice(FleetMetrics.DeviceQueuedItems, "Maximum", "queued")], Width = 8 }),
+            new GraphWidget(new GraphWidgetProps
+            {
+                Title = "Hours since last heartbeat per device",
+                Left = [PerDevice(FleetMetrics.DeviceSilentHours, "Maximum", "silent h")],
+                LeftAnnotations = [new HorizontalAnnotation { Value = health.SilentHours, Label = "silent" }],
+                Width = 8,
+            }));
+        props.Dashboard.AddWidgets(
+            new GraphWidget(new GraphWidgetProps
+            {
+                Title = "Free disk per device (bytes)",
+                Left = [PerDevice(FleetMetrics.DeviceFreeDiskBytes, "Minimum", "free")],
+                LeftAnnotations = [new HorizontalAnnotation { Value = health.MinFreeDiskMegabytes * 1024.0 * 1024.0, Label = "low disk" }],
+                Width = 12,
+            }),
+            new GraphWidget(new GraphWidgetProps
+            {
+                Title = "Heartbeats received / refused",
+                Left =
+                [
+                    new Metric(new MetricProps { Namespace = LabelingMetrics.Namespace, MetricName = FleetMetrics.HeartbeatsReceived, Statistic = "Sum", Period = period }),
+                    new MathExpression(new MathExpressionProps
+                    {
+                        Expression = $"SEARCH('{{{LabelingMetrics.Namespace},{FleetMetrics.ReasonDimension}}} MetricName=\"{FleetMetrics.HeartbeatsRefused}\"', 'Sum', {(int)period.ToSeconds()})",
+                        Label = "refused",
+                        Period = period,
+                    }),
+                ],
+                Width = 12,
+            }),
+            new AlarmStatusWidget(new AlarmStatusWidgetProps { Title = "Fleet alarms", Alarms = alarms.Cast<IAlarm>().ToArray(), Width = 24 }));
+
+        FleetTable = table;
+        HeartbeatFunction = heartbeatFn;
+        CheckFunction = checkFn;
+        Alarms = alarms;
+    }
+
+    /// <summary>The fleet table (latest heartbeat per device).</summary>
+    public ITable FleetTable { get; }
+
+    /// <summary>Lambda folding heartbeats into the table.</summary>
+    public IFunction HeartbeatFunction { get; }
+
+    /// <summary>Scheduled Lambda emitting the fleet-wide counts.</summary>
+    public IFunction CheckFunction { get; }
+
+    /// <summary>Fleet alarms.</summary>
+    public IReadOnlyList<Alarm> Alarms { get; }
+}
