@@ -56,6 +56,21 @@ public static class LambdaEnvironment
     public const string ClassNames = "CLASS_NAMES";
     public const string JobTags = "JOB_TAGS";
 
+    /// <summary>DynamoDB fleet table (one item per device); required on Lambda for the fleet functions.</summary>
+    public const string FleetTableName = "FLEET_TABLE_NAME";
+
+    /// <summary>Hours without a heartbeat after which a device counts as silent.</summary>
+    public const string FleetSilentHours = "FLEET_SILENT_HOURS";
+
+    /// <summary>Hours of a growing queue after which a device counts as falling behind.</summary>
+    public const string FleetQueueGrowingHours = "FLEET_QUEUE_GROWING_HOURS";
+
+    /// <summary>Free-disk floor (bytes) under which a device is flagged.</summary>
+    public const string FleetMinFreeDiskBytes = "FLEET_MIN_FREE_DISK_BYTES";
+
+    /// <summary>Local only: SQLite file of the fleet table when <see cref="FleetTableName"/> is unset.</summary>
+    public const string FleetDbPath = "FLEET_DB_PATH";
+
     /// <summary>Local only: SQLite file of the pending store when <see cref="TableName"/> is unset.</summary>
     public const string PendingDbPath = "PENDING_DB_PATH";
 
@@ -87,7 +102,7 @@ public static class LambdaEnvironment
     public static IReadOnlyList<string> SetByLambda { get; } = [Region, DefaultRegion, LambdaFunctionName, LambdaExecutionEnv];
 
     /// <summary>Variables for local runs and tests only (emulators, SQLite); a deployed function never gets them.</summary>
-    public static IReadOnlyList<string> LocalOnly { get; } = [PendingDbPath, S3Endpoint, LocalStoreRoot, SageMakerEndpoint, DynamoDbEndpoint];
+    public static IReadOnlyList<string> LocalOnly { get; } = [PendingDbPath, FleetDbPath, S3Endpoint, LocalStoreRoot, SageMakerEndpoint, DynamoDbEndpoint];
 
     /// <summary>Tunables of the batcher an environment may set through cdk.json <c>lambdaEnvironment</c>.</summary>
     public static IReadOnlyList<string> BatchTunables { get; } =
@@ -147,8 +162,33 @@ public static class LambdaFunctions
         [LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.LabelAttribute, LambdaEnvironment.IncomingBucket],
         []);
 
+    /// <summary>Device heartbeats (S3 <c>status/</c> notifications) → fleet table and per-device metrics.</summary>
+    public static LambdaFunctionContract FleetHeartbeat { get; } = new(
+        "FleetHeartbeatFunction",
+        HandlerAssembly + "::EdgeLabeling.Lambdas.FleetHeartbeatFunction::HandleAsync",
+        FleetVariables,
+        []);
+
+    /// <summary>Scheduled fleet check → silent / queue-growing / low-disk device counts.</summary>
+    public static LambdaFunctionContract FleetCheck { get; } = new(
+        "FleetCheckFunction",
+        HandlerAssembly + "::EdgeLabeling.Lambdas.FleetCheckFunction::HandleAsync",
+        FleetVariables,
+        []);
+
+    /// <summary>The labeling functions (they share the pending store and the data bucket).</summary>
+    public static IReadOnlyList<LambdaFunctionContract> Labeling { get; } = [Ingest, Batch, Merge];
+
+    /// <summary>The fleet-view functions (they use only the fleet table and the heartbeat objects).</summary>
+    public static IReadOnlyList<LambdaFunctionContract> Fleet { get; } = [FleetHeartbeat, FleetCheck];
+
     /// <summary>Every function, in deployment order.</summary>
-    public static IReadOnlyList<LambdaFunctionContract> All { get; } = [Ingest, Batch, Merge];
+    public static IReadOnlyList<LambdaFunctionContract> All { get; } = [.. Labeling, .. Fleet];
+
+    private static IReadOnlyList<string> FleetVariables =>
+    [
+        LambdaEnvironment.FleetTableName, LambdaEnvironment.FleetSilentHours, LambdaEnvironment.FleetQueueGrowingHours, LambdaEnvironment.FleetMinFreeDiskBytes,
+    ];
 }
 
 /// <summary>
@@ -194,6 +234,50 @@ public static class LabelingMetricNames
         BudgetBlockedItems, PriorBoxesDropped, ImagesSetAside, IngestRecords, IngestDropped, MergeEventsRejected, MergeReturnedToPending,
         JobsFailed, AuditModelPrecision, AuditModelRecall, DatasetImages, MergeLabeledObjects, MergeMalformedLines,
     ];
+}
+
+/// <summary>
+/// The fleet metrics (EMF, namespace <see cref="LabelingMetricNames.Namespace"/>). The fleet Lambdas emit only
+/// these constants and the CDK fleet construct alarms on and graphs them, so an alarm cannot watch a
+/// metric nobody writes.
+/// </summary>
+public static class FleetMetricNames
+{
+    /// <summary>Dimension of the per-device metrics.</summary>
+    public const string ThingDimension = "ThingName";
+
+    /// <summary>Dimension of <see cref="HeartbeatsRefused"/>.</summary>
+    public const string ReasonDimension = "Reason";
+
+    /// <summary>Per device (dimension <see cref="ThingDimension"/>): queue depth of each heartbeat.</summary>
+    public const string DeviceQueuedItems = "DeviceQueuedItems";
+
+    /// <summary>Per device: age of the oldest queued item of each heartbeat.</summary>
+    public const string DeviceOldestQueuedAgeSeconds = "DeviceOldestQueuedAgeSeconds";
+
+    /// <summary>Per device: free disk bytes of each heartbeat.</summary>
+    public const string DeviceFreeDiskBytes = "DeviceFreeDiskBytes";
+
+    /// <summary>Heartbeats accepted (no dimensions).</summary>
+    public const string HeartbeatsReceived = "HeartbeatsReceived";
+
+    /// <summary>Heartbeats refused, dimension <see cref="ReasonDimension"/>.</summary>
+    public const string HeartbeatsRefused = "HeartbeatsRefused";
+
+    /// <summary>Per device: hours since the last heartbeat, every check run.</summary>
+    public const string DeviceSilentHours = "DeviceSilentHours";
+
+    /// <summary>Devices in the fleet table, every check run (no dimensions).</summary>
+    public const string FleetDevices = "FleetDevices";
+
+    /// <summary>Devices silent longer than fleetHealth.silentHours, every check run (no dimensions).</summary>
+    public const string SilentDevices = "SilentDevices";
+
+    /// <summary>Devices whose queue has grown for fleetHealth.queueGrowingHours, every check run (no dimensions).</summary>
+    public const string QueueGrowingDevices = "QueueGrowingDevices";
+
+    /// <summary>Devices with free disk below fleetHealth.minFreeDiskMegabytes, every check run (no dimensions).</summary>
+    public const string LowDiskDevices = "LowDiskDevices";
 }
 
 /// <summary>

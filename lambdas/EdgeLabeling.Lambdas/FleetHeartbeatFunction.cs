@@ -15,7 +15,7 @@ public sealed class FleetHeartbeatFunction
     private readonly FleetHeartbeatIngest _ingest;
 
     public FleetHeartbeatFunction()
-        : this(FleetServiceCollectionExtensions.BuildFleetProvider(LabelingOptions.FromEnvironment(), FleetOptions.FromEnvironment()))
+        : this(FleetServiceCollectionExtensions.BuildFleetProvider(LabelingOptions.FromEnvironment(labelingStoresRequired: false), FleetOptions.FromEnvironment()))
     {
     }
 
@@ -52,7 +52,7 @@ public sealed class FleetCheckFunction
     private readonly FleetCheck _check;
 
     public FleetCheckFunction()
-        : this(FleetServiceCollectionExtensions.BuildFleetProvider(LabelingOptions.FromEnvironment(), FleetOptions.FromEnvironment()))
+        : this(FleetServiceCollectionExtensions.BuildFleetProvider(LabelingOptions.FromEnvironment(labelingStoresRequired: false), FleetOptions.FromEnvironment()))
     {
     }
 

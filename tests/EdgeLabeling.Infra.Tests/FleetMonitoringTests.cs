@@ -32,7 +32,7 @@ public sealed class FleetMonitoringTests(SynthFixture synth)
     public void FleetFunctions_RunDotnet10WithFleetThresholdsFromConfig(string env)
     {
         var config = synth.Environments[env].Config;
-        foreach (var handler in new[] { FleetMonitoring.Handlers.Heartbeat, FleetMonitoring.Handlers.Check })
+        foreach (var handler in new[] { LambdaFunctions.FleetHeartbeat.Handler, LambdaFunctions.FleetCheck.Handler })
         {
             var (_, props) = Function(env, handler);
             Assert.Equal("dotnet10", props["Runtime"]!.GetValue<string>());
@@ -41,8 +41,8 @@ public sealed class FleetMonitoringTests(SynthFixture synth)
             Assert.Equal(config.FleetHealth.QueueGrowingHours.ToString(System.Globalization.CultureInfo.InvariantCulture), variables["FLEET_QUEUE_GROWING_HOURS"]!.GetValue<string>());
             Assert.Equal((config.FleetHealth.MinFreeDiskMegabytes * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture), variables["FLEET_MIN_FREE_DISK_BYTES"]!.GetValue<string>());
             Assert.Contains("FleetTable", SecurityRules.Flatten(variables["FLEET_TABLE_NAME"]));
-            // The fleet core reads the labeling variables too (region, incoming bucket).
-            Assert.Contains("IncomingBucket", SecurityRules.Flatten(variables["INCOMING_BUCKET"]));
+            // Nothing of the labeling settings: the fleet functions use neither the pending table nor the data bucket.
+            Assert.Equal(LambdaFunctions.FleetHeartbeat.Required.Order(StringComparer.Ordinal), variables.Select(p => p.Key).Order(StringComparer.Ordinal));
         }
     }
 
@@ -50,7 +50,7 @@ public sealed class FleetMonitoringTests(SynthFixture synth)
     [MemberData(nameof(Envs))]
     public void IncomingBucket_SendsOnlyHeartbeatKeysToTheHeartbeatFunction_AndImagesStillOnlyToTheIngestQueue(string env)
     {
-        var (heartbeatId, _) = Function(env, FleetMonitoring.Handlers.Heartbeat);
+        var (heartbeatId, _) = Function(env, LambdaFunctions.FleetHeartbeat.Handler);
         var notifications = SecurityRules.Resources(Raw(env), "Custom::S3BucketNotifications").Single().Resource["Properties"]!["NotificationConfiguration"]!;
 
         var lambda = notifications["LambdaFunctionConfigurations"]!.AsArray().Single()!;
@@ -72,8 +72,8 @@ public sealed class FleetMonitoringTests(SynthFixture synth)
     [MemberData(nameof(Envs))]
     public void HeartbeatFunction_ReadsOnlyStatusObjects_AndCheckOnlyReadsTheTable(string env)
     {
-        var (_, heartbeatProps) = Function(env, FleetMonitoring.Handlers.Heartbeat);
-        var (_, checkProps) = Function(env, FleetMonitoring.Handlers.Check);
+        var (_, heartbeatProps) = Function(env, LambdaFunctions.FleetHeartbeat.Handler);
+        var (_, checkProps) = Function(env, LambdaFunctions.FleetCheck.Handler);
         var policies = SecurityRules.Resources(Raw(env), "AWS::IAM::Policy").Select(p => p.Resource["Properties"]!).ToList();
         JsonNode PolicyOf(JsonObject fn)
         {
@@ -109,7 +109,7 @@ public sealed class FleetMonitoringTests(SynthFixture synth)
     public void FleetAlarms_SilentQueueGrowingAndLowDisk_AlarmOnTheFleetCounts(string env)
     {
         var period = synth.Environments[env].Config.FleetHealth.CheckMinutes * 60;
-        foreach (var metric in new[] { FleetMetrics.SilentDevices, FleetMetrics.QueueGrowingDevices, FleetMetrics.LowDiskDevices })
+        foreach (var metric in new[] { FleetMetricNames.SilentDevices, FleetMetricNames.QueueGrowingDevices, FleetMetricNames.LowDiskDevices })
         {
             synth.Environments[env].Labeling.HasResourceProperties("AWS::CloudWatch::Alarm", Match.ObjectLike(Obj(
                 ("Namespace", LabelingMetrics.Namespace),
@@ -121,7 +121,7 @@ public sealed class FleetMonitoringTests(SynthFixture synth)
                 ("AlarmActions", Match.AnyValue()))));
         }
 
-        var (checkId, _) = Function(env, FleetMonitoring.Handlers.Check);
+        var (checkId, _) = Function(env, LambdaFunctions.FleetCheck.Handler);
         synth.Environments[env].Labeling.HasResourceProperties("AWS::Events::Rule", Match.ObjectLike(Obj(
             ("ScheduleExpression", $"rate({synth.Environments[env].Config.FleetHealth.CheckMinutes} minutes)"),
             ("Targets", Match.ArrayWith([Match.ObjectLike(Obj(("Arn", Obj(("Fn::GetAtt", new[] { checkId, "Arn" })))))])))));
@@ -145,9 +145,9 @@ public sealed class FleetMonitoringTests(SynthFixture synth)
         }
 
         // The dashboard's per-device searches use names and the dimension the code emits as well.
-        foreach (var name in new[] { FleetMetrics.DeviceQueuedItems, FleetMetrics.DeviceFreeDiskBytes, FleetMetrics.DeviceSilentHours })
+        foreach (var name in new[] { FleetMetricNames.DeviceQueuedItems, FleetMetricNames.DeviceFreeDiskBytes, FleetMetricNames.DeviceSilentHours })
         {
-            Assert.Contains(emitted[name], d => d.SequenceEqual([FleetMetrics.ThingDimension]));
+            Assert.Contains(emitted[name], d => d.SequenceEqual([FleetMetricNames.ThingDimension]));
         }
     }
 
@@ -156,8 +156,9 @@ public sealed class FleetMonitoringTests(SynthFixture synth)
     public void DevicePolicy_MayOnlyPutItsOwnHeartbeatKey(string env)
     {
         var raw = synth.Environments[env].RawTemplates[$"EdgeLabeling-{env}-EdgeFleet"];
-        var policy = SecurityRules.Resources(raw, "AWS::IAM::Policy").Single().Resource;
-        var statement = policy["Properties"]!["PolicyDocument"]!["Statement"]!.AsArray().Single(s => s!["Sid"]!.GetValue<string>() == "SendOwnHeartbeat")!;
+        var statement = SecurityRules.Resources(raw, "AWS::IAM::Policy")
+            .SelectMany(p => p.Resource["Properties"]!["PolicyDocument"]!["Statement"]!.AsArray())
+            .Single(s => s!["Sid"]?.GetValue<string>() == "SendOwnHeartbeat")!;
 
         Assert.Equal("s3:PutObject", SecurityRules.Flatten(statement["Action"]));
         Assert.EndsWith("/status/${credentials-iot:ThingName}/heartbeat.json", SecurityRules.Flatten(statement["Resource"]));

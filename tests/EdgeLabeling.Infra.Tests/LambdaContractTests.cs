@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling;
+using EdgeLabeling.Labeling.Fleet;
 using EdgeLabeling.Labeling.Jobs;
 
 namespace EdgeLabeling.Infra.Tests;
@@ -18,18 +19,22 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
     public static TheoryData<string> Envs => new(SynthFixture.EnvironmentNames);
 
     /// <summary>How each variable the stack sets shows up in the options; every Required name must be here.</summary>
-    private static readonly Dictionary<string, Func<LabelingOptions, string?>> RequiredReadBack = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<LabelingOptions, FleetOptions, string?>> RequiredReadBack = new(StringComparer.Ordinal)
     {
-        [LambdaEnvironment.DataBucket] = o => o.DataBucket,
-        [LambdaEnvironment.TableName] = o => o.TableName,
-        [LambdaEnvironment.IncomingBucket] = o => o.IncomingBucket,
-        [LambdaEnvironment.WorkteamArn] = o => o.WorkteamArn,
-        [LambdaEnvironment.GroundTruthRoleArn] = o => o.GroundTruthRoleArn,
-        [LambdaEnvironment.KmsKeyId] = o => o.KmsKeyId,
-        [LambdaEnvironment.LabelAttribute] = o => o.LabelAttribute,
-        [LambdaEnvironment.BatchMinItems] = o => o.Batching.MinItems.ToString(CultureInfo.InvariantCulture),
-        [LambdaEnvironment.BatchMaxAgeMinutes] = o => o.Batching.MaxAge.TotalMinutes.ToString(CultureInfo.InvariantCulture),
-        [LambdaEnvironment.MonthlyBudgetUsd] = o => o.Budget.MonthlyBudgetUsd.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.DataBucket] = (o, _) => o.DataBucket,
+        [LambdaEnvironment.TableName] = (o, _) => o.TableName,
+        [LambdaEnvironment.IncomingBucket] = (o, _) => o.IncomingBucket,
+        [LambdaEnvironment.WorkteamArn] = (o, _) => o.WorkteamArn,
+        [LambdaEnvironment.GroundTruthRoleArn] = (o, _) => o.GroundTruthRoleArn,
+        [LambdaEnvironment.KmsKeyId] = (o, _) => o.KmsKeyId,
+        [LambdaEnvironment.LabelAttribute] = (o, _) => o.LabelAttribute,
+        [LambdaEnvironment.BatchMinItems] = (o, _) => o.Batching.MinItems.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.BatchMaxAgeMinutes] = (o, _) => o.Batching.MaxAge.TotalMinutes.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.MonthlyBudgetUsd] = (o, _) => o.Budget.MonthlyBudgetUsd.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.FleetTableName] = (_, f) => f.TableName,
+        [LambdaEnvironment.FleetSilentHours] = (_, f) => f.Thresholds.Silent.TotalHours.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.FleetQueueGrowingHours] = (_, f) => f.Thresholds.QueueGrowing.TotalHours.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.FleetMinFreeDiskBytes] = (_, f) => f.Thresholds.MinFreeDiskBytes.ToString(CultureInfo.InvariantCulture),
     };
 
     private JsonObject Raw(string env) => synth.Environments[env].RawTemplates[$"EdgeLabeling-{env}-Labeling"];
@@ -90,13 +95,16 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
                 };
             }
 
-            // As on Lambda: the runtime variables are present, so the Lambda-only checks run too.
-            var options = LabelingOptions.FromEnvironment(Get);
+            // As on Lambda: the runtime variables are present, so the Lambda-only checks run too. The fleet
+            // functions read their handlers' way: labeling options without the labeling stores, plus the fleet options.
+            var fleetFunction = LambdaFunctions.Fleet.Contains(contract);
+            var options = LabelingOptions.FromEnvironment(Get, labelingStoresRequired: !fleetFunction);
+            var fleet = fleetFunction ? FleetOptions.FromEnvironment(Get) : new FleetOptions();
 
-            Assert.All(variables.Keys, name => Assert.True(reads.Contains(name), $"{contract.Name} gets {name}, which LabelingOptions never reads"));
+            Assert.All(variables.Keys, name => Assert.True(reads.Contains(name), $"{contract.Name} gets {name}, which the runtime never reads"));
             foreach (var name in contract.Required)
             {
-                Assert.Equal(variables[name], RequiredReadBack[name](options));
+                Assert.Equal(variables[name], RequiredReadBack[name](options, fleet));
             }
 
             if (contract == LambdaFunctions.Batch)
@@ -173,8 +181,8 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
         var referenced = SourceFiles()
             .SelectMany(f => ContractReferenceRegex().Matches(File.ReadAllText(f)).Select(m => m.Groups[1].Value))
             .ToHashSet(StringComparer.Ordinal);
-        return typeof(LabelingMetricNames).GetFields(BindingFlags.Public | BindingFlags.Static)
-            .Where(f => f.IsLiteral && f.Name != nameof(LabelingMetricNames.Namespace) && referenced.Contains(f.Name))
+        return new[] { typeof(LabelingMetricNames), typeof(FleetMetricNames) }.SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.Static))
+            .Where(f => f.IsLiteral && f.Name != nameof(LabelingMetricNames.Namespace) && !f.Name.EndsWith("Dimension", StringComparison.Ordinal) && referenced.Contains(f.Name))
             .Select(f => (string)f.GetRawConstantValue()!)
             .ToHashSet(StringComparer.Ordinal);
     }
@@ -187,6 +195,6 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
     [GeneratedRegex(@"\bEmit\(\s*""")]
     private static partial Regex EmitLiteralRegex();
 
-    [GeneratedRegex(@"\bLabelingMetricNames\.(\w+)")]
+    [GeneratedRegex(@"\b(?:LabelingMetricNames|FleetMetricNames)\.(\w+)")]
     private static partial Regex ContractReferenceRegex();
 }

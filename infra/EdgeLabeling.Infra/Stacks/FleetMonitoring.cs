@@ -18,46 +18,6 @@ using LambdaFunction = Amazon.CDK.AWS.Lambda.Function;
 
 namespace EdgeLabeling.Infra.Stacks;
 
-/// <summary>
-/// The fleet metrics alarmed on and graphed. They are EMF lines of the fleet Lambdas
-/// (lambdas/EdgeLabeling.Labeling/Fleet/FleetMetricNames.cs); a test runs the fleet check and compares.
-/// </summary>
-public static class FleetMetrics
-{
-    /// <summary>Devices in the fleet table, every check run (no dimensions).</summary>
-    public const string FleetDevices = "FleetDevices";
-
-    /// <summary>Devices silent longer than fleetHealth.silentHours, every check run (no dimensions).</summary>
-    public const string SilentDevices = "SilentDevices";
-
-    /// <summary>Devices whose queue has grown for fleetHealth.queueGrowingHours, every check run (no dimensions).</summary>
-    public const string QueueGrowingDevices = "QueueGrowingDevices";
-
-    /// <summary>Devices with free disk below fleetHealth.minFreeDiskMegabytes, every check run (no dimensions).</summary>
-    public const string LowDiskDevices = "LowDiskDevices";
-
-    /// <summary>Per device (dimension <see cref="ThingDimension"/>): queue depth of each heartbeat.</summary>
-    public const string DeviceQueuedItems = "DeviceQueuedItems";
-
-    /// <summary>Per device: free disk bytes of each heartbeat.</summary>
-    public const string DeviceFreeDiskBytes = "DeviceFreeDiskBytes";
-
-    /// <summary>Per device: hours since the last heartbeat, every check run.</summary>
-    public const string DeviceSilentHours = "DeviceSilentHours";
-
-    /// <summary>Heartbeats accepted (no dimensions) and refused (dimension Reason).</summary>
-    public const string HeartbeatsReceived = "HeartbeatsReceived";
-
-    /// <summary>Heartbeats refused, dimension Reason.</summary>
-    public const string HeartbeatsRefused = "HeartbeatsRefused";
-
-    /// <summary>Dimension of the per-device metrics.</summary>
-    public const string ThingDimension = "ThingName";
-
-    /// <summary>Dimension of <see cref="HeartbeatsRefused"/>.</summary>
-    public const string ReasonDimension = "Reason";
-}
-
 /// <summary>Inputs of <see cref="FleetMonitoring"/>.</summary>
 public sealed record FleetMonitoringProps
 {
@@ -76,9 +36,6 @@ public sealed record FleetMonitoringProps
     /// <summary>The published EdgeLabeling.Lambdas code.</summary>
     public required Code Code { get; init; }
 
-    /// <summary>The labeling core's environment variables; the fleet ones are added.</summary>
-    public required IReadOnlyDictionary<string, string> Environment { get; init; }
-
     /// <summary>Where asynchronous invocations that failed every retry end up.</summary>
     public required IQueue AsyncFailures { get; init; }
 
@@ -95,16 +52,6 @@ public sealed record FleetMonitoringProps
 /// </summary>
 public sealed class FleetMonitoring : Construct
 {
-    /// <summary>Handler strings in the EdgeLabeling.Lambdas assembly.</summary>
-    public static class Handlers
-    {
-        /// <summary>S3 notifications for status/ objects.</summary>
-        public const string Heartbeat = "EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.FleetHeartbeatFunction::HandleAsync";
-
-        /// <summary>Scheduled fleet check.</summary>
-        public const string Check = "EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.FleetCheckFunction::HandleAsync";
-    }
-
     /// <summary>Partition key of the fleet table (DynamoDbFleetStore.PartitionKey).</summary>
     public const string TablePartitionKey = "thing";
 
@@ -127,25 +74,26 @@ public sealed class FleetMonitoring : Construct
             RemovalPolicy = RemovalPolicy.DESTROY,
         });
 
-        var environment = new Dictionary<string, string>(props.Environment)
+        // Exactly the contract's variables (LambdaFunctions.Fleet): the fleet functions never see the labeling settings.
+        var environment = new Dictionary<string, string>
         {
-            ["FLEET_TABLE_NAME"] = table.TableName,
-            ["FLEET_SILENT_HOURS"] = health.SilentHours.ToString(CultureInfo.InvariantCulture),
-            ["FLEET_QUEUE_GROWING_HOURS"] = health.QueueGrowingHours.ToString(CultureInfo.InvariantCulture),
-            ["FLEET_MIN_FREE_DISK_BYTES"] = (health.MinFreeDiskMegabytes * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+            [LambdaEnvironment.FleetTableName] = table.TableName,
+            [LambdaEnvironment.FleetSilentHours] = health.SilentHours.ToString(CultureInfo.InvariantCulture),
+            [LambdaEnvironment.FleetQueueGrowingHours] = health.QueueGrowingHours.ToString(CultureInfo.InvariantCulture),
+            [LambdaEnvironment.FleetMinFreeDiskBytes] = (health.MinFreeDiskMegabytes * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
         };
 
-        LambdaFunction NewFunction(string name, string handler, string description) => new(this, name, new FunctionProps
+        LambdaFunction NewFunction(LambdaFunctionContract contract, string description) => new(this, contract.Name, new FunctionProps
         {
             Description = description,
             Runtime = LabelingStack.DotNet10,
-            Handler = handler,
+            Handler = contract.Handler,
             Code = props.Code,
             Architecture = config.Lambda.Architecture == "arm64" ? Architecture.ARM_64 : Architecture.X86_64,
             MemorySize = config.Lambda.MemoryMb,
-            Timeout = Duration.Seconds(Math.Min(config.Lambda.TimeoutSeconds, 60)),
+            Timeout = Duration.Seconds(config.Lambda.TimeoutOf(contract.Name)),
             Environment = environment,
-            LogGroup = new LogGroup(this, name + "Logs", new LogGroupProps { Retention = LabelingStack.LogRetention(config.LogRetentionDays), RemovalPolicy = keepOrDelete }),
+            LogGroup = new LogGroup(this, contract.Name + "Logs", new LogGroupProps { Retention = LabelingStack.LogRetention(config.LogRetentionDays), RemovalPolicy = keepOrDelete }),
             Tracing = Tracing.ACTIVE,
             DeadLetterQueue = props.AsyncFailures,
             RetryAttempts = 2,
@@ -153,13 +101,13 @@ public sealed class FleetMonitoring : Construct
 
         // S3 invokes the function directly (asynchronously, with retries): a lost heartbeat is replaced by the
         // next one within minutes, so the ingest queue's ordering and redrive are not needed here.
-        var heartbeatFn = NewFunction("FleetHeartbeatFunction", Handlers.Heartbeat, "Folds device heartbeats (status/) into the fleet table and per-device metrics");
+        var heartbeatFn = NewFunction(LambdaFunctions.FleetHeartbeat, "Folds device heartbeats (status/) into the fleet table and per-device metrics");
         props.NotificationBucket.AddEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(heartbeatFn),
             new NotificationKeyFilter { Prefix = FleetKeys.StatusPrefix, Suffix = "/" + FleetKeys.HeartbeatFileName });
         props.IncomingBucket.GrantRead(heartbeatFn, FleetKeys.StatusPrefix + "*");
         table.GrantReadWriteData(heartbeatFn);
 
-        var checkFn = NewFunction("FleetCheckFunction", Handlers.Check, "Counts silent, falling-behind and low-disk devices for the fleet alarms");
+        var checkFn = NewFunction(LambdaFunctions.FleetCheck, "Counts silent, falling-behind and low-disk devices for the fleet alarms");
         table.GrantReadData(checkFn);
         var schedule = new Rule(this, "FleetCheckSchedule", new RuleProps
         {
@@ -187,11 +135,11 @@ public sealed class FleetMonitoring : Construct
 
         var alarms = new List<Alarm>
         {
-            CountAlarm("DeviceSilent", FleetMetrics.SilentDevices,
+            CountAlarm("DeviceSilent", FleetMetricNames.SilentDevices,
                 $"A device has sent no heartbeat for over {health.SilentHours} h (offline, powered off or the component stopped); `edgelabel fleet status` names it"),
-            CountAlarm("DeviceQueueGrowing", FleetMetrics.QueueGrowingDevices,
+            CountAlarm("DeviceQueueGrowing", FleetMetricNames.QueueGrowingDevices,
                 $"A device's upload queue has kept growing for {health.QueueGrowingHours} h (link down, too slow, or its daily quota too small)"),
-            CountAlarm("DeviceLowDisk", FleetMetrics.LowDiskDevices,
+            CountAlarm("DeviceLowDisk", FleetMetricNames.LowDiskDevices,
                 $"A device has less than {health.MinFreeDiskMegabytes} MB free disk; intake will stop (backpressure) when it reaches MinFreeDiskBytes"),
         };
         // The counts come from the check: if it stops running, no alarm above could fire.
@@ -211,7 +159,7 @@ public sealed class FleetMonitoring : Construct
         IMetric PerDevice(string name, string statistic, string label) => new MathExpression(new MathExpressionProps
         {
             // SEARCH finds every device's series without knowing the thing names at deploy time.
-            Expression = $"SEARCH('{{{LabelingMetrics.Namespace},{FleetMetrics.ThingDimension}}} MetricName=\"{name}\"', '{statistic}', {(int)period.ToSeconds()})",
+            Expression = $"SEARCH('{{{LabelingMetrics.Namespace},{FleetMetricNames.ThingDimension}}} MetricName=\"{name}\"', '{statistic}', {(int)period.ToSeconds()})",
             Label = label,
             Period = period,
         });
@@ -225,14 +173,14 @@ public sealed class FleetMonitoring : Construct
             new GraphWidget(new GraphWidgetProps
             {
                 Title = "Devices: all / silent / queue growing / low disk",
-                Left = [Fleet(FleetMetrics.FleetDevices), Fleet(FleetMetrics.SilentDevices), Fleet(FleetMetrics.QueueGrowingDevices), Fleet(FleetMetrics.LowDiskDevices)],
+                Left = [Fleet(FleetMetricNames.FleetDevices), Fleet(FleetMetricNames.SilentDevices), Fleet(FleetMetricNames.QueueGrowingDevices), Fleet(FleetMetricNames.LowDiskDevices)],
                 Width = 8,
             }),
-            new GraphWidget(new GraphWidgetProps { Title = "Queue depth per device", Left = [PerDevice(FleetMetrics.DeviceQueuedItems, "Maximum", "queued")], Width = 8 }),
+            new GraphWidget(new GraphWidgetProps { Title = "Queue depth per device", Left = [PerDevice(FleetMetricNames.DeviceQueuedItems, "Maximum", "queued")], Width = 8 }),
             new GraphWidget(new GraphWidgetProps
             {
                 Title = "Hours since last heartbeat per device",
-                Left = [PerDevice(FleetMetrics.DeviceSilentHours, "Maximum", "silent h")],
+                Left = [PerDevice(FleetMetricNames.DeviceSilentHours, "Maximum", "silent h")],
                 LeftAnnotations = [new HorizontalAnnotation { Value = health.SilentHours, Label = "silent" }],
                 Width = 8,
             }));
@@ -240,7 +188,7 @@ public sealed class FleetMonitoring : Construct
             new GraphWidget(new GraphWidgetProps
             {
                 Title = "Free disk per device (bytes)",
-                Left = [PerDevice(FleetMetrics.DeviceFreeDiskBytes, "Minimum", "free")],
+                Left = [PerDevice(FleetMetricNames.DeviceFreeDiskBytes, "Minimum", "free")],
                 LeftAnnotations = [new HorizontalAnnotation { Value = health.MinFreeDiskMegabytes * 1024.0 * 1024.0, Label = "low disk" }],
                 Width = 12,
             }),
@@ -249,10 +197,10 @@ public sealed class FleetMonitoring : Construct
                 Title = "Heartbeats received / refused",
                 Left =
                 [
-                    new Metric(new MetricProps { Namespace = LabelingMetrics.Namespace, MetricName = FleetMetrics.HeartbeatsReceived, Statistic = "Sum", Period = period }),
+                    new Metric(new MetricProps { Namespace = LabelingMetrics.Namespace, MetricName = FleetMetricNames.HeartbeatsReceived, Statistic = "Sum", Period = period }),
                     new MathExpression(new MathExpressionProps
                     {
-                        Expression = $"SEARCH('{{{LabelingMetrics.Namespace},{FleetMetrics.ReasonDimension}}} MetricName=\"{FleetMetrics.HeartbeatsRefused}\"', 'Sum', {(int)period.ToSeconds()})",
+                        Expression = $"SEARCH('{{{LabelingMetrics.Namespace},{FleetMetricNames.ReasonDimension}}} MetricName=\"{FleetMetricNames.HeartbeatsRefused}\"', 'Sum', {(int)period.ToSeconds()})",
                         Label = "refused",
                         Period = period,
                     }),

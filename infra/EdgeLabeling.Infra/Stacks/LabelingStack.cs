@@ -316,7 +316,7 @@ public sealed class LabelingStack : Stack
         Fleet = new FleetMonitoring(this, "Fleet", new FleetMonitoringProps
         {
             Config = config, NotificationBucket = incomingForEvents, IncomingBucket = props.IncomingBucket, DataKey = props.DataKey, Code = code,
-            Environment = environment, AsyncFailures = eventsDlq, AlarmTopic = monitoring.AlarmTopic, Dashboard = monitoring.Dashboard,
+            AsyncFailures = eventsDlq, AlarmTopic = monitoring.AlarmTopic, Dashboard = monitoring.Dashboard,
         });
 
         new CfnOutput(this, "WorkteamArnOutput", new CfnOutputProps { Value = workteamArn });

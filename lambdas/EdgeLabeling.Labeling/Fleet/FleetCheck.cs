@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using EdgeLabeling.Contracts;
 
 namespace EdgeLabeling.Labeling.Fleet;
 

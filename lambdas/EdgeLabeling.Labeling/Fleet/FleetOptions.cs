@@ -1,4 +1,5 @@
 using System.Globalization;
+using EdgeLabeling.Contracts;
 
 namespace EdgeLabeling.Labeling.Fleet;
 
@@ -31,15 +32,22 @@ public sealed record FleetOptions
                 : throw new ArgumentException($"environment variable {name}='{raw}' must be a positive number", name);
         }
 
+        if ((Str(LambdaEnvironment.LambdaFunctionName) ?? Str(LambdaEnvironment.LambdaExecutionEnv)) is not null && Str(LambdaEnvironment.FleetTableName) is null)
+        {
+            // The SQLite fallback would live in one instance's /tmp: every cold start would forget the fleet.
+            throw new InvalidOperationException(
+                $"running on AWS Lambda without {LambdaEnvironment.FleetTableName}: the fleet functions need the DynamoDB fleet table; the SQLite fallback is for local runs only");
+        }
+
         var d = FleetThresholds.Default;
         return new FleetOptions
         {
-            TableName = Str("FLEET_TABLE_NAME"),
-            DbPath = Str("FLEET_DB_PATH") ?? new FleetOptions().DbPath,
+            TableName = Str(LambdaEnvironment.FleetTableName),
+            DbPath = Str(LambdaEnvironment.FleetDbPath) ?? new FleetOptions().DbPath,
             Thresholds = new FleetThresholds(
-                TimeSpan.FromHours(Number("FLEET_SILENT_HOURS", d.Silent.TotalHours)),
-                TimeSpan.FromHours(Number("FLEET_QUEUE_GROWING_HOURS", d.QueueGrowing.TotalHours)),
-                (long)Number("FLEET_MIN_FREE_DISK_BYTES", d.MinFreeDiskBytes)),
+                TimeSpan.FromHours(Number(LambdaEnvironment.FleetSilentHours, d.Silent.TotalHours)),
+                TimeSpan.FromHours(Number(LambdaEnvironment.FleetQueueGrowingHours, d.QueueGrowing.TotalHours)),
+                (long)Number(LambdaEnvironment.FleetMinFreeDiskBytes, d.MinFreeDiskBytes)),
         };
     }
 }

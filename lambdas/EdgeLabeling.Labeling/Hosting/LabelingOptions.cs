@@ -57,8 +57,12 @@ public sealed record LabelingOptions
     /// <summary>Tags put on every labeling job (besides the batch id tag).</summary>
     public IReadOnlyDictionary<string, string> JobTags { get; init; } = new Dictionary<string, string> { ["project"] = "edgelabeling" };
 
-    /// <summary>Reads options from environment variables (see lambdas/README.md); unknown or malformed values throw naming the variable.</summary>
-    public static LabelingOptions FromEnvironment(Func<string, string?>? get = null)
+    /// <summary>
+    /// Reads options from environment variables (see lambdas/README.md); unknown or malformed values throw naming the variable.
+    /// <paramref name="labelingStoresRequired"/> is false for the fleet functions, which use the object store and
+    /// metrics but neither the pending table nor the data bucket.
+    /// </summary>
+    public static LabelingOptions FromEnvironment(Func<string, string?>? get = null, bool labelingStoresRequired = true)
     {
         get ??= Environment.GetEnvironmentVariable;
         string? Str(string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;
@@ -67,7 +71,7 @@ public sealed record LabelingOptions
         decimal Dec(string name, decimal fallback) => Parse(name, Str(name), fallback, s => decimal.Parse(s, NumberStyles.Number, CultureInfo.InvariantCulture));
 
         var onLambda = Str(Env.LambdaFunctionName) is not null || Str(Env.LambdaExecutionEnv) is not null;
-        if (onLambda)
+        if (onLambda && labelingStoresRequired)
         {
             // On Lambda a missing table would silently fall back to a SQLite file in this instance's /tmp
             // (items lost with the instance) and a missing bucket to a placeholder name: fail the cold start.
