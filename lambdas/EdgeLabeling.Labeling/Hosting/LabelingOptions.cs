@@ -95,6 +95,7 @@ public sealed record LabelingOptions
                 JobNamePrefix = Str("JOB_NAME_PREFIX") ?? defaults.Batching.JobNamePrefix,
                 ResumeAfter = TimeSpan.FromMinutes(Dbl("BATCH_RESUME_AFTER_MINUTES", defaults.Batching.ResumeAfter.TotalMinutes)),
                 HalfPairAlarmAfter = TimeSpan.FromMinutes(Dbl("HALF_PAIR_ALARM_MINUTES", defaults.Batching.HalfPairAlarmAfter.TotalMinutes)),
+                SetAsideAfterReturns = Int("SET_ASIDE_AFTER_RETURNS", defaults.Batching.SetAsideAfterReturns),
             },
             Budget = new BudgetPolicy
             {
