@@ -92,8 +92,16 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
 
     public WorkforceOptions Options => options;
 
-    /// <summary>Labels every object of the job's input manifest and writes the output layout; throws naming the problem (a ClientError) when an input is missing or invalid.</summary>
-    public async Task<WorkforceResult> LabelAsync(LabelingJobSpec spec, string workDirectory, CancellationToken cancellationToken = default)
+    /// <summary>The bucket store the team reads inputs from and writes output to.</summary>
+    public IObjectStore Store => store;
+
+    /// <summary>
+    /// Labels every object of the job's input manifest and writes the output layout; throws naming the problem
+    /// (a ClientError) when an input is missing or invalid. With <paramref name="answeredObjects"/>, only that
+    /// many objects from the start were reached (a job stopped or failed part way): the rest are left out of
+    /// the output.
+    /// </summary>
+    public async Task<WorkforceResult> LabelAsync(LabelingJobSpec spec, string workDirectory, CancellationToken cancellationToken = default, long? answeredObjects = null)
     {
         options.Validate();
         var classNames = await ReadClassNamesAsync(spec, cancellationToken).ConfigureAwait(false);
@@ -126,6 +134,11 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
                     }
 
                     var index = objects++;
+                    if (index >= answeredObjects)
+                    {
+                        continue;
+                    }
+
                     var line = JsonNode.Parse(text) as JsonObject
                         ?? throw new InvalidOperationException($"ClientError: input manifest line {index + 1} is not a JSON object");
                     var sourceRef = line["source-ref"]?.GetValue<string>()
