@@ -43,7 +43,11 @@ public static class LambdaEnvironment
     public const string SecondsPerImage = "SECONDS_PER_IMAGE";
     public const string MaxItemsPerJob = "MAX_ITEMS_PER_JOB";
     public const string MaxJobsPerRun = "MAX_JOBS_PER_RUN";
+    /// <summary>Prefix of job names; the job state rule matches this project's jobs by it, so the stack sets it.</summary>
     public const string JobNamePrefix = "JOB_NAME_PREFIX";
+
+    /// <summary>Returns from completed jobs after which an unlabeled item is set aside (0 = never).</summary>
+    public const string SetAsideAfterReturns = "SET_ASIDE_AFTER_RETURNS";
     public const string BatchResumeAfterMinutes = "BATCH_RESUME_AFTER_MINUTES";
     public const string HalfPairAlarmMinutes = "HALF_PAIR_ALARM_MINUTES";
     public const string PriceTiers = "PRICE_TIERS";
@@ -107,7 +111,7 @@ public static class LambdaEnvironment
     /// <summary>Tunables of the batcher an environment may set through cdk.json <c>lambdaEnvironment</c>.</summary>
     public static IReadOnlyList<string> BatchTunables { get; } =
     [
-        Labelers, LabelerHoursPerDay, TaskAvailabilityDays, SecondsPerImage, MaxItemsPerJob, MaxJobsPerRun, JobNamePrefix,
+        Labelers, LabelerHoursPerDay, TaskAvailabilityDays, SecondsPerImage, MaxItemsPerJob, MaxJobsPerRun,
         BatchResumeAfterMinutes, HalfPairAlarmMinutes, PriceTiers, FreeObjectsPerMonth, WorkersPerObject, TaskTimeLimitSeconds,
         MaxConcurrentTasks, TaskTitle, TaskDescription, ClassNames, JobTags,
     ];
@@ -151,7 +155,7 @@ public static class LambdaFunctions
         [
             LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.WorkteamArn, LambdaEnvironment.GroundTruthRoleArn,
             LambdaEnvironment.KmsKeyId, LambdaEnvironment.LabelAttribute, LambdaEnvironment.BatchMinItems, LambdaEnvironment.BatchMaxAgeMinutes,
-            LambdaEnvironment.MonthlyBudgetUsd,
+            LambdaEnvironment.MonthlyBudgetUsd, LambdaEnvironment.JobNamePrefix, LambdaEnvironment.SetAsideAfterReturns,
         ],
         LambdaEnvironment.BatchTunables);
 
@@ -159,7 +163,7 @@ public static class LambdaFunctions
     public static LambdaFunctionContract Merge { get; } = new(
         "MergeFunction",
         HandlerAssembly + "::EdgeLabeling.Lambdas.MergeFunction::HandleAsync",
-        [LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.LabelAttribute, LambdaEnvironment.IncomingBucket],
+        [LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.LabelAttribute, LambdaEnvironment.IncomingBucket, LambdaEnvironment.SetAsideAfterReturns],
         []);
 
     /// <summary>Device heartbeats (S3 <c>status/</c> notifications) → fleet table and per-device metrics.</summary>
@@ -227,12 +231,22 @@ public static class LabelingMetricNames
     public const string MergeLabeledObjects = "MergeLabeledObjects";
     public const string MergeMalformedLines = "MergeMalformedLines";
 
+    /// <summary>Job creations that failed for good (refused, or failed before anyone labeled); extends the creation back-off.</summary>
+    public const string JobCreationFailures = "JobCreationFailures";
+
+    /// <summary>Batcher runs skipped because the job-creation back-off is running.</summary>
+    public const string JobCreationBackoffRuns = "JobCreationBackoffRuns";
+
+    /// <summary>Items set aside after coming back unlabeled from too many completed jobs (dimension Reason).</summary>
+    public const string ItemsSetAside = "ItemsSetAside";
+
     /// <summary>Every name above.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         StaleHalfPairs, BatchRuns, PendingItems, OldestPendingAgeMinutes, JobsCreated, BudgetShrunkJobs, JobItems, JobsRejected,
         BudgetBlockedItems, PriorBoxesDropped, ImagesSetAside, IngestRecords, IngestDropped, MergeEventsRejected, MergeReturnedToPending,
-        JobsFailed, AuditModelPrecision, AuditModelRecall, DatasetImages, MergeLabeledObjects, MergeMalformedLines,
+        JobsFailed, AuditModelPrecision, AuditModelRecall, DatasetImages, MergeLabeledObjects, MergeMalformedLines, JobCreationFailures,
+        JobCreationBackoffRuns, ItemsSetAside,
     ];
 }
 

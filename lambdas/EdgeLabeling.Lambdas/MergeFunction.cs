@@ -7,13 +7,14 @@ using Microsoft.Extensions.Logging;
 namespace EdgeLabeling.Lambdas;
 
 /// <summary>
-/// Handler <c>EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.MergeFunction::HandleAsync</c>: the EventBridge
-/// "SageMaker Ground Truth Labeling Job State Change" event in, the merge result out. A missing output
-/// manifest (Ground Truth output can lag) throws, so the invocation fails and EventBridge retries it.
+/// Handler <c>EdgeLabeling.Lambdas::EdgeLabeling.Lambdas.MergeFunction::HandleAsync</c>: an SQS batch from the
+/// merge queue (each body an EventBridge "SageMaker Ground Truth Labeling Job State Change" event) in, the
+/// SQS partial-batch response out (enable ReportBatchItemFailures on the mapping). A message whose job output
+/// is not there yet is listed as failed and comes back after the visibility timeout.
 /// </summary>
 public sealed class MergeFunction
 {
-    private readonly DatasetMerger _merger;
+    private readonly MergeQueueProcessor _processor;
 
     /// <summary>Lambda's constructor: options from environment variables.</summary>
     public MergeFunction()
@@ -26,16 +27,16 @@ public sealed class MergeFunction
 
     public MergeFunction(IServiceProvider services)
     {
-        _merger = services.GetRequiredService<DatasetMerger>();
+        _processor = services.GetRequiredService<MergeQueueProcessor>();
     }
 
     public async Task<Stream> HandleAsync(Stream input)
     {
         using var buffer = new MemoryStream();
         await input.CopyToAsync(buffer).ConfigureAwait(false);
-        var result = await _merger.MergeAsync(buffer.ToArray()).ConfigureAwait(false);
+        var result = await _processor.ProcessAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length)).ConfigureAwait(false);
         var output = new MemoryStream();
-        await JsonSerializer.SerializeAsync(output, result, MergeJsonContext.Default.MergeResult).ConfigureAwait(false);
+        await JsonSerializer.SerializeAsync(output, result.Response, LabelingJsonContext.Default.SqsBatchResponse).ConfigureAwait(false);
         output.Position = 0;
         return output;
     }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeLabeling.Labeling.Merge;
+using EdgeLabeling.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -37,6 +38,13 @@ public sealed record GroundTruthSimulatorOptions
 
     /// <summary>Receives each state-change event as EventBridge would deliver it (JSON).</summary>
     public Func<string, CancellationToken, Task>? OnJobStateChange { get; init; }
+
+    /// <summary>
+    /// Ground Truth's output can appear minutes after the state-change event. When set, a finished job's
+    /// output manifest is written, reported by DescribeLabelingJob, but kept out of the bucket until
+    /// <see cref="GroundTruthSimulator.ReleaseOutputAsync"/>.
+    /// </summary>
+    public bool HoldOutputUntilReleased { get; init; }
 }
 
 /// <summary>A SageMaker API error: the type goes into "__type", the status into the HTTP response.</summary>
@@ -50,9 +58,12 @@ public sealed class SageMakerApiException(int statusCode, string errorType, stri
 /// SIMULATION ONLY — a local stand-in for the SageMaker Ground Truth control plane, for tests and demos.
 /// Serves the awsJson 1.1 protocol on http://127.0.0.1:&lt;ephemeral port&gt; (POST /, X-Amz-Target
 /// SageMaker.CreateLabelingJob | DescribeLabelingJob | ListLabelingJobs | StopLabelingJob), verifies
-/// SigV4 signatures, validates CreateLabelingJob against the API constraints, keeps job state, and when a
-/// job completes has a <see cref="SimulatedWorkforce"/> write Ground Truth's output layout and emits the
-/// EventBridge state-change event.
+/// SigV4 signatures, validates CreateLabelingJob against its own reading of the API constraints, keeps job
+/// state, and when a job completes has a <see cref="SimulatedWorkforce"/> write Ground Truth's output layout
+/// and emits the EventBridge state-change event. A stopped or failed job keeps the answers people gave
+/// before it ended (<see cref="SetAnswered"/>): they are written to the output location and reported as
+/// <c>LabelingJobOutput</c>, as StopLabelingJob's API reference says; a job that ended before any answer
+/// reports no <c>LabelingJobOutput</c>. Running jobs never report one.
 /// </summary>
 public sealed class GroundTruthSimulator : IAsyncDisposable
 {
@@ -67,6 +78,7 @@ public sealed class GroundTruthSimulator : IAsyncDisposable
     private readonly SigV4Verifier _verifier;
     private readonly ConcurrentDictionary<string, SimulatedJob> _jobs = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentBag<Task> _background = [];
+    private readonly ConcurrentDictionary<string, (S3Location Location, byte[] Bytes)> _held = new(StringComparer.OrdinalIgnoreCase);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private WebApplication? _app;
@@ -384,10 +396,7 @@ public sealed class GroundTruthSimulator : IAsyncDisposable
         Track(Task.Run(async () =>
         {
             await Task.Delay(_options.StopDelay, _time, _stopping.Token).ConfigureAwait(false);
-            if (TryMove(job, SimulatedJobStatus.Stopping, SimulatedJobStatus.Stopped))
-            {
-                await EmitAsync(job, _stopping.Token).ConfigureAwait(false);
-            }
+            await FinishEarlyAsync(job, SimulatedJobStatus.Stopping, SimulatedJobStatus.Stopped, null, _stopping.Token).ConfigureAwait(false);
         }));
 
         // StopLabelingJob has no output members: the body is empty JSON.
@@ -422,6 +431,7 @@ public sealed class GroundTruthSimulator : IAsyncDisposable
         try
         {
             var result = await _workforce.LabelAsync(spec, _options.WorkDirectory, cancellationToken).ConfigureAwait(false);
+            await HoldIfAskedAsync(job.Name, result.OutputManifest, cancellationToken).ConfigureAwait(false);
             lock (job)
             {
                 job.Labeled = result.Labeled;
@@ -445,22 +455,126 @@ public sealed class GroundTruthSimulator : IAsyncDisposable
         return job.Status;
     }
 
-    /// <summary>Fails a job on purpose (tests of the Failed path) and emits the Failed event.</summary>
+    /// <summary>
+    /// Fails a job on purpose (tests of the Failed path) and emits the Failed event. The answers given so far
+    /// (<see cref="SetAnswered"/>) are written as the job's output; with none, the job reports no output.
+    /// </summary>
     public async Task FailJobAsync(string jobName, string reason, CancellationToken cancellationToken = default)
     {
+        var job = Find(jobName);
+        SimulatedJobStatus from;
+        lock (job)
+        {
+            if (job.Status is not (SimulatedJobStatus.Initializing or SimulatedJobStatus.InProgress) || job.Running)
+            {
+                throw new InvalidOperationException($"job {jobName} is {job.Status}; only running jobs can fail");
+            }
+
+            from = job.Status;
+        }
+
+        await FinishEarlyAsync(job, from, SimulatedJobStatus.Failed, reason, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>People have answered the first <paramref name="objects"/> data objects of a running job (what a stop or failure keeps).</summary>
+    public void SetAnswered(string jobName, long objects)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(objects);
         var job = Find(jobName);
         lock (job)
         {
             if (job.Status is not (SimulatedJobStatus.Initializing or SimulatedJobStatus.InProgress))
             {
-                throw new InvalidOperationException($"job {jobName} is {job.Status}; only running jobs can fail");
+                throw new InvalidOperationException($"job {jobName} is {job.Status}; answers only arrive while it runs");
             }
 
-            job.FailureReason = reason;
-            job.Move(SimulatedJobStatus.Failed, _time.GetUtcNow());
+            job.Answered = objects;
+            if (job.Status == SimulatedJobStatus.Initializing && objects > 0)
+            {
+                job.Move(SimulatedJobStatus.InProgress, _time.GetUtcNow());
+            }
+        }
+    }
+
+    /// <summary>Puts a held output manifest (<see cref="GroundTruthSimulatorOptions.HoldOutputUntilReleased"/>) into the bucket; false when none is held.</summary>
+    public async Task<bool> ReleaseOutputAsync(string jobName, CancellationToken cancellationToken = default)
+    {
+        if (!_held.TryRemove(jobName, out var held))
+        {
+            return false;
+        }
+
+        await _workforce.Store.PutBytesAsync(held.Location.Bucket, held.Location.Key, held.Bytes, "application/jsonlines", cancellationToken: cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Ends a job before it completed (Stopped or Failed): the answers given so far go to the output location
+    /// and the job reports it; a job without answers reports no output. Emits the state-change event.
+    /// </summary>
+    private async Task FinishEarlyAsync(SimulatedJob job, SimulatedJobStatus from, SimulatedJobStatus to, string? failureReason, CancellationToken cancellationToken)
+    {
+        LabelingJobSpec spec;
+        long answered;
+        lock (job)
+        {
+            if (job.Status != from || job.Running)
+            {
+                return;
+            }
+
+            job.Running = true;
+            spec = job.ToSpec(_options.Region);
+            answered = job.Answered;
+        }
+
+        WorkforceResult? result = null;
+        if (answered > 0)
+        {
+            try
+            {
+                result = await _workforce.LabelAsync(spec, _options.WorkDirectory, cancellationToken, answered).ConfigureAwait(false);
+                await HoldIfAskedAsync(job.Name, result.OutputManifest, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or FormatException or JsonException or IOException or ArgumentException)
+            {
+                _logger.LogWarning(ex, "Simulated job {Job}: the answers before it ended could not be written", job.Name);
+                failureReason ??= ex.Message;
+            }
+        }
+
+        lock (job)
+        {
+            if (result is not null)
+            {
+                job.Labeled = result.Labeled;
+                job.Failed = result.Expired;
+                job.OutputDatasetS3Uri = result.OutputManifest.ToString();
+            }
+
+            if (to == SimulatedJobStatus.Failed)
+            {
+                job.FailureReason = failureReason is { Length: > 1024 } long1 ? long1[..1024] : failureReason;
+            }
+
+            job.Running = false;
+            job.Move(to, _time.GetUtcNow());
         }
 
         await EmitAsync(job, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task HoldIfAskedAsync(string jobName, S3Location output, CancellationToken cancellationToken)
+    {
+        if (!_options.HoldOutputUntilReleased)
+        {
+            return;
+        }
+
+        var bytes = await _workforce.Store.ReadBytesAsync(output.Bucket, output.Key, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"simulated output {output} was not written");
+        await _workforce.Store.DeleteAsync(output.Bucket, output.Key, cancellationToken).ConfigureAwait(false);
+        _held[jobName] = (output, bytes);
     }
 
     /// <summary>The current status of a job, or null when there is none.</summary>
@@ -571,6 +685,9 @@ internal sealed class SimulatedJob(string name, string arn, JsonObject request, 
     public string? FailureReason { get; set; }
     public string? OutputDatasetS3Uri { get; set; }
     public bool Running { get; set; }
+
+    /// <summary>Data objects people answered so far (from the start of the input manifest).</summary>
+    public long Answered { get; set; }
 
     public void Move(SimulatedJobStatus to, DateTimeOffset at)
     {

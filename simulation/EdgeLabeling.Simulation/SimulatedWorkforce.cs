@@ -92,11 +92,20 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
 
     public WorkforceOptions Options => options;
 
-    /// <summary>Labels every object of the job's input manifest and writes the output layout; throws naming the problem (a ClientError) when an input is missing or invalid.</summary>
-    public async Task<WorkforceResult> LabelAsync(LabelingJobSpec spec, string workDirectory, CancellationToken cancellationToken = default)
+    /// <summary>The bucket store the team reads inputs from and writes output to.</summary>
+    public IObjectStore Store => store;
+
+    /// <summary>
+    /// Labels every object of the job's input manifest and writes the output layout; throws naming the problem
+    /// (a ClientError) when an input is missing or invalid. With <paramref name="answeredObjects"/>, only that
+    /// many objects from the start were reached (a job stopped or failed part way): the rest are left out of
+    /// the output.
+    /// </summary>
+    public async Task<WorkforceResult> LabelAsync(LabelingJobSpec spec, string workDirectory, CancellationToken cancellationToken = default, long? answeredObjects = null)
     {
         options.Validate();
         var classNames = await ReadClassNamesAsync(spec, cancellationToken).ConfigureAwait(false);
+        await CheckInputLimitsAsync(spec, cancellationToken).ConfigureAwait(false);
         var root = spec.OutputPath.Key.Length == 0 || spec.OutputPath.Key.EndsWith('/') ? spec.OutputPath.Key : spec.OutputPath.Key + "/";
         var jobRoot = $"{root}{spec.JobName}/";
         var outputKey = jobRoot + "manifests/output/output.manifest";
@@ -126,6 +135,11 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
                     }
 
                     var index = objects++;
+                    if (index >= answeredObjects)
+                    {
+                        continue;
+                    }
+
                     var line = JsonNode.Parse(text) as JsonObject
                         ?? throw new InvalidOperationException($"ClientError: input manifest line {index + 1} is not a JSON object");
                     var sourceRef = line["source-ref"]?.GetValue<string>()
@@ -213,6 +227,71 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
         }
 
         return new WorkforceResult(objects, labeled, expired, adjusted, new S3Location(spec.OutputPath.Bucket, outputKey));
+    }
+
+    /// <summary>Most characters Ground Truth accepts in one input manifest line (input-data-limits).</summary>
+    public const int MaxLineCharacters = 100_000;
+
+    /// <summary>Most characters Ground Truth accepts in one attribute of a line (input-data-limits).</summary>
+    public const int MaxAttributeCharacters = 20_000;
+
+    private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png"];
+
+    /// <summary>
+    /// The documented input limits, checked over the whole manifest before anyone works: a line over
+    /// 100,000 characters, an attribute over 20,000, an attribute name starting with '$' or an image that
+    /// is not .jpg/.jpeg/.png fails the job with a ClientError naming the line, as the service fails a job
+    /// whose input it cannot use.
+    /// </summary>
+    private async Task CheckInputLimitsAsync(LabelingJobSpec spec, CancellationToken cancellationToken)
+    {
+        await using var input = await store.OpenReadAsync(spec.InputManifest.Bucket, spec.InputManifest.Key, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"ClientError: input manifest {spec.InputManifest} does not exist");
+        using var reader = new StreamReader(input, Encoding.UTF8);
+        var number = 0;
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } text)
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                continue;
+            }
+
+            if (text.Length > MaxLineCharacters)
+            {
+                throw new InvalidOperationException($"ClientError: input manifest line {number} has {text.Length:N0} characters; a line may have at most {MaxLineCharacters:N0}");
+            }
+
+            JsonObject line;
+            try
+            {
+                line = JsonNode.Parse(text) as JsonObject ?? throw new InvalidOperationException($"ClientError: input manifest line {number} is not a JSON object");
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidOperationException($"ClientError: input manifest line {number} is not valid JSON: {ex.Message}", ex);
+            }
+
+            foreach (var (name, value) in line)
+            {
+                if (name.StartsWith('$'))
+                {
+                    throw new InvalidOperationException($"ClientError: input manifest line {number}: attribute name '{name}' must not start with '$'");
+                }
+
+                var length = value is JsonValue v && v.TryGetValue(out string? str) ? str.Length : value?.ToJsonString().Length ?? 4;
+                if (length > MaxAttributeCharacters)
+                {
+                    throw new InvalidOperationException($"ClientError: input manifest line {number}: attribute '{name}' has {length:N0} characters; an attribute may have at most {MaxAttributeCharacters:N0}");
+                }
+            }
+
+            if (line["source-ref"] is JsonValue sr && sr.TryGetValue(out string? sourceRef)
+                && !ImageExtensions.Any(e => sourceRef.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new InvalidOperationException($"ClientError: input manifest line {number}: '{sourceRef}' is not a .jpg, .jpeg or .png image");
+            }
+        }
     }
 
     /// <summary>One worker's boxes: each true object may be missed, given a wrong class, and its edges jittered.</summary>

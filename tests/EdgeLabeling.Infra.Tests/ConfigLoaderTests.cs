@@ -173,6 +173,44 @@ public sealed class ConfigLoaderTests
         Assert.Contains("labelAttribute 'parts-ref'", ex.Message);
     }
 
+    [Theory]
+    [InlineData("EdgeLabel", "batch.jobNamePrefix 'EdgeLabel'")]
+    [InlineData("edge_label", "batch.jobNamePrefix 'edge_label'")]
+    [InlineData("-edge", "batch.jobNamePrefix '-edge'")]
+    public void Parse_JobNamePrefixTheRuleCouldNotMatch_IsRejected(string prefix, string expected)
+    {
+        var env = Dev();
+        env["batch"]!["jobNamePrefix"] = prefix;
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void Parse_NegativeSetAsideAfterReturns_IsRejected()
+    {
+        var env = Dev();
+        env["batch"]!["setAsideAfterReturns"] = -1;
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("batch.setAsideAfterReturns", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("JOB_NAME_PREFIX")]
+    [InlineData("SET_ASIDE_AFTER_RETURNS")]
+    public void Parse_JobSettingsThroughLambdaEnvironment_AreRejectedInFavourOfBatchConfig(string name)
+    {
+        var env = Dev();
+        env["lambdaEnvironment"] = new JsonObject { [name] = "x" };
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("is set by the stack itself", ex.Message);
+    }
+
     [Fact]
     public void Parse_BadAlarmEmail_IsRejected()
     {

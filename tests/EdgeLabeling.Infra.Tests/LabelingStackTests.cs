@@ -155,18 +155,79 @@ public sealed class LabelingStackTests(SynthFixture synth)
         Assert.Contains("IncomingBucket", SecurityRules.Flatten(notifications["BucketName"]));
     }
 
+    private (string Id, JsonObject Props) Queue(string env, string idPrefix) =>
+        SecurityRules.Resources(Raw(env), "AWS::SQS::Queue")
+            .Where(q => q.Id.StartsWith(idPrefix, StringComparison.Ordinal))
+            .Select(q => (q.Id, q.Resource["Properties"]!.AsObject()))
+            .Single();
+
     [Theory]
     [MemberData(nameof(Envs))]
-    public void JobStateRule_MatchesGroundTruthStateChangesAndTargetsMerge(string env)
+    public void JobStateRule_MatchesOnlyThisProjectsJobsAndQueuesThemForTheMerge(string env)
     {
-        var (mergeId, _) = Function(env, LabelingStack.Handlers.Merge);
+        var config = synth.Environments[env].Config;
+        var (queueId, _) = Queue(env, "MergeQueue");
+        var rule = Assert.Single(SecurityRules.Resources(Raw(env), "AWS::Events::Rule"), r => r.Id.StartsWith("LabelingJobStateRule", StringComparison.Ordinal)).Resource["Properties"]!;
+        var pattern = rule["EventPattern"]!;
 
-        synth.Environments[env].Labeling.HasResourceProperties("AWS::Events::Rule", Match.ObjectLike(Obj(
-            ("EventPattern", Obj(
-                ("source", new[] { "aws.sagemaker" }),
-                ("detail-type", new[] { "SageMaker Ground Truth Labeling Job State Change" }),
-                ("detail", Obj(("LabelingJobStatus", new[] { "Completed", "Failed", "Stopped" }))))),
-            ("Targets", Match.ArrayWith([Match.ObjectLike(Obj(("Arn", Obj(("Fn::GetAtt", new[] { mergeId, "Arn" })))))])))));
+        Assert.Equal("""["aws.sagemaker"]""", pattern["source"]!.ToJsonString());
+        Assert.Equal("""["SageMaker Ground Truth Labeling Job State Change"]""", pattern["detail-type"]!.ToJsonString());
+        Assert.Equal("""{"LabelingJobStatus":["Completed","Failed","Stopped"]}""", pattern["detail"]!.ToJsonString());
+        // A prefix filter on resources[0], the job ARN: other teams' labeling jobs in the account never match.
+        var prefix = SecurityRules.Flatten(Assert.Single(pattern["resources"]!.AsArray())!["prefix"]);
+        Assert.EndsWith($":sagemaker:{config.Region}:{config.Account}:labeling-job/{config.Batch.JobNamePrefix}-", prefix);
+        var target = Assert.Single(rule["Targets"]!.AsArray())!;
+        Assert.Equal($"<GetAtt:{queueId}.Arn>", SecurityRules.Flatten(target["Arn"]));
+        Assert.StartsWith("<GetAtt:EventTargetsDeadLetterQueue", SecurityRules.Flatten(target["DeadLetterConfig"]!["Arn"]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
+    public void MergeQueue_RedeliversLongEnoughForLateOutputThenDeadLetters(string env)
+    {
+        var (mergeId, mergeProps) = Function(env, LabelingStack.Handlers.Merge);
+        var (queueId, queue) = Queue(env, "MergeQueue");
+        var (dlqId, _) = Queue(env, "MergeDeadLetterQueue");
+        var timeout = mergeProps["Timeout"]!.GetValue<int>();
+
+        var visibility = queue["VisibilityTimeout"]!.GetValue<int>();
+        Assert.Equal(6 * timeout, visibility);
+        Assert.Equal("true", SecurityRules.Flatten(queue["SqsManagedSseEnabled"]));
+        Assert.Equal($"<GetAtt:{dlqId}.Arn>", SecurityRules.Flatten(queue["RedrivePolicy"]!["deadLetterTargetArn"]));
+        var receives = queue["RedrivePolicy"]!["maxReceiveCount"]!.GetValue<int>();
+        // Redeliveries span the window, which outlasts the merge's wait for a stopped job's output, so such an
+        // event settles instead of dead-lettering.
+        Assert.True(TimeSpan.FromSeconds(visibility * (receives - 1)) >= LabelingStack.MergeRedeliveryWindow);
+        Assert.True(LabelingStack.MergeRedeliveryWindow > new EdgeLabeling.Labeling.Merge.MergeOptions { DataBucket = "x" }.OutputWaitLimit);
+
+        var mapping = Assert.Single(SecurityRules.Resources(Raw(env), "AWS::Lambda::EventSourceMapping"), m => SecurityRules.Flatten(m.Resource["Properties"]!["FunctionName"]) == $"<Ref:{mergeId}>").Resource["Properties"]!;
+        Assert.Equal($"<GetAtt:{queueId}.Arn>", SecurityRules.Flatten(mapping["EventSourceArn"]));
+        Assert.Equal("""["ReportBatchItemFailures"]""", mapping["FunctionResponseTypes"]!.ToJsonString());
+        Assert.Equal(1, mapping["BatchSize"]!.GetValue<int>());
+        // No longer invoked asynchronously: no async retry settings or DLQ of its own.
+        Assert.Null(mergeProps["DeadLetterConfig"]);
+        Assert.DoesNotContain(SecurityRules.Resources(Raw(env), "AWS::Lambda::EventInvokeConfig"), c => SecurityRules.Flatten(c.Resource["Properties"]!["FunctionName"]) == $"<Ref:{mergeId}>");
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
+    public void Functions_GetTheJobNamePrefixAndSetAsideLimitTheRuleAndAlarmsAssume(string env)
+    {
+        var config = synth.Environments[env].Config;
+        // The batcher names the jobs; the merge (which sets items aside) and the batcher count returns.
+        var batch = Function(env, LabelingStack.Handlers.Batch).Props["Environment"]!["Variables"]!.AsObject();
+        var merge = Function(env, LabelingStack.Handlers.Merge).Props["Environment"]!["Variables"]!.AsObject();
+
+        Assert.Equal(config.Batch.JobNamePrefix, batch["JOB_NAME_PREFIX"]!.GetValue<string>());
+        Assert.Equal(config.Batch.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture), merge["SET_ASIDE_AFTER_RETURNS"]!.GetValue<string>());
+        Assert.Equal(config.Batch.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture), batch["SET_ASIDE_AFTER_RETURNS"]!.GetValue<string>());
+        var options = EdgeLabeling.Labeling.LabelingOptions.FromDictionary(new Dictionary<string, string>
+        {
+            ["JOB_NAME_PREFIX"] = batch["JOB_NAME_PREFIX"]!.GetValue<string>(),
+            ["SET_ASIDE_AFTER_RETURNS"] = merge["SET_ASIDE_AFTER_RETURNS"]!.GetValue<string>(),
+        });
+        Assert.Equal(config.Batch.SetAsideAfterReturns, options.Batching.SetAsideAfterReturns);
+        Assert.StartsWith(config.Batch.JobNamePrefix + "-", EdgeLabeling.Labeling.Jobs.JobNames.ForBatch(options.Batching.JobNamePrefix, "20261126t080000-0a1b2c3d"), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -269,7 +330,9 @@ public sealed class LabelingStackTests(SynthFixture synth)
         var alarms = SecurityRules.Resources(Raw(env), "AWS::CloudWatch::Alarm").Select(a => a.Resource["Properties"]!).ToList();
         JsonNode Business(string metric) => Assert.Single(alarms, a => a["Namespace"]?.GetValue<string>() == LabelingMetrics.Namespace && a["MetricName"]!.GetValue<string>() == metric);
 
-        Assert.Equal(2, alarms.Count(a => a["MetricName"]?.GetValue<string>() == "ApproximateNumberOfMessagesVisible" && a["Threshold"]!.GetValue<double>() == 1));
+        Assert.Equal(3, alarms.Count(a => a["MetricName"]?.GetValue<string>() == "ApproximateNumberOfMessagesVisible" && a["Threshold"]!.GetValue<double>() == 1));
+        Assert.Equal(1, Business(LabelingMetrics.JobCreationFailures)["Threshold"]!.GetValue<double>());
+        Assert.Equal("""[{"Name":"Reason","Value":"no-label-in-output"}]""", Business(LabelingMetrics.ItemsSetAside)["Dimensions"]!.ToJsonString());
         // Ingest, batch, merge, and the fleet check (FleetMonitoring).
         Assert.Equal(4, alarms.Count(a => a["MetricName"]?.GetValue<string>() == "Errors" && a["Namespace"]!.GetValue<string>() == "AWS/Lambda"));
         Assert.Equal(1, Business(LabelingMetrics.JobsFailed)["Threshold"]!.GetValue<double>());
@@ -336,6 +399,15 @@ public sealed class LabelingStackTests(SynthFixture synth)
             .Order()
             .ToList();
         Assert.Equal([("email", "ml@example.com"), ("email", "ops@example.com")], subscriptions);
+    }
+
+    [Fact]
+    public void LabelingMetrics_JobOutcomeAlarms_WatchMetricsTheCodeEmits()
+    {
+        Assert.Equal(BatchPlanner.JobCreationFailuresMetric, LabelingMetrics.JobCreationFailures);
+        Assert.Equal(EdgeLabeling.Labeling.Merge.DatasetMerger.ItemsSetAsideMetric, LabelingMetrics.ItemsSetAside);
+        Assert.Equal(EdgeLabeling.Labeling.Merge.ReturnReasons.NoLabelInOutput, LabelingMetrics.NoLabelInOutputReason);
+        Assert.True(EdgeLabeling.Labeling.Merge.ReturnReasons.CountsAgainstItem(LabelingMetrics.NoLabelInOutputReason));
     }
 
     [Fact]

@@ -31,6 +31,8 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
         [LambdaEnvironment.BatchMinItems] = (o, _) => o.Batching.MinItems.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.BatchMaxAgeMinutes] = (o, _) => o.Batching.MaxAge.TotalMinutes.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.MonthlyBudgetUsd] = (o, _) => o.Budget.MonthlyBudgetUsd.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.JobNamePrefix] = (o, _) => o.Batching.JobNamePrefix,
+        [LambdaEnvironment.SetAsideAfterReturns] = (o, _) => o.Batching.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.FleetTableName] = (_, f) => f.TableName,
         [LambdaEnvironment.FleetSilentHours] = (_, f) => f.Thresholds.Silent.TotalHours.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.FleetQueueGrowingHours] = (_, f) => f.Thresholds.QueueGrowing.TotalHours.ToString(CultureInfo.InvariantCulture),

@@ -153,7 +153,7 @@ internal static class BatchCommand
         }
     }
 
-    private static LabelingOptions LoadOptions(FileInfo? configFile, string? s3Endpoint)
+    internal static LabelingOptions LoadOptions(FileInfo? configFile, string? s3Endpoint)
     {
         LabelingOptions options;
         if (configFile is null)

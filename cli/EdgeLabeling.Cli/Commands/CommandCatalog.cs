@@ -14,5 +14,6 @@ internal static class CommandCatalog
         yield return BatchCommand.Create();
         yield return PipelineCommand.Create();
         yield return FleetCommand.Create();
+        yield return PendingCommand.Create();
     }
 }

@@ -185,7 +185,9 @@ internal static class MergeBench
             };
 
             var options = new MergeOptions { DataBucket = Bucket, WorkDirectory = Path.Combine(root, "work"), RebuildDataset = false };
-            var merger = new DatasetMerger(store, new SyntheticLedger(lines), options, new DatasetBuilder());
+            var jobs = new InMemoryJobOutputLocator();
+            jobs.Set(Job, new JobOutputReport("Completed", $"s3://{Bucket}/{LabelingConventions.JobOutputManifestKey(Job)}", null, lines));
+            var merger = new DatasetMerger(store, new SyntheticLedger(lines), options, new DatasetBuilder(), outputs: jobs);
             MergeResult? merged = null;
             stages.Add(await MeasureAsync("merge job output (shard + settle)", lines, async () =>
                 merged = await merger.MergeAsync(JobStateChangeEvent.Parse(Encoding.UTF8.GetBytes(JobStateChangeEvent.Create($"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{Job}", "Completed", DateTimeOffset.UtcNow).ToJson())), ct)));
@@ -324,7 +326,8 @@ internal static class MergeBench
 
         public Task MarkLabeledAsync(string jobName, IReadOnlyCollection<string> sourceRefs, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
-        public Task ReturnToPendingAsync(string jobName, IReadOnlyCollection<string> sourceRefs, string reason, CancellationToken cancellationToken = default) => Task.CompletedTask;
+        public Task<EdgeLabeling.Labeling.Pending.ReturnOutcome> ReturnToPendingAsync(string jobName, IReadOnlyCollection<string> sourceRefs, string reason, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new EdgeLabeling.Labeling.Pending.ReturnOutcome(sourceRefs.Count, 0));
 
         public Task CloseJobAsync(string jobName, string status, CancellationToken cancellationToken = default) => Task.CompletedTask;
     }

@@ -19,7 +19,9 @@ internal sealed class AwsEventFactory(string region, string accountId)
 {
     private long _sequence = 0x0055AED6DCD90281;
 
-    public string QueueArn => $"arn:aws:sqs:{region}:{accountId}:edgelabeling-ingest";
+    public string QueueArn => QueueArnOf("edgelabeling-ingest");
+
+    private string QueueArnOf(string queue) => $"arn:aws:sqs:{region}:{accountId}:{queue}";
 
     /// <summary>One SQS message per notification (S3 sends one record per message), grouped into Lambda batches.</summary>
     public IEnumerable<JsonObject> SqsBatches(IReadOnlyList<CreatedObject> objects, int batchSize = 10)
@@ -37,7 +39,7 @@ internal sealed class AwsEventFactory(string region, string accountId)
     }
 
     /// <summary>An SQS message as the event source mapping delivers it; the body is the notification as a string.</summary>
-    public JsonObject SqsMessage(string body, DateTimeOffset sent, int receiveCount = 1)
+    public JsonObject SqsMessage(string body, DateTimeOffset sent, int receiveCount = 1, string queue = "edgelabeling-ingest")
     {
         var sentMs = sent.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
         return new JsonObject
@@ -55,7 +57,7 @@ internal sealed class AwsEventFactory(string region, string accountId)
             ["messageAttributes"] = new JsonObject(),
             ["md5OfBody"] = Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(body))),
             ["eventSource"] = "aws:sqs",
-            ["eventSourceARN"] = QueueArn,
+            ["eventSourceARN"] = QueueArnOf(queue),
             ["awsRegion"] = region,
         };
     }

@@ -82,7 +82,6 @@ internal sealed class CloudStage : IAsyncDisposable
     public IReadOnlyList<JobReport> Jobs => _jobs;
     public IReadOnlyList<string> BatchDecisions => _decisions;
     public TimeSpan SimulatedTimeAdvanced => _clock.Offset;
-    public MergeResult? LastMerge { get; private set; }
 
     /// <summary>The labeling options the Lambdas would read from their environment, with the user's overrides on top.</summary>
     public static LabelingOptions BuildOptions(PipelineRequest request, PipelineConfig config, string incomingBucket, string dataBucket, IReadOnlyList<string> classNames, string? localStoreRoot)
@@ -278,7 +277,10 @@ internal sealed class CloudStage : IAsyncDisposable
         }
     }
 
-    /// <summary>Feeds each state-change event to the merge handler; with no job at all the dataset is built from the automatic labels alone.</summary>
+    /// <summary>
+    /// Feeds each state-change event to the merge handler the way the merge queue delivers it (one SQS message
+    /// per event); with no job at all the dataset is built from the automatic labels alone.
+    /// </summary>
     public async Task MergeAsync(IPipelineProgress progress, CancellationToken ct)
     {
         var merge = new MergeFunction(_services);
@@ -286,22 +288,22 @@ internal sealed class CloudStage : IAsyncDisposable
         var merged = 0;
         while (_events.TryDequeue(out var json))
         {
-            var response = await InvokeAsync(merge.HandleAsync, JsonNode.Parse(json)!.AsObject()).ConfigureAwait(false);
-            var result = response.Deserialize(MergeJsonContext.Default.MergeResult)
-                ?? throw new PipelineStageException("merge", "the merge handler returned nothing");
-            if (result.Outcome == MergeResult.Rejected)
+            var change = JobStateChangeEvent.Parse(Encoding.UTF8.GetBytes(json));
+            var response = await InvokeAsync(merge.HandleAsync, new JsonObject { ["Records"] = new JsonArray(_factory.SqsMessage(json, _clock.GetUtcNow(), queue: "edgelabeling-merge")) }).ConfigureAwait(false);
+            if (response["batchItemFailures"] is JsonArray { Count: > 0 })
             {
-                throw new PipelineStageException("merge", $"the merge rejected the event of job {result.JobName}: {result.Reason}");
+                throw new PipelineStageException("merge", $"the merge could not finish job {change.JobName} ({change.Status}); see the merge log lines above");
             }
 
-            if (byName.TryGetValue(result.JobName, out var job))
+            var marker = await Store.ReadBytesAsync(Options.DataBucket, DatasetKeys.JobDoneKey(Options.LabelAttribute, change.JobName), ct).ConfigureAwait(false);
+            var done = marker is null ? null : JsonSerializer.Deserialize(marker, MergeJsonContext.Default.MergeDoneMarker);
+            if (done is not null && byName.TryGetValue(done.JobName, out var job))
             {
-                job.Status = result.Status;
-                job.Labeled = result.Labeled;
-                job.Returned = result.ReturnedItems;
+                job.Status = done.Status;
+                job.Labeled = done.Labeled;
+                job.Returned = done.ReturnedItems;
             }
 
-            LastMerge = result;
             progress.Update($"{++merged}/{_jobs.Count} job(s) merged");
         }
 

@@ -81,6 +81,10 @@ public static partial class ConfigLoader
     /// <summary>Variables an environment may add through <c>lambdaEnvironment</c>: those some function reads.</summary>
     public static readonly IReadOnlySet<string> ConfigurableEnvironment = LambdaFunctions.All.SelectMany(f => f.Optional).ToHashSet(StringComparer.Ordinal);
 
+    // Lower case only: the batcher lower-cases job names, and the state rule matches the job ARN by this prefix.
+    [GeneratedRegex("^[a-z0-9](-*[a-z0-9]){0,29}$")]
+    private static partial Regex JobNamePrefixRegex();
+
     [GeneratedRegex("^[a-zA-Z0-9._-]{1,255}$")]
     private static partial Regex KeyNameRegex();
 
@@ -168,6 +172,8 @@ public static partial class ConfigLoader
         Check(c.Batch.MinItems is >= 1 and <= 100_000, "batch.minItems must be 1-100000 (GT allows 100K objects per job)");
         Check(c.Batch.MaxAgeMinutes >= 1, "batch.maxAgeMinutes must be positive");
         Check(c.Batch.ScheduleMinutes is >= 1 and <= 1440, "batch.scheduleMinutes must be 1-1440");
+        Check(JobNamePrefixRegex().IsMatch(c.Batch.JobNamePrefix), $"batch.jobNamePrefix '{c.Batch.JobNamePrefix}' must be 1-30 lower-case letters, digits or inner hyphens");
+        Check(c.Batch.SetAsideAfterReturns is >= 0 and <= 100, "batch.setAsideAfterReturns must be 0 (never) to 100");
         Check(c.Budget.MonthlyUsd > 0, "budget.monthlyUsd must be positive");
         // The waiting alarm evaluates hourly periods; CloudWatch caps an alarm's window at 7 days.
         Check(c.Budget.MaxWaitingHours is >= 1 and <= 168, "budget.maxWaitingHours must be 1-168 (CloudWatch alarms look back at most 7 days)");

@@ -120,6 +120,15 @@ public sealed record BatchConfig
 
     /// <summary>How often the batcher runs.</summary>
     public required int ScheduleMinutes { get; init; }
+
+    /// <summary>
+    /// Start of every job name this project creates (lower case; the job state rule matches only job ARNs
+    /// with this prefix, so other labeling jobs in the account never reach the merge).
+    /// </summary>
+    public string JobNamePrefix { get; init; } = "edgelabel";
+
+    /// <summary>An item that came back unlabeled from this many completed jobs is set aside for an operator (0: never).</summary>
+    public int SetAsideAfterReturns { get; init; } = 3;
 }
 
 /// <summary>Spend and waiting-time limits.</summary>

@@ -44,4 +44,16 @@ public static class LabelingMetrics
 
     /// <summary>Failed Ground Truth jobs: 1 per job that ended Failed (no dimensions; DatasetMerger).</summary>
     public const string JobsFailed = LabelingMetricNames.JobsFailed;
+
+    /// <summary>
+    /// Job creations that failed for good: CreateLabelingJob refused, or the job failed before anyone
+    /// labeled anything (no dimensions; BatchPlanner.JobCreationFailuresMetric, emitted by the batcher and the merge).
+    /// </summary>
+    public const string JobCreationFailures = LabelingMetricNames.JobCreationFailures;
+
+    /// <summary>Items set aside after coming back unlabeled too often, dimension Reason (DatasetMerger.ItemsSetAsideMetric).</summary>
+    public const string ItemsSetAside = LabelingMetricNames.ItemsSetAside;
+
+    /// <summary>The only Reason an item is set aside for: it came back without a label from a completed job (ReturnReasons.NoLabelInOutput).</summary>
+    public const string NoLabelInOutputReason = "no-label-in-output";
 }

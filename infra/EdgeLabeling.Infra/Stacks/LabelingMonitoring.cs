@@ -127,6 +127,7 @@ public sealed class LabelingMonitoring : Construct
             TreatMissingData = TreatMissingData.NOT_BREACHING,
         }));
 
+        AddJobOutcomeAlarms(alarms);
         Alarms = alarms;
 
         // Not KMS-encrypted on purpose: CloudWatch cannot publish to a topic under the AWS-managed SNS
@@ -211,6 +212,28 @@ public sealed class LabelingMonitoring : Construct
 
     /// <summary>Topic every alarm notifies; subscribe people or chat integrations to it.</summary>
     public ITopic AlarmTopic { get; }
+
+    /// <summary>Job creation failing (the batcher is backing off) and items set aside for an operator.</summary>
+    private void AddJobOutcomeAlarms(List<Alarm> alarms)
+    {
+        alarms.Add(Business(LabelingMetrics.JobCreationFailures, "Sum", Duration.Hours(1)).CreateAlarm(this, "JobCreationFailing", new CreateAlarmOptions
+        {
+            AlarmDescription = "Ground Truth jobs cannot be created or fail at their start (execution role, CORS, workteam); the batcher backs off until fixed",
+            Threshold = 1,
+            EvaluationPeriods = 1,
+            ComparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            TreatMissingData = TreatMissingData.NOT_BREACHING,
+        }));
+        alarms.Add(Business(LabelingMetrics.ItemsSetAside, "Sum", Duration.Hours(1), (LabelingMetrics.ReasonDimension, LabelingMetrics.NoLabelInOutputReason))
+            .CreateAlarm(this, "ItemsSetAside", new CreateAlarmOptions
+            {
+                AlarmDescription = "Items came back unlabeled too often and were set aside; list them with 'edgelabel pending --stuck'",
+                Threshold = 1,
+                EvaluationPeriods = 1,
+                ComparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                TreatMissingData = TreatMissingData.NOT_BREACHING,
+            }));
+    }
 
     private static Metric Business(string name, string statistic, Duration period, (string Name, string Value)? dimension = null) => new(new MetricProps
     {

@@ -146,6 +146,8 @@ public sealed class LabelingStack : Stack
             [LambdaEnvironment.BatchMinItems] = config.Batch.MinItems.ToString(CultureInfo.InvariantCulture),
             [LambdaEnvironment.BatchMaxAgeMinutes] = config.Batch.MaxAgeMinutes.ToString(CultureInfo.InvariantCulture),
             [LambdaEnvironment.MonthlyBudgetUsd] = config.Budget.MonthlyUsd.ToString(CultureInfo.InvariantCulture),
+            [LambdaEnvironment.JobNamePrefix] = config.Batch.JobNamePrefix,
+            [LambdaEnvironment.SetAsideAfterReturns] = config.Batch.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture),
         };
 
         Dictionary<string, string> EnvironmentOf(LambdaFunctionContract contract)
@@ -269,8 +271,8 @@ public sealed class LabelingStack : Stack
         });
         schedule.AddTarget(Target(batchFn, eventsDlq));
 
-        // --- Merge: GT job state change → dataset --------------------------------------------------
-        var mergeFn = NewFunction(LambdaFunctions.Merge, "Merges Ground Truth output and automatic labels into the dataset", eventsDlq);
+        // --- Merge: GT job state change → SQS → dataset --------------------------------------------
+        var mergeFn = NewFunction(LambdaFunctions.Merge, "Merges Ground Truth output and automatic labels into the dataset");
         props.PendingItemsTable.GrantReadWriteData(mergeFn);
         props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.JobOutputPrefix + "*");
         props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.JobInputPrefix + "*");
@@ -284,18 +286,7 @@ public sealed class LabelingStack : Stack
             Actions = ["sagemaker:DescribeLabelingJob"],
             Resources = [Arn(this, "sagemaker", "labeling-job", "*", ArnFormat.SLASH_RESOURCE_NAME)],
         }));
-        var jobStateRule = new Rule(this, "LabelingJobStateRule", new RuleProps
-        {
-            Description = "Ground Truth labeling job finished: merge its output (duplicates are expected and harmless)",
-            EventPattern = new EventPattern
-            {
-                Source = ["aws.sagemaker"],
-                DetailType = ["SageMaker Ground Truth Labeling Job State Change"],
-                // Stopped jobs are included so their items go back to pending.
-                Detail = new Dictionary<string, object> { ["LabelingJobStatus"] = JobStatusesHandled.ToArray() },
-            },
-        });
-        jobStateRule.AddTarget(Target(mergeFn, eventsDlq));
+        var (mergeQueue, mergeDlq) = AddMergeQueue(config, mergeFn, eventsDlq);
 
         var mergeLogs = logGroups["MergeFunction"];
         IngestFunction = ingestFn;
@@ -304,13 +295,15 @@ public sealed class LabelingStack : Stack
         IngestQueue = ingestQueue;
         IngestDeadLetterQueue = ingestDlq;
         EventTargetsDeadLetterQueue = eventsDlq;
+        MergeQueue = mergeQueue;
+        MergeDeadLetterQueue = mergeDlq;
         WorkteamArn = workteamArn;
 
         var monitoring = new LabelingMonitoring(this, "Monitoring", new LabelingMonitoringProps
         {
             Config = config,
             Functions = [ingestFn, batchFn, mergeFn],
-            DeadLetterQueues = [ingestDlq, eventsDlq],
+            DeadLetterQueues = [ingestDlq, eventsDlq, mergeDlq],
             IngestQueue = ingestQueue,
         });
         Fleet = new FleetMonitoring(this, "Fleet", new FleetMonitoringProps
@@ -343,6 +336,12 @@ public sealed class LabelingStack : Stack
 
     /// <summary>EventBridge deliveries (schedule, job state) that the Lambdas could not take.</summary>
     public IQueue EventTargetsDeadLetterQueue { get; }
+
+    /// <summary>State-change events of this project's labeling jobs, waiting for the merge.</summary>
+    public IQueue MergeQueue { get; }
+
+    /// <summary>State-change events the merge could not finish within <see cref="MergeRedeliveryWindow"/>.</summary>
+    public IQueue MergeDeadLetterQueue { get; }
 
     /// <summary>Role Ground Truth assumes for the jobs.</summary>
     public IRole GroundTruthRole { get; }
@@ -397,6 +396,80 @@ public sealed class LabelingStack : Stack
             throw new ConfigurationException(
                 $"the Lambda package in '{packageFolder}' targets '{target}', but lambda.architecture '{config.Lambda.Architecture}' needs {rid}; {fix}");
         }
+    }
+
+    /// <summary>
+    /// How long a state-change event keeps coming back before it goes to the merge DLQ: longer than Ground
+    /// Truth's output lag (minutes) and than the merge's own wait for a stopped or failed job's reported
+    /// output (MergeOptions.OutputWaitLimit, 2 h), after which such an event settles instead of failing.
+    /// </summary>
+    public static readonly TimeSpan MergeRedeliveryWindow = TimeSpan.FromHours(6);
+
+    /// <summary>Deliveries that span <see cref="MergeRedeliveryWindow"/> when each waits one visibility timeout.</summary>
+    public static int MergeMaxReceiveCount(double visibilityTimeoutSeconds) =>
+        (int)Math.Ceiling(MergeRedeliveryWindow.TotalSeconds / visibilityTimeoutSeconds) + 1;
+
+    /// <summary>
+    /// The job state-change events go to an SQS queue, not straight to the merge Lambda: an asynchronous
+    /// invocation is retried only twice (about 1 and 2 minutes later), and Ground Truth's output can appear
+    /// minutes after the event. From the queue the merge consumes one event per invocation with
+    /// ReportBatchItemFailures; an event whose output is not readable yet is reported as failed and comes back
+    /// after the visibility timeout, for <see cref="MergeRedeliveryWindow"/>, then lands in the DLQ,
+    /// which has an alarm. The rule matches only job ARNs starting with this project's job name prefix, so
+    /// other labeling jobs in the account never reach the merge.
+    /// </summary>
+    private (IQueue Queue, IQueue DeadLetters) AddMergeQueue(EnvironmentConfig config, LambdaFunction mergeFn, IQueue eventDeliveryFailures)
+    {
+        var mergeTimeout = mergeFn.Timeout?.ToSeconds() ?? config.Lambda.TimeoutSeconds;
+        // AWS recommends at least six times the function timeout, so a slow merge is never delivered twice at once.
+        var visibility = 6 * mergeTimeout;
+        var dlq = new Queue(this, "MergeDeadLetterQueue", new QueueProps
+        {
+            Encryption = QueueEncryption.SQS_MANAGED,
+            EnforceSSL = true,
+            RetentionPeriod = Duration.Days(14),
+        });
+        var queue = new Queue(this, "MergeQueue", new QueueProps
+        {
+            // SQS-managed SSE: EventBridge can send to it without a key policy on the data key.
+            Encryption = QueueEncryption.SQS_MANAGED,
+            EnforceSSL = true,
+            VisibilityTimeout = Duration.Seconds(visibility),
+            RetentionPeriod = Duration.Days(4),
+            DeadLetterQueue = new DeadLetterQueue { Queue = dlq, MaxReceiveCount = MergeMaxReceiveCount(visibility) },
+        });
+        var rule = new Rule(this, "LabelingJobStateRule", new RuleProps
+        {
+            Description = "This project's Ground Truth labeling job finished: queue it for the merge (duplicates are expected and harmless)",
+            EventPattern = new EventPattern
+            {
+                Source = ["aws.sagemaker"],
+                DetailType = ["SageMaker Ground Truth Labeling Job State Change"],
+                // resources[0] is the job ARN; the batcher names every job "<prefix>-<batch id>".
+                Resources = Match.Prefix(FormatArn(new ArnComponents
+                {
+                    Service = "sagemaker",
+                    Resource = "labeling-job",
+                    ResourceName = config.Batch.JobNamePrefix + "-",
+                    ArnFormat = ArnFormat.SLASH_RESOURCE_NAME,
+                })),
+                // Stopped jobs are included so their items go back to pending.
+                Detail = new Dictionary<string, object> { ["LabelingJobStatus"] = JobStatusesHandled.ToArray() },
+            },
+        });
+        rule.AddTarget(new SqsQueue(queue, new SqsQueueProps
+        {
+            DeadLetterQueue = eventDeliveryFailures,
+            RetryAttempts = 4,
+            MaxEventAge = Duration.Hours(6),
+        }));
+        mergeFn.AddEventSource(new SqsEventSource(queue, new SqsEventSourceProps
+        {
+            // One job per invocation: each merge gets the whole function timeout the visibility timeout is sized from.
+            BatchSize = 1,
+            ReportBatchItemFailures = true,
+        }));
+        return (queue, dlq);
     }
 
     private static string Arn(Stack stack, string service, string resource, string resourceName, ArnFormat format) =>

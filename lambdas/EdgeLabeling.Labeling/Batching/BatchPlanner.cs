@@ -46,6 +46,9 @@ public static class BatchDecisions
     public const string BudgetContention = "budget-contention";
     public const string JobRejected = "job-rejected";
     public const string Deferred = "deferred-after-error";
+
+    /// <summary>Job creation failed recently (refused, or the job failed at its start); the run waits out the back-off.</summary>
+    public const string CreationBackoff = "creation-backoff";
 }
 
 /// <summary>
@@ -95,6 +98,18 @@ public sealed class BatchPlanner(
         string? error = null;
         try
         {
+            if (await store.GetCreationBackoffAsync(cancellationToken).ConfigureAwait(false) is { } backoff && at < backoff.NextAttemptAt)
+            {
+                // Persisted, so a failing role or CORS rule costs one attempt per back-off step, not one per schedule tick.
+                metrics.Emit(CreationBackoffMetric, 1, "Count", null, new Dictionary<string, string>
+                {
+                    ["Failures"] = backoff.Failures.ToString(CultureInfo.InvariantCulture),
+                    ["NextAttemptAt"] = backoff.NextAttemptAt.ToString("O", CultureInfo.InvariantCulture),
+                    ["Reason"] = backoff.Reason,
+                });
+                return await FinishAsync(at, now, jobs, before, cap, BatchDecisions.CreationBackoff, null, cancellationToken).ConfigureAwait(false);
+            }
+
             foreach (var open in await store.ListBatchesAsync(BatchStatus.Claimed, cancellationToken).ConfigureAwait(false))
             {
                 if (at - open.CreatedAt < options.Batching.ResumeAfter)
@@ -118,6 +133,11 @@ public sealed class BatchPlanner(
             error = $"{ex.GetType().Name}: {ex.Message}";
         }
 
+        return await FinishAsync(at, now, jobs, before, cap, decision, error, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<BatchRunReport> FinishAsync(DateTimeOffset at, DateTimeOffset? now, List<PlannedJob> jobs, long before, int cap, string decision, string? error, CancellationToken cancellationToken)
+    {
         var afterSummary = await store.GetPendingSummaryAsync(cancellationToken).ConfigureAwait(false);
         var after = afterSummary.Count;
 
@@ -160,6 +180,16 @@ public sealed class BatchPlanner(
     /// really waits, whatever the trickle of new ones.
     /// </summary>
     public const string OldestPendingAgeMetric = LabelingMetricNames.OldestPendingAgeMinutes;
+
+    /// <summary>
+    /// EMF metric (no dimensions): 1 per job creation that failed for good — CreateLabelingJob refused the
+    /// request, or the job failed before anyone labeled anything (the merge emits it then). The stack's
+    /// job-creation alarm watches it; each failure also extends the persisted back-off.
+    /// </summary>
+    public const string JobCreationFailuresMetric = LabelingMetricNames.JobCreationFailures;
+
+    /// <summary>EMF metric (no dimensions): 1 per batcher run skipped because the job-creation back-off is running.</summary>
+    public const string CreationBackoffMetric = LabelingMetricNames.JobCreationBackoffRuns;
 
     /// <summary>
     /// How long the item pending since <paramref name="oldestPendingSince"/> has waited at <paramref name="now"/>;
@@ -352,9 +382,19 @@ public sealed class BatchPlanner(
 
             arn = existing.LabelingJobArn;
         }
-        catch (Exception ex) when (ex is SageMakerValidationException or SageMakerResourceLimitExceededException)
+        catch (SageMakerException ex) when (IsRefusal(ex))
         {
-            await AbandonAsync(batch, items, ((SageMakerException)ex).ErrorCode, ex.Message, ct).ConfigureAwait(false);
+            // Refused for good (validation, quota, access to the role or bucket): the same job would be refused
+            // again on the next run, so creations back off and the alarm tells a person.
+            await AbandonAsync(batch, items, ex.ErrorCode, ex.Message, ct).ConfigureAwait(false);
+            var backoff = await store.RecordCreationFailureAsync($"{draft.JobName}: {ex.ErrorCode}: {ex.Message}", _time.GetUtcNow(),
+                options.Batching.CreationBackoffInitial, options.Batching.CreationBackoffMax, ct).ConfigureAwait(false);
+            metrics.Emit(JobCreationFailuresMetric, 1, "Count", null, new Dictionary<string, string>
+            {
+                ["JobName"] = draft.JobName,
+                ["ErrorCode"] = ex.ErrorCode,
+                ["NextAttemptAt"] = backoff.NextAttemptAt.ToString("O", CultureInfo.InvariantCulture),
+            });
             return null;
         }
 
@@ -369,6 +409,8 @@ public sealed class BatchPlanner(
             });
         }
 
+        // A created job ends the back-off; one that then fails at its start (seen by the merge) starts it again.
+        await store.ClearCreationBackoffAsync(ct).ConfigureAwait(false);
         metrics.Emit(LabelingMetricNames.JobItems, items.Count, "Count", null, new Dictionary<string, string>
         {
             ["JobName"] = draft.JobName,
@@ -380,6 +422,10 @@ public sealed class BatchPlanner(
             PriorBoxesDropped = draft.DroppedPriorBoxes.Values.Sum(),
         };
     }
+
+    /// <summary>A 4xx answer other than throttling and name conflicts: the request itself cannot succeed as it is.</summary>
+    private static bool IsRefusal(SageMakerException ex) =>
+        ex is not (SageMakerThrottlingException or SageMakerResourceInUseException) && (int)ex.StatusCode is >= 400 and < 500;
 
     private static bool IsOurs(DescribeLabelingJobResponse existing, LabelingJobDraft draft) =>
         existing.InputConfig?.DataSource?.S3DataSource?.ManifestS3Uri == draft.Request.InputConfig?.DataSource?.S3DataSource?.ManifestS3Uri

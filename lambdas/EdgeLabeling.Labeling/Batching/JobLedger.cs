@@ -7,8 +7,11 @@ namespace EdgeLabeling.Labeling.Batching;
 /// ways they leave it. All moves are conditional on the item still belonging to the job, so a
 /// duplicate completion event changes nothing.
 /// </summary>
-public sealed class JobLedger(IPendingStore store)
+public sealed class JobLedger(IPendingStore store, BatchingPolicy? policy = null, TimeProvider? time = null)
 {
+    private readonly BatchingPolicy _policy = policy ?? new BatchingPolicy();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     /// <summary>The batch behind a job name (null for jobs this pipeline did not create).</summary>
     public Task<BatchRecord?> GetJobAsync(string jobName, CancellationToken cancellationToken = default) => store.GetBatchAsync(jobName, cancellationToken);
 
@@ -27,22 +30,30 @@ public sealed class JobLedger(IPendingStore store)
     }
 
     /// <summary>
-    /// Returns images that came back without a label (expired, declined, failed; or all of a
+    /// Returns images that came back without a label (expired, declined, failed; or the rest of a
     /// failed/stopped job) to pending for the next job, and gives back their share of the reserved
-    /// budget, since Ground Truth bills labeled objects only. Returns how many changed.
+    /// budget, since Ground Truth bills labeled objects only. An image that came back unlabeled from
+    /// <see cref="BatchingPolicy.SetAsideAfterReturns"/> completed jobs is set aside instead
+    /// (<see cref="Merge.ReturnReasons.CountsAgainstItem"/>).
     /// </summary>
-    public async Task<int> ReturnUnlabeledAsync(string jobName, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default)
+    public async Task<ReturnOutcome> ReturnUnlabeledAsync(string jobName, IEnumerable<string> imageKeys, string reason, CancellationToken cancellationToken = default)
     {
         var batch = await RequireAsync(jobName, cancellationToken).ConfigureAwait(false);
-        var moved = await store.ReleaseAsync(batch.BatchId, imageKeys, cancellationToken).ConfigureAwait(false);
+        var outcome = await store.ReturnUnlabeledAsync(batch.BatchId, imageKeys, reason, Merge.ReturnReasons.CountsAgainstItem(reason),
+            _policy.SetAsideAfterReturns, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        var moved = outcome.Returned;
         if (moved > 0 && batch.ItemCount > 0 && batch.ForecastUsd > 0)
         {
             var share = Math.Round(batch.ForecastUsd * moved / batch.ItemCount, 6);
             await store.RefundBudgetAsync(batch.Month, moved, share, cancellationToken).ConfigureAwait(false);
         }
 
-        return moved;
+        return outcome;
     }
+
+    /// <summary>A job that failed before anyone labeled anything: the batcher waits before it makes another.</summary>
+    public Task<CreationBackoff> RecordFailedAtStartAsync(string jobName, string reason, CancellationToken cancellationToken = default) =>
+        store.RecordCreationFailureAsync($"{jobName}: {reason}", _time.GetUtcNow(), _policy.CreationBackoffInitial, _policy.CreationBackoffMax, cancellationToken);
 
     /// <summary>Records the job's final state (Completed or Failed); false when it was already recorded.</summary>
     public Task<bool> CloseJobAsync(string jobName, BatchStatus finalStatus, CancellationToken cancellationToken = default)

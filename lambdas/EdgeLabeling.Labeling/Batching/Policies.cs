@@ -37,6 +37,18 @@ public sealed record BatchingPolicy
     public TimeSpan HalfPairAlarmAfter { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>
+    /// An item that came back unlabeled from this many completed jobs is set aside for an operator
+    /// instead of going to people again (0: never set aside).
+    /// </summary>
+    public int SetAsideAfterReturns { get; init; } = 3;
+
+    /// <summary>Wait after the first failed job creation; it doubles with each further consecutive failure.</summary>
+    public TimeSpan CreationBackoffInitial { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Longest wait between job creation attempts while creations keep failing.</summary>
+    public TimeSpan CreationBackoffMax { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>
     /// Objects the team can finish before tasks expire:
     /// labelers × hours/day × availability days × 3600 ÷ (seconds per image × workers per object).
     /// </summary>
@@ -68,6 +80,16 @@ public sealed record BatchingPolicy
         if (workersPerObject is < 1 or > 9)
         {
             throw new ArgumentException($"WORKERS_PER_OBJECT must be 1-9, is {workersPerObject}");
+        }
+
+        if (SetAsideAfterReturns < 0)
+        {
+            throw new ArgumentException($"SET_ASIDE_AFTER_RETURNS must be 0 (never) or more, is {SetAsideAfterReturns}");
+        }
+
+        if (CreationBackoffInitial <= TimeSpan.Zero || CreationBackoffMax < CreationBackoffInitial)
+        {
+            throw new ArgumentException("the job creation back-off must start above zero and its maximum must not be below its start");
         }
 
         if (MaxItemsPerJob is < 1 or > 100_000)

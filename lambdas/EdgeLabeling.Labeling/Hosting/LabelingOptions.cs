@@ -114,6 +114,7 @@ public sealed record LabelingOptions
                 JobNamePrefix = Str(Env.JobNamePrefix) ?? defaults.Batching.JobNamePrefix,
                 ResumeAfter = TimeSpan.FromMinutes(Dbl(Env.BatchResumeAfterMinutes, defaults.Batching.ResumeAfter.TotalMinutes)),
                 HalfPairAlarmAfter = TimeSpan.FromMinutes(Dbl(Env.HalfPairAlarmMinutes, defaults.Batching.HalfPairAlarmAfter.TotalMinutes)),
+                SetAsideAfterReturns = Int(Env.SetAsideAfterReturns, defaults.Batching.SetAsideAfterReturns),
             },
             Budget = new BudgetPolicy
             {

@@ -44,7 +44,8 @@ public static class LabelingServiceCollectionExtensions
         services.TryAddSingleton(sp => new BatchPlanner(sp.GetRequiredService<IPendingStore>(), sp.GetRequiredService<IObjectStore>(),
             sp.GetRequiredService<ISageMakerClient>(), sp.GetRequiredService<LabelingJobFactory>(), sp.GetRequiredService<CostForecaster>(), options,
             sp.GetRequiredService<ILabelingMetrics>(), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(sp => new JobLedger(sp.GetRequiredService<IPendingStore>()));
+        services.TryAddSingleton(sp => new JobLedger(sp.GetRequiredService<IPendingStore>(), options.Batching, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IJobOutputLocator>(sp => new SageMakerJobOutputLocator(sp.GetRequiredService<ISageMakerClient>()));
         services.AddLabelingMerge(options);
         return services;
     }

@@ -29,6 +29,12 @@ public sealed record MergeOptions
 
     /// <summary>Rebuild dataset.manifest and coco.json after each merged job.</summary>
     public bool RebuildDataset { get; init; } = true;
+
+    /// <summary>
+    /// How long after a Stopped or Failed event the merge keeps waiting for the output DescribeLabelingJob
+    /// reports before it gives the job's items back without labels. Completed jobs always wait.
+    /// </summary>
+    public TimeSpan OutputWaitLimit { get; init; } = TimeSpan.FromHours(2);
 }
 
 /// <summary>Where the merge writes, all under dataset/&lt;attr&gt;/.</summary>
@@ -55,6 +61,9 @@ public sealed record MergeResult
     public const string Ignored = "ignored";
     public const string Rejected = "rejected";
 
+    /// <summary>Reason of an <see cref="Ignored"/> event about a job this pipeline has no record of.</summary>
+    public const string UnknownJob = "unknown-job";
+
     public required string JobName { get; init; }
     public required string Status { get; init; }
     public required string Outcome { get; init; }
@@ -62,12 +71,15 @@ public sealed record MergeResult
     public long Labeled { get; init; }
     public long Unlabeled { get; init; }
     public long ReturnedItems { get; init; }
+
+    /// <summary>Items among <see cref="ReturnedItems"/> that came back unlabeled too often and were set aside.</summary>
+    public long SetAsideItems { get; init; }
     public long SettledLabeledItems { get; init; }
     public IReadOnlyDictionary<string, long> MalformedLines { get; init; } = new Dictionary<string, long>();
     public string? ShardKey { get; init; }
     public DatasetBuildReport? Dataset { get; init; }
 
-    /// <summary>Named reason when the event was rejected.</summary>
+    /// <summary>Named reason when the event was rejected or ignored.</summary>
     public string? Reason { get; init; }
 }
 
@@ -75,20 +87,30 @@ public sealed record MergeResult
 public sealed record MergeDoneMarker(string JobName, string Status, string Outcome, long Labeled, long ReturnedItems, DateTimeOffset EventTime);
 
 /// <summary>
-/// Handles a Ground Truth job state change: on Completed, streams the job's output manifest, keeps the
-/// labeled lines as the job's dataset shard, settles the job's items (labeled, or back to pending when
-/// they came back without a label) and rebuilds the dataset; on Failed or Stopped, every item of the job
-/// goes back to pending. A done-marker makes a repeated event a no-op.
+/// Handles a Ground Truth job state change. Events of jobs this pipeline has no record of are ignored.
+/// For its own jobs it asks the service (DescribeLabelingJob) for the final status and the output location
+/// (<c>LabelingJobOutput.OutputDatasetS3Uri</c>), streams that output manifest, keeps the labeled lines as
+/// the job's dataset shard, settles the job's items (labeled, or back to pending when they came back without
+/// a label) and rebuilds the dataset. This holds for Completed, Stopped and Failed alike: a stopped or failed
+/// job keeps what people labeled before it ended. A job that ended without output gives all its items back.
+/// An output that is not readable yet throws <see cref="JobOutputNotReadyException"/> so the event is
+/// delivered again. A done-marker makes a repeated event a no-op.
 /// </summary>
 /// <remarks>
 /// Metrics (CloudWatch EMF through <see cref="ILabelingMetrics"/>): MergeLabeledObjects,
-/// MergeReturnedToPending{Reason}, MergeMalformedLines{Reason}, MergeEventsRejected{Reason},
+/// MergeReturnedToPending{Reason}, ItemsSetAside{Reason}, LabelingJobsFailed, MergeMalformedLines{Reason}, MergeEventsRejected{Reason},
 /// DatasetImages, AuditModelPrecision and AuditModelRecall (percent, over all audit images so far).
 /// </remarks>
-public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, MergeOptions options, DatasetBuilder builder, ILogger<DatasetMerger>? logger = null, ILabelingMetrics? metrics = null)
+public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, MergeOptions options, DatasetBuilder builder, ILogger<DatasetMerger>? logger = null, ILabelingMetrics? metrics = null,
+    IJobOutputLocator? outputs = null, TimeProvider? time = null)
 {
     /// <summary>EMF metric (no dimensions), 1 per Ground Truth job that ended Failed; the stack's alarm watches it.</summary>
     public const string JobsFailedMetric = LabelingMetricNames.JobsFailed;
+
+    /// <summary>EMF metric (dimension Reason): items set aside because they came back unlabeled too often.</summary>
+    public const string ItemsSetAsideMetric = LabelingMetricNames.ItemsSetAside;
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     private readonly ILogger _logger = logger ?? NullLogger<DatasetMerger>.Instance;
     private readonly ILabelingMetrics _metrics = metrics ?? NullLabelingMetrics.Instance;
@@ -116,14 +138,22 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
     }
 
     /// <summary>Acts on one parsed state change (see the class summary); safe to repeat.</summary>
+    /// <exception cref="JobOutputNotReadyException">The job's output is not readable yet; deliver the event again later.</exception>
     public async Task<MergeResult> MergeAsync(JobStateChange change, CancellationToken cancellationToken = default)
     {
         var attr = options.DatasetAttribute;
         var job = change.JobName;
-        if (change.Status is not ("Completed" or "Failed" or "Stopped"))
+        if (!IsFinal(change.Status))
         {
             _logger.LogInformation("Job {Job} is {Status}: nothing to merge yet", job, change.Status);
             return new MergeResult { JobName = job, Status = change.Status, Outcome = MergeResult.Ignored };
+        }
+
+        // The account may run other labeling jobs; their events are none of this pipeline's business.
+        if (!await ledger.IsKnownJobAsync(job, cancellationToken).ConfigureAwait(false))
+        {
+            _logger.LogInformation("Job {Job} ({Status}) has no record here: not one of this project's jobs, ignored", job, change.Status);
+            return new MergeResult { JobName = job, Status = change.Status, Outcome = MergeResult.Ignored, Reason = MergeResult.UnknownJob };
         }
 
         var doneKey = DatasetKeys.JobDoneKey(attr, job);
@@ -133,37 +163,97 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
             return new MergeResult { JobName = job, Status = change.Status, Outcome = MergeResult.AlreadyMerged };
         }
 
-        MergeResult result;
-        if (change.Status == "Completed")
+        // The service's own answer decides: the status it reports now and where it put the output (never a guessed path).
+        var report = await (outputs ?? throw new InvalidOperationException("DatasetMerger needs an IJobOutputLocator to find a job's output"))
+            .DescribeAsync(job, cancellationToken).ConfigureAwait(false);
+        if (!IsFinal(report.Status))
         {
-            result = await MergeCompletedAsync(change, cancellationToken).ConfigureAwait(false);
+            throw new JobOutputNotReadyException($"job-not-finished: the event says {change.Status} but DescribeLabelingJob reports {report.Status} for {job}");
+        }
+
+        var status = report.Status;
+        var leftoverReason = status switch { "Completed" => ReturnReasons.NoLabelInOutput, "Failed" => ReturnReasons.JobFailed, _ => ReturnReasons.JobStopped };
+        var output = await LocateOutputAsync(job, status, report, change.Time, cancellationToken).ConfigureAwait(false);
+        MergeResult result;
+        if (output is { } location)
+        {
+            result = await MergeOutputAsync(change with { Status = status }, location, leftoverReason, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            var reason = change.Status == "Failed" ? "job-failed" : "job-stopped";
-            var (returned, _) = await SettleAsync(job, _ => false, reason, cancellationToken).ConfigureAwait(false);
-            _metrics.Emit(LabelingMetricNames.MergeReturnedToPending, returned, "Count", new Dictionary<string, string> { ["Reason"] = reason }, new Dictionary<string, string> { ["Job"] = job });
-            if (change.Status == "Failed")
-            {
-                // A stopped job is someone's decision; a failed one needs a person to look.
-                _metrics.Emit(JobsFailedMetric, 1, "Count", null, new Dictionary<string, string> { ["Job"] = job });
-            }
-            _logger.LogWarning("Job {Job} ended {Status}: {Count} items returned to pending", job, change.Status, returned);
-            result = new MergeResult { JobName = job, Status = change.Status, Outcome = MergeResult.ReturnedToPending, ReturnedItems = returned };
+            // A job that ended without any output (failed at the start, or stopped before anyone labeled).
+            var (returned, _, setAside) = await SettleAsync(job, _ => false, leftoverReason, cancellationToken).ConfigureAwait(false);
+            _metrics.Emit(LabelingMetricNames.MergeReturnedToPending, returned, "Count", new Dictionary<string, string> { ["Reason"] = leftoverReason }, new Dictionary<string, string> { ["Job"] = job });
+            EmitSetAside(job, setAside, leftoverReason);
+            _logger.LogWarning("Job {Job} ended {Status} without output ({Failure}): {Count} items returned to pending", job, status, report.FailureReason, returned);
+            result = new MergeResult { JobName = job, Status = status, Outcome = MergeResult.ReturnedToPending, ReturnedItems = returned, SetAsideItems = setAside };
         }
 
-        await ledger.CloseJobAsync(job, change.Status, cancellationToken).ConfigureAwait(false);
-        var marker = new MergeDoneMarker(job, change.Status, result.Outcome, result.Labeled, result.ReturnedItems, change.Time);
+        if (status == "Failed")
+        {
+            // A stopped job is someone's decision; a failed one needs a person to look.
+            _metrics.Emit(JobsFailedMetric, 1, "Count", null, new Dictionary<string, string> { ["Job"] = job, ["FailureReason"] = report.FailureReason ?? "" });
+            if (result.Labeled == 0)
+            {
+                // Nothing labeled at all: the job itself could not run (role, CORS, input). The batcher backs off
+                // instead of making the same job again on its next run.
+                await ledger.RecordJobFailedAtStartAsync(job, report.FailureReason ?? "job failed", cancellationToken).ConfigureAwait(false);
+                _metrics.Emit(Batching.BatchPlanner.JobCreationFailuresMetric, 1, "Count", null, new Dictionary<string, string> { ["JobName"] = job, ["FailureReason"] = report.FailureReason ?? "" });
+            }
+        }
+
+        await ledger.CloseJobAsync(job, status, cancellationToken).ConfigureAwait(false);
+        var marker = new MergeDoneMarker(job, status, result.Outcome, result.Labeled, result.ReturnedItems, change.Time);
         await store.PutBytesAsync(options.DataBucket, doneKey, JsonSerializer.SerializeToUtf8Bytes(marker, MergeJsonContext.Default.MergeDoneMarker), "application/json", cancellationToken: cancellationToken).ConfigureAwait(false);
         return result;
     }
 
-    private async Task<MergeResult> MergeCompletedAsync(JobStateChange change, CancellationToken cancellationToken)
+    private static bool IsFinal(string status) => status is "Completed" or "Failed" or "Stopped";
+
+    /// <summary>
+    /// Where to read the job's output: the location DescribeLabelingJob reports, once the object is there.
+    /// A completed job always has output, so its event waits (is redelivered) until the output appears. A
+    /// stopped or failed job may have none: when the service reports no location, or the reported object
+    /// is still missing <see cref="MergeOptions.OutputWaitLimit"/> after the event, its items go back to pending.
+    /// </summary>
+    private async Task<S3Uri?> LocateOutputAsync(string job, string status, JobOutputReport report, DateTimeOffset eventTime, CancellationToken cancellationToken)
+    {
+        if (report.OutputDatasetS3Uri is not { Length: > 0 } uri)
+        {
+            return status == "Completed"
+                ? throw new JobOutputNotReadyException($"output-not-reported: DescribeLabelingJob reports no LabelingJobOutput for completed job {job} yet")
+                : null;
+        }
+
+        var location = S3Uri.Parse(uri);
+        if (await store.HeadAsync(location.Bucket, location.Key, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return location;
+        }
+
+        if (status != "Completed" && _time.GetUtcNow() - eventTime > options.OutputWaitLimit)
+        {
+            _logger.LogWarning("Job {Job} ended {Status}; its reported output {Uri} is still missing {Limit} after the event: no labels to keep", job, status, uri, options.OutputWaitLimit);
+            return null;
+        }
+
+        throw new JobOutputNotReadyException($"output-manifest-missing: {uri} does not exist yet (Ground Truth output can lag; the event will be delivered again)");
+    }
+
+    private void EmitSetAside(string job, long count, string reason)
+    {
+        if (count > 0)
+        {
+            _metrics.Emit(ItemsSetAsideMetric, count, "Count", new Dictionary<string, string> { ["Reason"] = reason }, new Dictionary<string, string> { ["Job"] = job });
+        }
+    }
+
+    /// <summary>Keeps the labeled lines of the job's output as its shard; every other item of the job goes back to pending.</summary>
+    private async Task<MergeResult> MergeOutputAsync(JobStateChange change, S3Uri output, string leftoverReason, CancellationToken cancellationToken)
     {
         var attr = options.DatasetAttribute;
         var humanAttr = LabelingConventions.HumanAttribute(attr);
         var job = change.JobName;
-        var outputKey = LabelingConventions.JobOutputManifestKey(job);
         var shardKey = DatasetKeys.JobShardKey(attr, job);
         var rejected = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var labeledKeys = new HashSet<UInt128>();
@@ -173,8 +263,8 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
         var spool = Path.Combine(options.WorkDirectory, $"shard-{job}-{Guid.NewGuid():N}.manifest");
         try
         {
-            await using (var input = await store.OpenReadAsync(options.DataBucket, outputKey, cancellationToken).ConfigureAwait(false)
-                ?? throw new InvalidOperationException($"output-manifest-missing: s3://{options.DataBucket}/{outputKey} does not exist yet (Ground Truth output can lag; the event will be retried)"))
+            await using (var input = await store.OpenReadAsync(output.Bucket, output.Key, cancellationToken).ConfigureAwait(false)
+                ?? throw new JobOutputNotReadyException($"output-manifest-missing: {output} does not exist yet (Ground Truth output can lag; the event will be delivered again)"))
             await using (var shard = new StreamWriter(spool, false, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" })
             {
                 using var reader = new StreamReader(input, new UTF8Encoding(false), true, 1 << 16);
@@ -223,7 +313,7 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
             File.Delete(spool);
         }
 
-        var (returned, settledLabeled) = await SettleAsync(job, fp => labeledKeys.Contains(fp), "no-label-in-output", cancellationToken).ConfigureAwait(false);
+        var (returned, settledLabeled, setAside) = await SettleAsync(job, fp => labeledKeys.Contains(fp), leftoverReason, cancellationToken).ConfigureAwait(false);
         DatasetBuildReport? report = null;
         if (options.RebuildDataset)
         {
@@ -240,7 +330,8 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
 
         var props = new Dictionary<string, string> { ["Job"] = job };
         _metrics.Emit(LabelingMetricNames.MergeLabeledObjects, labeled, "Count", null, props);
-        _metrics.Emit(LabelingMetricNames.MergeReturnedToPending, returned, "Count", new Dictionary<string, string> { ["Reason"] = "no-label-in-output" }, props);
+        _metrics.Emit(LabelingMetricNames.MergeReturnedToPending, returned, "Count", new Dictionary<string, string> { ["Reason"] = leftoverReason }, props);
+        EmitSetAside(job, setAside, leftoverReason);
         foreach (var (reason, count) in rejected)
         {
             _metrics.Emit(LabelingMetricNames.MergeMalformedLines, count, "Count", new Dictionary<string, string> { ["Reason"] = reason }, props);
@@ -257,6 +348,7 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
             Labeled = labeled,
             Unlabeled = unlabeled,
             ReturnedItems = returned,
+            SetAsideItems = setAside,
             SettledLabeledItems = settledLabeled,
             MalformedLines = rejected,
             ShardKey = shardKey,
@@ -265,11 +357,11 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
     }
 
     /// <summary>Walks the job's items and settles each: labeled when <paramref name="isLabeled"/> says so, else back to pending.</summary>
-    private async Task<(long Returned, long Labeled)> SettleAsync(string job, Func<UInt128, bool> isLabeled, string reason, CancellationToken cancellationToken)
+    private async Task<(long Returned, long Labeled, long SetAside)> SettleAsync(string job, Func<UInt128, bool> isLabeled, string reason, CancellationToken cancellationToken)
     {
         var done = new List<string>(options.SettleBatchSize);
         var back = new List<string>(options.SettleBatchSize);
-        long returned = 0, labeled = 0;
+        long returned = 0, labeled = 0, setAside = 0;
         await foreach (var sourceRef in ledger.ListJobItemsAsync(job, cancellationToken).ConfigureAwait(false))
         {
             var target = isLabeled(ImageIdentity.Fingerprint(ImageIdentity.KeyOf(sourceRef))) ? done : back;
@@ -283,7 +375,7 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
 
             if (back.Count >= options.SettleBatchSize)
             {
-                await ledger.ReturnToPendingAsync(job, back, reason, cancellationToken).ConfigureAwait(false);
+                setAside += (await ledger.ReturnToPendingAsync(job, back, reason, cancellationToken).ConfigureAwait(false)).SetAside;
                 returned += back.Count;
                 back.Clear();
             }
@@ -297,11 +389,11 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
 
         if (back.Count > 0)
         {
-            await ledger.ReturnToPendingAsync(job, back, reason, cancellationToken).ConfigureAwait(false);
+            setAside += (await ledger.ReturnToPendingAsync(job, back, reason, cancellationToken).ConfigureAwait(false)).SetAside;
             returned += back.Count;
         }
 
-        return (returned, labeled);
+        return (returned, labeled, setAside);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using EdgeLabeling.Labeling.Pending;
 
 namespace EdgeLabeling.Labeling.Merge;
 
@@ -11,14 +12,29 @@ namespace EdgeLabeling.Labeling.Merge;
 /// </summary>
 public interface IJobItemsLedger
 {
+    /// <summary>
+    /// Whether this pipeline made the job. Events of other jobs in the account are ignored. Ledgers that
+    /// keep no job records (a local merge of files) know every job.
+    /// </summary>
+    Task<bool> IsKnownJobAsync(string jobName, CancellationToken cancellationToken = default) => Task.FromResult(true);
+
     /// <summary>Source-refs of every image that was put into the job (empty when the job is unknown).</summary>
     IAsyncEnumerable<string> ListJobItemsAsync(string jobName, CancellationToken cancellationToken = default);
 
     /// <summary>Marks images as labeled by the job: they never go to people again.</summary>
     Task MarkLabeledAsync(string jobName, IReadOnlyCollection<string> sourceRefs, CancellationToken cancellationToken = default);
 
-    /// <summary>Puts images that came back without a label back into the pending pool.</summary>
-    Task ReturnToPendingAsync(string jobName, IReadOnlyCollection<string> sourceRefs, string reason, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Puts images that came back without a label back into the pending pool. An image that came back
+    /// unlabeled too often (<see cref="ReturnReasons.CountsAgainstItem"/>) is set aside instead.
+    /// </summary>
+    Task<ReturnOutcome> ReturnToPendingAsync(string jobName, IReadOnlyCollection<string> sourceRefs, string reason, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The job failed before anyone labeled anything (execution role, CORS, input): the job maker should
+    /// back off before making another. Ledgers without a job maker ignore it.
+    /// </summary>
+    Task RecordJobFailedAtStartAsync(string jobName, string reason, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
     /// <summary>Records the job's final state ("Completed", "Failed" or "Stopped") after its items are settled.</summary>
     Task CloseJobAsync(string jobName, string status, CancellationToken cancellationToken = default);
@@ -39,6 +55,23 @@ public sealed class InMemoryJobItemsLedger : IJobItemsLedger
         InJob,
         Labeled,
         Pending,
+        SetAside,
+    }
+
+    /// <summary>Returns counted against an item (<see cref="ReturnReasons.CountsAgainstItem"/>) before it is set aside; 0 never sets aside.</summary>
+    public int SetAsideAfterReturns { get; init; }
+
+    private readonly ConcurrentDictionary<string, int> _returns = new(StringComparer.Ordinal);
+
+    public Task<bool> IsKnownJobAsync(string jobName, CancellationToken cancellationToken = default) => Task.FromResult(_jobs.ContainsKey(jobName));
+
+    /// <summary>Jobs reported as failed before anyone labeled anything.</summary>
+    public ConcurrentDictionary<string, string> FailedAtStart { get; } = new(StringComparer.Ordinal);
+
+    public Task RecordJobFailedAtStartAsync(string jobName, string reason, CancellationToken cancellationToken = default)
+    {
+        FailedAtStart[jobName] = reason;
+        return Task.CompletedTask;
     }
 
     /// <summary>Records that the given images were claimed into a job.</summary>
@@ -102,18 +135,23 @@ public sealed class InMemoryJobItemsLedger : IJobItemsLedger
         return Task.CompletedTask;
     }
 
-    public Task ReturnToPendingAsync(string jobName, IReadOnlyCollection<string> sourceRefs, string reason, CancellationToken cancellationToken = default)
+    public Task<ReturnOutcome> ReturnToPendingAsync(string jobName, IReadOnlyCollection<string> sourceRefs, string reason, CancellationToken cancellationToken = default)
     {
+        int returned = 0, setAside = 0;
         foreach (var s in sourceRefs)
         {
             // A label that already arrived (say, from a later job) is never undone by a stale event.
             if (!_items.TryGetValue(s, out var state) || state != ItemState.Labeled)
             {
-                _items[s] = ItemState.Pending;
+                var count = ReturnReasons.CountsAgainstItem(reason) ? _returns.AddOrUpdate(s, 1, (_, c) => c + 1) : _returns.GetOrAdd(s, 0);
+                var aside = SetAsideAfterReturns > 0 && count >= SetAsideAfterReturns;
+                _items[s] = aside ? ItemState.SetAside : ItemState.Pending;
                 PendingReasons[s] = reason;
+                returned++;
+                setAside += aside ? 1 : 0;
             }
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult(new ReturnOutcome(returned, setAside));
     }
 }

@@ -11,7 +11,8 @@ public static class MergeServiceCollectionExtensions
     /// <summary>
     /// Registers the merge (DatasetMerger, DatasetBuilder) on top of <c>AddLabeling</c>'s object store.
     /// The item ledger is the batcher's <see cref="JobLedger"/> when one is registered, else an
-    /// <see cref="InMemoryJobItemsLedger"/> (local merges of files, where no job records exist).
+    /// <see cref="InMemoryJobItemsLedger"/> (local merges of files, where no job records exist). Job outputs
+    /// are located through the registered <see cref="IJobOutputLocator"/> (DescribeLabelingJob under AddLabeling).
     /// </summary>
     public static IServiceCollection AddLabelingMerge(this IServiceCollection services, MergeOptions options)
     {
@@ -24,7 +25,10 @@ public static class MergeServiceCollectionExtensions
             sp.GetRequiredService<MergeOptions>(),
             sp.GetRequiredService<DatasetBuilder>(),
             sp.GetService<ILogger<DatasetMerger>>(),
-            sp.GetService<ILabelingMetrics>()));
+            sp.GetService<ILabelingMetrics>(),
+            sp.GetService<IJobOutputLocator>(),
+            sp.GetService<TimeProvider>()));
+        services.TryAddSingleton(sp => new MergeQueueProcessor(sp.GetRequiredService<DatasetMerger>(), sp.GetService<ILabelingMetrics>(), sp.GetService<ILogger<MergeQueueProcessor>>()));
         return services;
     }
 

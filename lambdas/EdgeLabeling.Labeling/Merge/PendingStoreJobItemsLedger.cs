@@ -12,6 +12,12 @@ namespace EdgeLabeling.Labeling.Merge;
 /// </summary>
 public sealed class PendingStoreJobItemsLedger(JobLedger jobs) : IJobItemsLedger
 {
+    public async Task<bool> IsKnownJobAsync(string jobName, CancellationToken cancellationToken = default) =>
+        await jobs.GetJobAsync(jobName, cancellationToken).ConfigureAwait(false) is not null;
+
+    public Task RecordJobFailedAtStartAsync(string jobName, string reason, CancellationToken cancellationToken = default) =>
+        jobs.RecordFailedAtStartAsync(jobName, reason, cancellationToken);
+
     public async IAsyncEnumerable<string> ListJobItemsAsync(string jobName, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         if (await jobs.GetJobAsync(jobName, cancellationToken).ConfigureAwait(false) is null)
@@ -28,8 +34,8 @@ public sealed class PendingStoreJobItemsLedger(JobLedger jobs) : IJobItemsLedger
     public Task MarkLabeledAsync(string jobName, IReadOnlyCollection<string> sourceRefs, CancellationToken cancellationToken = default) =>
         jobs.MarkLabeledAsync(jobName, sourceRefs.Select(KeyOf), cancellationToken);
 
-    public Task ReturnToPendingAsync(string jobName, IReadOnlyCollection<string> sourceRefs, string reason, CancellationToken cancellationToken = default) =>
-        jobs.ReturnUnlabeledAsync(jobName, sourceRefs.Select(KeyOf), cancellationToken);
+    public Task<ReturnOutcome> ReturnToPendingAsync(string jobName, IReadOnlyCollection<string> sourceRefs, string reason, CancellationToken cancellationToken = default) =>
+        jobs.ReturnUnlabeledAsync(jobName, sourceRefs.Select(KeyOf), reason, cancellationToken);
 
     public async Task CloseJobAsync(string jobName, string status, CancellationToken cancellationToken = default)
     {

@@ -7,9 +7,9 @@ namespace EdgeLabeling.Labeling.Pending;
 
 /// <summary>
 /// The pending store on one DynamoDB table (see lambdas/README.md for the schema the infra creates):
-/// partition key <c>pk</c> (<c>ITEM#{imageKey}</c>, <c>JOB#{jobName}</c>, <c>BUDGET#{yyyy-MM}</c>),
-/// a sparse status index <c>gsi1</c> (<c>gsi1pk</c>/<c>gsi1sk</c>, keys only) over pending items, half
-/// pairs and open batches, and an index <c>batch</c> on <c>itemBatchId</c> (all attributes).
+/// partition key <c>pk</c> (<c>ITEM#{imageKey}</c>, <c>JOB#{jobName}</c>, <c>BUDGET#{yyyy-MM}</c>,
+/// <c>BACKOFF#job-creation</c>), a sparse status index <c>gsi1</c> (<c>gsi1pk</c>/<c>gsi1sk</c>, keys only)
+/// over pending items, half pairs, set-aside items and open batches, and an index <c>batch</c> on <c>itemBatchId</c> (all attributes).
 /// Every state change is one conditional write, so no read-modify-write window exists between
 /// concurrent batchers or duplicate deliveries.
 /// </summary>
@@ -23,6 +23,8 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
 
     private const string PendingPk = "PENDING";
     private const string HalfPk = "HALF";
+    private const string SetAsidePk = "SETASIDE";
+    private const string BackoffPk = "BACKOFF#job-creation";
 
     // Index entries read per page while looking for the oldest still-pending item; stale heads are rare.
     private const int OldestPageSize = 10;
@@ -302,6 +304,173 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
     public Task<int> ReleaseAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default) =>
         MoveAsync(batchId, imageKeys, "SET #st = :pending, gsi1pk = :ppk, gsi1sk = pendingSk REMOVE itemBatchId",
             new() { [":pending"] = S("pending"), [":ppk"] = S(PendingPk) }, cancellationToken);
+
+    public async Task<ReturnOutcome> ReturnUnlabeledAsync(string batchId, IEnumerable<string> imageKeys, string reason, bool countsAgainstItem, int setAsideAfterReturns, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(setAsideAfterReturns);
+        var inc = countsAgainstItem ? 1 : 0;
+        // The count this return writes is returnCount + inc; the item stays in the pool while that is below
+        // the limit, i.e. while the stored count is below limit - inc (no stored count means 0).
+        var countLimit = setAsideAfterReturns - inc;
+        var neverAside = setAsideAfterReturns == 0 || inc == 0;
+        int returned = 0, setAside = 0;
+        foreach (var key in imageKeys)
+        {
+            var values = new Dictionary<string, AttributeValue>
+            {
+                [":claimed"] = S("claimed"),
+                [":b"] = S(batchId),
+                [":r"] = S(reason),
+                [":inc"] = N(inc),
+            };
+            if (neverAside || countLimit > 0)
+            {
+                var toPending = new Dictionary<string, AttributeValue>(values) { [":pending"] = S("pending"), [":ppk"] = S(PendingPk) };
+                var condition = "#st = :claimed AND itemBatchId = :b";
+                if (!neverAside)
+                {
+                    condition += " AND (attribute_not_exists(returnCount) OR returnCount < :limit)";
+                    toPending[":limit"] = N(countLimit);
+                }
+
+                if (await TryUpdateAsync(new UpdateItemRequest
+                {
+                    TableName = tableName,
+                    Key = ItemKey(key),
+                    UpdateExpression = "SET #st = :pending, gsi1pk = :ppk, gsi1sk = pendingSk, lastReturnReason = :r ADD returnCount :inc REMOVE itemBatchId",
+                    ConditionExpression = condition,
+                    ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                    ExpressionAttributeValues = toPending,
+                }, cancellationToken).ConfigureAwait(false))
+                {
+                    returned++;
+                    continue;
+                }
+
+                if (neverAside)
+                {
+                    // Not (or no longer) in this batch: a duplicate event.
+                    continue;
+                }
+            }
+
+            var stamp = SqlitePendingStore.Iso(now);
+            if (await TryUpdateAsync(new UpdateItemRequest
+            {
+                TableName = tableName,
+                Key = ItemKey(key),
+                UpdateExpression = "SET #st = :aside, gsi1pk = :apk, gsi1sk = :ask, setAsideAt = :now, lastReturnReason = :r ADD returnCount :inc REMOVE itemBatchId",
+                ConditionExpression = "#st = :claimed AND itemBatchId = :b",
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue>(values)
+                {
+                    [":aside"] = S("set-aside"),
+                    [":apk"] = S(SetAsidePk),
+                    [":ask"] = S(stamp + "|" + key),
+                    [":now"] = S(stamp),
+                },
+            }, cancellationToken).ConfigureAwait(false))
+            {
+                returned++;
+                setAside++;
+            }
+        }
+
+        return new ReturnOutcome(returned, setAside);
+    }
+
+    public async Task<IReadOnlyList<PendingItem>> ListSetAsideAsync(int max, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        if (max == 0)
+        {
+            return [];
+        }
+
+        var keys = await QueryIndexKeysAsync(SetAsidePk, max, null, null, cancellationToken).ConfigureAwait(false);
+        var list = new List<PendingItem>(keys.Count);
+        foreach (var pk in keys)
+        {
+            // The index is eventually consistent: confirm each entry on the item itself.
+            if (await GetItemAsync(pk["ITEM#".Length..], cancellationToken).ConfigureAwait(false) is { Status: PendingStatus.SetAside } item)
+            {
+                list.Add(item);
+            }
+        }
+
+        return list;
+    }
+
+    public async Task<int> RequeueSetAsideAsync(IEnumerable<string> imageKeys, CancellationToken cancellationToken = default)
+    {
+        var moved = 0;
+        foreach (var key in imageKeys)
+        {
+            if (await TryUpdateAsync(new UpdateItemRequest
+            {
+                TableName = tableName,
+                Key = ItemKey(key),
+                UpdateExpression = "SET #st = :pending, gsi1pk = :ppk, gsi1sk = pendingSk, returnCount = :zero REMOVE setAsideAt",
+                ConditionExpression = "#st = :aside",
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#st"] = "st" },
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue>
+                {
+                    [":pending"] = S("pending"),
+                    [":ppk"] = S(PendingPk),
+                    [":zero"] = N(0),
+                    [":aside"] = S("set-aside"),
+                },
+            }, cancellationToken).ConfigureAwait(false))
+            {
+                moved++;
+            }
+        }
+
+        return moved;
+    }
+
+    public async Task<CreationBackoff?> GetCreationBackoffAsync(CancellationToken cancellationToken = default)
+    {
+        var r = await dynamo.GetItemAsync(new GetItemRequest
+        {
+            TableName = tableName,
+            Key = new Dictionary<string, AttributeValue> { ["pk"] = S(BackoffPk) },
+            ConsistentRead = true,
+        }, cancellationToken).ConfigureAwait(false);
+        return r.Item is { Count: > 0 } item && item.ContainsKey("nextAttempt") ? ToBackoff(item) : null;
+    }
+
+    public async Task<CreationBackoff> RecordCreationFailureAsync(string reason, DateTimeOffset now, TimeSpan initial, TimeSpan max, CancellationToken cancellationToken = default)
+    {
+        // The counter grows atomically; the next attempt time follows from the count this call produced.
+        var counted = await dynamo.UpdateItemAsync(new UpdateItemRequest
+        {
+            TableName = tableName,
+            Key = new Dictionary<string, AttributeValue> { ["pk"] = S(BackoffPk) },
+            UpdateExpression = "ADD failures :one SET lastFailure = :now, reason = :r",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":one"] = N(1), [":now"] = S(SqlitePendingStore.Iso(now)), [":r"] = S(reason) },
+            ReturnValues = ReturnValue.ALL_NEW,
+        }, cancellationToken).ConfigureAwait(false);
+        var failures = int.Parse(counted.Attributes["failures"].N, CultureInfo.InvariantCulture);
+        var next = now + CreationBackoff.Delay(failures, initial, max);
+        await dynamo.UpdateItemAsync(new UpdateItemRequest
+        {
+            TableName = tableName,
+            Key = new Dictionary<string, AttributeValue> { ["pk"] = S(BackoffPk) },
+            UpdateExpression = "SET nextAttempt = :n",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":n"] = S(SqlitePendingStore.Iso(next)) },
+        }, cancellationToken).ConfigureAwait(false);
+        return new CreationBackoff(failures, now, next, reason);
+    }
+
+    public Task ClearCreationBackoffAsync(CancellationToken cancellationToken = default) =>
+        dynamo.DeleteItemAsync(new DeleteItemRequest { TableName = tableName, Key = new Dictionary<string, AttributeValue> { ["pk"] = S(BackoffPk) } }, cancellationToken);
+
+    private static CreationBackoff ToBackoff(Dictionary<string, AttributeValue> a) => new(
+        int.Parse(a["failures"].N, CultureInfo.InvariantCulture),
+        SqlitePendingStore.ParseIso(a["lastFailure"].S),
+        SqlitePendingStore.ParseIso(a["nextAttempt"].S),
+        a.TryGetValue("reason", out var r) ? r.S : "");
 
     public Task<int> MarkDoneAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default) =>
         MoveAsync(batchId, imageKeys, "SET #st = :done", new() { [":done"] = S("done") }, cancellationToken);
@@ -624,7 +793,10 @@ public sealed class DynamoDbPendingStore(IAmazonDynamoDB dynamo, string tableNam
             Str("itemBatchId"),
             SqlitePendingStore.ParseIso(Str("firstSeen") ?? throw new InvalidDataException("pending item without firstSeen")),
             Str("pendingSince") is { } ps ? SqlitePendingStore.ParseIso(ps) : null,
-            payload is null ? null : JsonSerializer.Deserialize(payload, LabelingJsonContext.Default.PendingPayload));
+            payload is null ? null : JsonSerializer.Deserialize(payload, LabelingJsonContext.Default.PendingPayload),
+            a.TryGetValue("returnCount", out var rc) && rc.N is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : 0,
+            Str("lastReturnReason"),
+            Str("setAsideAt") is { } sa ? SqlitePendingStore.ParseIso(sa) : null);
     }
 
     private static BatchRecord ToBatch(Dictionary<string, AttributeValue> a) => new(

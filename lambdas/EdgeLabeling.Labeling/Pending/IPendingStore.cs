@@ -55,6 +55,37 @@ public interface IPendingStore
     /// <summary>Returns items of a batch to pending (keeping their original waiting time). Returns how many moved.</summary>
     Task<int> ReleaseAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Returns items that came back from a job without a label, conditional on them still belonging to the
+    /// batch like <see cref="ReleaseAsync"/>. Each keeps <paramref name="reason"/> as its last return reason.
+    /// When <paramref name="countsAgainstItem"/>, the item's return count grows by one, and an item whose
+    /// count reaches <paramref name="setAsideAfterReturns"/> (0: never) is set aside
+    /// (<see cref="PendingStatus.SetAside"/>, never claimed again until an operator re-queues it) instead of
+    /// going back to pending.
+    /// </summary>
+    Task<ReturnOutcome> ReturnUnlabeledAsync(string batchId, IEnumerable<string> imageKeys, string reason, bool countsAgainstItem, int setAsideAfterReturns, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Items set aside, longest set aside first (up to <paramref name="max"/>).</summary>
+    Task<IReadOnlyList<PendingItem>> ListSetAsideAsync(int max, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Puts set-aside items back into the pending pool with their return count reset (their original
+    /// waiting time is kept). Keys that are not set aside are left alone. Returns how many moved.
+    /// </summary>
+    Task<int> RequeueSetAsideAsync(IEnumerable<string> imageKeys, CancellationToken cancellationToken = default);
+
+    /// <summary>The job-creation back-off, or null when the last creation succeeded (or none failed).</summary>
+    Task<CreationBackoff?> GetCreationBackoffAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records one more failed job creation: the failure count grows by one and the next attempt waits
+    /// <paramref name="initial"/> doubled per earlier consecutive failure, at most <paramref name="max"/>.
+    /// </summary>
+    Task<CreationBackoff> RecordCreationFailureAsync(string reason, DateTimeOffset now, TimeSpan initial, TimeSpan max, CancellationToken cancellationToken = default);
+
+    /// <summary>Ends the back-off (a job was created).</summary>
+    Task ClearCreationBackoffAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Marks items of a batch as labeled. Returns how many moved.</summary>
     Task<int> MarkDoneAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default);
 
@@ -96,6 +127,9 @@ public enum PendingStatus
     Pending,
     Claimed,
     Done,
+
+    /// <summary>Came back unlabeled too often; waits for an operator to re-queue it.</summary>
+    SetAside,
 }
 
 public enum BatchStatus
@@ -159,7 +193,10 @@ public sealed record PendingItem(
     string? BatchId,
     DateTimeOffset FirstSeen,
     DateTimeOffset? PendingSince,
-    PendingPayload? Payload)
+    PendingPayload? Payload,
+    int ReturnCount = 0,
+    string? LastReturnReason = null,
+    DateTimeOffset? SetAsideAt = null)
 {
     /// <summary>The <c>source-ref</c> Ground Truth reads the image from.</summary>
     public string SourceRef => $"s3://{Bucket}/{ImageKey}";
@@ -180,3 +217,17 @@ public sealed record BatchRecord(
 
 /// <summary>The month's labeling spend as reserved by created jobs.</summary>
 public sealed record BudgetState(string Month, long Objects, decimal SpentUsd);
+
+/// <summary>How many items left a batch unlabeled (<see cref="Returned"/>) and how many of those were set aside instead of going back to pending.</summary>
+public readonly record struct ReturnOutcome(int Returned, int SetAside);
+
+/// <summary>Consecutive failed job creations and when the batcher may try again.</summary>
+public sealed record CreationBackoff(int Failures, DateTimeOffset LastFailureAt, DateTimeOffset NextAttemptAt, string Reason)
+{
+    /// <summary>The wait after the <paramref name="failures"/>-th consecutive failure: initial × 2^(failures−1), at most max.</summary>
+    public static TimeSpan Delay(int failures, TimeSpan initial, TimeSpan max)
+    {
+        var factor = Math.Pow(2, Math.Clamp(failures - 1, 0, 30));
+        return TimeSpan.FromTicks((long)Math.Min(max.Ticks, initial.Ticks * factor));
+    }
+}

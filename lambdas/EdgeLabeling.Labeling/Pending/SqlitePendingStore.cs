@@ -40,7 +40,10 @@ public sealed class SqlitePendingStore : IPendingStore
               batch_id TEXT,
               first_seen TEXT NOT NULL,
               pending_since TEXT,
-              payload TEXT);
+              payload TEXT,
+              return_count INTEGER NOT NULL DEFAULT 0,
+              last_return_reason TEXT,
+              set_aside_at TEXT);
             CREATE INDEX IF NOT EXISTS items_pending ON items(status, pending_since, image_key);
             CREATE INDEX IF NOT EXISTS items_batch ON items(batch_id);
             CREATE TABLE IF NOT EXISTS batches(
@@ -56,7 +59,27 @@ public sealed class SqlitePendingStore : IPendingStore
               month TEXT PRIMARY KEY,
               objects INTEGER NOT NULL,
               spent_usd TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS creation_backoff(
+              id INTEGER PRIMARY KEY CHECK (id = 1),
+              failures INTEGER NOT NULL,
+              last_failure TEXT NOT NULL,
+              next_attempt TEXT NOT NULL,
+              reason TEXT NOT NULL);
             """);
+        AddColumnIfMissing(c, "return_count", "INTEGER NOT NULL DEFAULT 0");
+        AddColumnIfMissing(c, "last_return_reason", "TEXT");
+        AddColumnIfMissing(c, "set_aside_at", "TEXT");
+        Exec(c, null, "CREATE INDEX IF NOT EXISTS items_set_aside ON items(status, set_aside_at, image_key)");
+    }
+
+    // A store file written before items could be set aside gains the columns in place.
+    private static void AddColumnIfMissing(SqliteConnection c, string column, string definition)
+    {
+        using var cmd = Cmd(c, null, "SELECT COUNT(*) FROM pragma_table_info('items') WHERE name=$n", ("$n", column));
+        if ((long)cmd.ExecuteScalar()! == 0)
+        {
+            Exec(c, null, $"ALTER TABLE items ADD COLUMN {column} {definition}");
+        }
     }
 
     private SqliteConnection Open()
@@ -190,6 +213,94 @@ public sealed class SqlitePendingStore : IPendingStore
     public Task<int> MarkDoneAsync(string batchId, IEnumerable<string> imageKeys, CancellationToken cancellationToken = default) =>
         Task.FromResult(Move(batchId, imageKeys, "UPDATE items SET status='done' WHERE image_key=$k AND batch_id=$b AND status='claimed'"));
 
+    public Task<ReturnOutcome> ReturnUnlabeledAsync(string batchId, IEnumerable<string> imageKeys, string reason, bool countsAgainstItem, int setAsideAfterReturns, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(setAsideAfterReturns);
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: false);
+        // One statement per item decides between pending and set aside from the count it is about to write.
+        using var upd = Cmd(c, tx, """
+            UPDATE items SET
+              return_count = return_count + $inc,
+              last_return_reason = $r,
+              batch_id = NULL,
+              status = CASE WHEN $max > 0 AND return_count + $inc >= $max THEN 'set-aside' ELSE 'pending' END,
+              set_aside_at = CASE WHEN $max > 0 AND return_count + $inc >= $max THEN $now ELSE NULL END
+            WHERE image_key=$k AND batch_id=$b AND status='claimed'
+            RETURNING status
+            """, ("$inc", countsAgainstItem ? 1 : 0), ("$r", reason), ("$max", setAsideAfterReturns), ("$now", Iso(now)), ("$b", batchId), ("$k", ""));
+        int returned = 0, setAside = 0;
+        foreach (var key in imageKeys)
+        {
+            upd.Parameters["$k"].Value = key;
+            if (upd.ExecuteScalar() is string status)
+            {
+                returned++;
+                setAside += status == "set-aside" ? 1 : 0;
+            }
+        }
+
+        tx.Commit();
+        return Task.FromResult(new ReturnOutcome(returned, setAside));
+    }
+
+    public Task<IReadOnlyList<PendingItem>> ListSetAsideAsync(int max, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        using var c = Open();
+        using var cmd = Cmd(c, null, ItemColumns + " WHERE status='set-aside' ORDER BY set_aside_at, image_key LIMIT $n", ("$n", max));
+        return Task.FromResult<IReadOnlyList<PendingItem>>(ReadItems(cmd));
+    }
+
+    public Task<int> RequeueSetAsideAsync(IEnumerable<string> imageKeys, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: false);
+        using var upd = Cmd(c, tx, "UPDATE items SET status='pending', return_count=0, set_aside_at=NULL WHERE image_key=$k AND status='set-aside'", ("$k", ""));
+        var moved = 0;
+        foreach (var key in imageKeys)
+        {
+            upd.Parameters["$k"].Value = key;
+            moved += upd.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+        return Task.FromResult(moved);
+    }
+
+    public Task<CreationBackoff?> GetCreationBackoffAsync(CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        return Task.FromResult(ReadBackoff(c, null));
+    }
+
+    public Task<CreationBackoff> RecordCreationFailureAsync(string reason, DateTimeOffset now, TimeSpan initial, TimeSpan max, CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: false);
+        var failures = (ReadBackoff(c, tx)?.Failures ?? 0) + 1;
+        var next = new CreationBackoff(failures, now, now + CreationBackoff.Delay(failures, initial, max), reason);
+        using var cmd = Cmd(c, tx, "INSERT INTO creation_backoff(id, failures, last_failure, next_attempt, reason) VALUES(1, $f, $l, $n, $r) ON CONFLICT(id) DO UPDATE SET failures=$f, last_failure=$l, next_attempt=$n, reason=$r",
+            ("$f", failures), ("$l", Iso(now)), ("$n", Iso(next.NextAttemptAt)), ("$r", reason));
+        cmd.ExecuteNonQuery();
+        tx.Commit();
+        return Task.FromResult(next);
+    }
+
+    public Task ClearCreationBackoffAsync(CancellationToken cancellationToken = default)
+    {
+        using var c = Open();
+        Exec(c, null, "DELETE FROM creation_backoff");
+        return Task.CompletedTask;
+    }
+
+    private static CreationBackoff? ReadBackoff(SqliteConnection c, SqliteTransaction? tx)
+    {
+        using var cmd = Cmd(c, tx, "SELECT failures, last_failure, next_attempt, reason FROM creation_backoff WHERE id=1");
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? new CreationBackoff(r.GetInt32(0), ParseIso(r.GetString(1)), ParseIso(r.GetString(2)), r.GetString(3)) : null;
+    }
+
     private int Move(string batchId, IEnumerable<string> imageKeys, string sql)
     {
         using var c = Open();
@@ -304,7 +415,7 @@ public sealed class SqlitePendingStore : IPendingStore
         cmd.ExecuteNonQuery();
     }
 
-    private const string ItemColumns = "SELECT image_key, bucket, thing, status, has_image, has_sidecar, batch_id, first_seen, pending_since, payload FROM items";
+    private const string ItemColumns = "SELECT image_key, bucket, thing, status, has_image, has_sidecar, batch_id, first_seen, pending_since, payload, return_count, last_return_reason, set_aside_at FROM items";
     private const string BatchColumns = "SELECT batch_id, job_name, status, created_at, item_count, month, forecast_usd, job_arn FROM batches";
 
     private static List<PendingItem> ReadItems(SqliteCommand cmd)
@@ -323,7 +434,10 @@ public sealed class SqlitePendingStore : IPendingStore
                 r.IsDBNull(6) ? null : r.GetString(6),
                 ParseIso(r.GetString(7)),
                 r.IsDBNull(8) ? null : ParseIso(r.GetString(8)),
-                r.IsDBNull(9) ? null : JsonSerializer.Deserialize(r.GetString(9), LabelingJsonContext.Default.PendingPayload)));
+                r.IsDBNull(9) ? null : JsonSerializer.Deserialize(r.GetString(9), LabelingJsonContext.Default.PendingPayload),
+                r.GetInt32(10),
+                r.IsDBNull(11) ? null : r.GetString(11),
+                r.IsDBNull(12) ? null : ParseIso(r.GetString(12))));
         }
 
         return list;
@@ -355,6 +469,7 @@ public sealed class SqlitePendingStore : IPendingStore
         "pending" => PendingStatus.Pending,
         "claimed" => PendingStatus.Claimed,
         "done" => PendingStatus.Done,
+        "set-aside" => PendingStatus.SetAside,
         _ => throw new InvalidDataException($"unknown item status '{s}' in the pending store"),
     };
 

@@ -166,7 +166,8 @@ public sealed class CloudPipelineSimulatorTests : IAsyncLifetime
             """{"version":"0","id":"7bf73129","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-26T09:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/edgelabel-batch"],"detail":{}}""",
             LabelingJsonContext.Default.BatchRunReport);
 
-    private async Task<MergeResult> MergeLastEventAsync(Pipeline p)
+    /// <summary>Delivers the last state-change event to the merge handler as the merge queue does; returns the job's done marker.</summary>
+    private async Task<MergeDoneMarker> MergeLastEventAsync(Pipeline p)
     {
         string last;
         lock (_events)
@@ -174,8 +175,12 @@ public sealed class CloudPipelineSimulatorTests : IAsyncLifetime
             last = _events[^1];
         }
 
-        await using var output = await new MergeFunction(p.Services).HandleAsync(new MemoryStream(Encoding.UTF8.GetBytes(last)));
-        return JsonSerializer.Deserialize(output, MergeJsonContext.Default.MergeResult)!;
+        var sqs = new SqsEvent { Records = [new SqsMessage { MessageId = Guid.NewGuid().ToString(), Body = last, EventSource = "aws:sqs" }] };
+        await using var output = await new MergeFunction(p.Services).HandleAsync(new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(sqs, LabelingJsonContext.Default.SqsEvent)));
+        Assert.Empty(JsonSerializer.Deserialize(output, LabelingJsonContext.Default.SqsBatchResponse)!.BatchItemFailures);
+        var job = JobStateChangeEvent.Parse(Encoding.UTF8.GetBytes(last)).JobName;
+        var marker = await p.Objects.ReadBytesAsync(_data, DatasetKeys.JobDoneKey(LabelingConventions.DefaultDatasetAttribute, job));
+        return JsonSerializer.Deserialize(marker!, MergeJsonContext.Default.MergeDoneMarker)!;
     }
 
     private static async Task<Dictionary<string, PendingItem>> ItemsAsync(IPendingStore store, IEnumerable<string> keys)
@@ -226,7 +231,7 @@ public sealed class CloudPipelineSimulatorTests : IAsyncLifetime
         Assert.Equal(6, dataset.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
         // The completion event delivered again changes nothing.
-        Assert.Equal(MergeResult.AlreadyMerged, (await MergeLastEventAsync(p)).Outcome);
+        Assert.Equal(result, await MergeLastEventAsync(p));
         Assert.Equal(budget, await p.Store.GetBudgetAsync(batch.Month));
         Assert.Equal(3, (await p.Store.GetPendingSummaryAsync()).Count);
     }
@@ -253,9 +258,16 @@ public sealed class CloudPipelineSimulatorTests : IAsyncLifetime
         Assert.Empty(await p.Store.GetBatchItemsAsync(batch.BatchId));
         Assert.Equal(new BudgetState(batch.Month, 0, 0m), await p.Store.GetBudgetAsync(batch.Month));
 
-        // The next batcher run takes the same images into a new job.
-        var retry = Assert.Single((await RunBatcherAsync(p)).Jobs);
+        // Nobody labeled anything: the job could not run (role, CORS, team). The next run waits out the
+        // persisted back-off instead of making the same failing job again; after it, the images go into a new job.
+        var waiting = await RunBatcherAsync(p);
+        Assert.Equal((BatchDecisions.CreationBackoff, 0), (waiting.Decision, waiting.Jobs.Count));
+        var backoff = (await p.Store.GetCreationBackoffAsync())!;
+        Assert.Contains("work team was deleted", backoff.Reason, StringComparison.Ordinal);
+        var retry = Assert.Single((await LabelingPipelineRgwTests.Invoke(new BatchFunction(p.Services).HandleAsync,
+            $$"""{"now":"{{backoff.NextAttemptAt.AddMinutes(1):O}}"}""", LabelingJsonContext.Default.BatchRunReport)).Jobs);
         Assert.NotEqual(job.JobName, retry.JobName);
         Assert.Equal(4, retry.Items);
+        Assert.Null(await p.Store.GetCreationBackoffAsync());
     }
 }

@@ -569,4 +569,138 @@ public abstract class PendingStoreContract : IAsyncLifetime
         Assert.Equal(30, moved.Sum());
         Assert.All(await Store.GetBatchItemsAsync("b1"), i => Assert.Equal(PendingStatus.Done, i.Status));
     }
+
+    // ---- returns, setting aside, re-queueing ----
+
+    [Fact]
+    public async Task ReturnUnlabeledAsync_CountedReturns_SetTheItemAsideAtTheLimitWithItsReason()
+    {
+        await AddPendingAsync(1, Start);
+        await AddPendingAsync(2, Start.AddMinutes(1));
+
+        for (var round = 1; round <= 2; round++)
+        {
+            await Store.ClaimAsync($"b{round}", 10);
+            var outcome = await Store.ReturnUnlabeledAsync($"b{round}", [Key(1), Key(2)], "no-label-in-output", countsAgainstItem: true, setAsideAfterReturns: 3, Start.AddHours(round));
+            Assert.Equal(new ReturnOutcome(2, 0), outcome);
+        }
+
+        var pendingAgain = (await Store.GetItemAsync(Key(1)))!;
+        Assert.Equal((PendingStatus.Pending, 2, "no-label-in-output", (DateTimeOffset?)Start), (pendingAgain.Status, pendingAgain.ReturnCount, pendingAgain.LastReturnReason, pendingAgain.PendingSince));
+
+        await Store.ClaimAsync("b3", 10);
+        var third = await Store.ReturnUnlabeledAsync("b3", [Key(1), Key(2)], "no-label-in-output", countsAgainstItem: true, setAsideAfterReturns: 3, Start.AddHours(3));
+
+        Assert.Equal(new ReturnOutcome(2, 2), third);
+        var aside = (await Store.GetItemAsync(Key(1)))!;
+        Assert.Equal((PendingStatus.SetAside, 3, "no-label-in-output", (DateTimeOffset?)Start.AddHours(3), (string?)null),
+            (aside.Status, aside.ReturnCount, aside.LastReturnReason, aside.SetAsideAt, aside.BatchId));
+        // Set aside means out of the pool: not counted, not claimed, not the oldest.
+        Assert.Equal(0, (await Store.GetPendingSummaryAsync()).Count);
+        Assert.Empty(await Store.ClaimAsync("b4", 10));
+        Assert.Null(await Store.GetOldestPendingSinceAsync());
+    }
+
+    [Fact]
+    public async Task ReturnUnlabeledAsync_UncountedReturns_NeverSetAside()
+    {
+        await AddPendingAsync(1, Start);
+        for (var round = 1; round <= 4; round++)
+        {
+            await Store.ClaimAsync($"b{round}", 10);
+            Assert.Equal(new ReturnOutcome(1, 0), await Store.ReturnUnlabeledAsync($"b{round}", [Key(1)], "job-failed", countsAgainstItem: false, setAsideAfterReturns: 1, Start));
+        }
+
+        var item = (await Store.GetItemAsync(Key(1)))!;
+        Assert.Equal((PendingStatus.Pending, 0, "job-failed"), (item.Status, item.ReturnCount, item.LastReturnReason));
+    }
+
+    [Fact]
+    public async Task ReturnUnlabeledAsync_LimitZero_NeverSetsAside()
+    {
+        await AddPendingAsync(1, Start);
+        for (var round = 1; round <= 3; round++)
+        {
+            await Store.ClaimAsync($"b{round}", 10);
+            await Store.ReturnUnlabeledAsync($"b{round}", [Key(1)], "no-label-in-output", countsAgainstItem: true, setAsideAfterReturns: 0, Start);
+        }
+
+        var item = (await Store.GetItemAsync(Key(1)))!;
+        Assert.Equal((PendingStatus.Pending, 3), (item.Status, item.ReturnCount));
+    }
+
+    [Fact]
+    public async Task ReturnUnlabeledAsync_OtherBatchOrDuplicate_MovesNothingAndCountsNothing()
+    {
+        await AddPendingAsync(1, Start);
+        await Store.ClaimAsync("b1", 10);
+
+        Assert.Equal(new ReturnOutcome(0, 0), await Store.ReturnUnlabeledAsync("other", [Key(1)], "no-label-in-output", true, 1, Start));
+        Assert.Equal(new ReturnOutcome(1, 1), await Store.ReturnUnlabeledAsync("b1", [Key(1)], "no-label-in-output", true, 1, Start));
+        Assert.Equal(new ReturnOutcome(0, 0), await Store.ReturnUnlabeledAsync("b1", [Key(1)], "no-label-in-output", true, 1, Start));
+
+        Assert.Equal(1, (await Store.GetItemAsync(Key(1)))!.ReturnCount);
+    }
+
+    [Fact]
+    public async Task ListSetAsideAsync_SeveralSetAside_ListsThemLongestSetAsideFirstUpToMax()
+    {
+        for (var n = 1; n <= 3; n++)
+        {
+            await AddPendingAsync(n, Start);
+        }
+
+        await AddPendingAsync(4, Start);
+        await Store.ClaimAsync("b1", 10);
+        await Store.ReturnUnlabeledAsync("b1", [Key(3)], "no-label-in-output", true, 1, Start.AddHours(1));
+        await Store.ReturnUnlabeledAsync("b1", [Key(1)], "no-label-in-output", true, 1, Start.AddHours(2));
+        await Store.ReturnUnlabeledAsync("b1", [Key(2)], "no-label-in-output", true, 1, Start.AddHours(3));
+
+        Assert.Equal([Key(3), Key(1), Key(2)], (await Store.ListSetAsideAsync(10)).Select(i => i.ImageKey));
+        Assert.Equal([Key(3), Key(1)], (await Store.ListSetAsideAsync(2)).Select(i => i.ImageKey));
+        Assert.Empty(await Store.ListSetAsideAsync(0));
+    }
+
+    [Fact]
+    public async Task RequeueSetAsideAsync_SetAsideItem_IsClaimableAgainWithCountResetAndOriginalWait()
+    {
+        await AddPendingAsync(1, Start);
+        await AddPendingAsync(2, Start.AddMinutes(5));
+        await Store.ClaimAsync("b1", 10);
+        await Store.ReturnUnlabeledAsync("b1", [Key(1)], "no-label-in-output", true, 1, Start.AddHours(1));
+
+        // Only set-aside items move: a claimed item (2) and an unknown key are left alone.
+        Assert.Equal(1, await Store.RequeueSetAsideAsync([Key(1), Key(2), "incoming/nope.jpg"]));
+        Assert.Equal(0, await Store.RequeueSetAsideAsync([Key(1)]));
+
+        var back = (await Store.GetItemAsync(Key(1)))!;
+        Assert.Equal((PendingStatus.Pending, 0, (DateTimeOffset?)null, (DateTimeOffset?)Start), (back.Status, back.ReturnCount, back.SetAsideAt, back.PendingSince));
+        Assert.Empty(await Store.ListSetAsideAsync(10));
+        Assert.Equal(PendingStatus.Claimed, (await Store.GetItemAsync(Key(2)))!.Status);
+        Assert.Equal([Key(1)], (await Store.ClaimAsync("b2", 10)).Select(i => i.ImageKey));
+    }
+
+    // ---- job-creation back-off ----
+
+    [Fact]
+    public async Task CreationBackoff_ConsecutiveFailures_DoubleTheWaitUpToTheMaxAndClearEndsIt()
+    {
+        Assert.Null(await Store.GetCreationBackoffAsync());
+
+        var first = await Store.RecordCreationFailureAsync("job-1: AccessDenied", Start, TimeSpan.FromMinutes(30), TimeSpan.FromHours(2));
+        var second = await OpenAnother().RecordCreationFailureAsync("job-2: ValidationException", Start.AddHours(1), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2));
+        await Store.RecordCreationFailureAsync("job-3", Start.AddHours(2), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2));
+        var fourth = await Store.RecordCreationFailureAsync("job-4: CORS", Start.AddHours(3), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2));
+
+        Assert.Equal((1, Start.AddMinutes(30)), (first.Failures, first.NextAttemptAt));
+        Assert.Equal((2, Start.AddHours(2)), (second.Failures, second.NextAttemptAt));
+        Assert.Equal((4, Start.AddHours(5)), (fourth.Failures, fourth.NextAttemptAt));
+        var stored = (await OpenAnother().GetCreationBackoffAsync())!;
+        Assert.Equal((4, Start.AddHours(3), Start.AddHours(5), "job-4: CORS"), (stored.Failures, stored.LastFailureAt, stored.NextAttemptAt, stored.Reason));
+
+        await Store.ClearCreationBackoffAsync();
+
+        Assert.Null(await Store.GetCreationBackoffAsync());
+        Assert.Equal(1, (await Store.RecordCreationFailureAsync("again", Start.AddHours(9), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2))).Failures);
+    }
 }

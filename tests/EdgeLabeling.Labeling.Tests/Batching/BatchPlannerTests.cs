@@ -218,6 +218,64 @@ public sealed class BatchPlannerTests : IDisposable
     }
 
     [Fact]
+    public async Task PlanAsync_CreationRefusedOverAndOver_BacksOffInsteadOfRecreatingEveryRun()
+    {
+        await AddPendingAsync(0, 10);
+        // An execution role SageMaker cannot assume: every CreateLabelingJob is refused the same way.
+        _sageMaker.BeforeCreate = _ => throw new SageMakerException("AccessDeniedException", "not authorized to perform iam:PassRole", System.Net.HttpStatusCode.BadRequest);
+        var planner = Planner(o => o with { Batching = Small(o.Batching) with { CreationBackoffInitial = TimeSpan.FromMinutes(30), CreationBackoffMax = TimeSpan.FromHours(4) } });
+
+        var first = await planner.PlanAsync();
+        // A batcher scheduled every 5 minutes for an hour and a half.
+        var decisions = new List<string>();
+        for (var run = 0; run < 18; run++)
+        {
+            _time.Advance(TimeSpan.FromMinutes(5));
+            decisions.Add((await planner.PlanAsync()).Decision);
+        }
+
+        Assert.Equal(BatchDecisions.JobRejected, first.Decision);
+        // Attempts at 0, +30 min and +90 min (30, then 60 minutes of back-off), not 19.
+        Assert.Equal(3, _sageMaker.CreateCalls);
+        Assert.Equal(16, decisions.Count(d => d == BatchDecisions.CreationBackoff));
+        Assert.Equal(3, _metrics.Sum(BatchPlanner.JobCreationFailuresMetric));
+        Assert.Equal(16, _metrics.Sum(BatchPlanner.CreationBackoffMetric));
+        Assert.Equal(10, (await _store.GetPendingSummaryAsync()).Count);
+        var backoff = (await _store.GetCreationBackoffAsync())!;
+        Assert.Equal(3, backoff.Failures);
+        Assert.Contains("AccessDeniedException", backoff.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PlanAsync_BackoffSurvivesANewPlannerAndEndsWithTheFirstCreatedJob()
+    {
+        await AddPendingAsync(0, 10);
+        await _store.RecordCreationFailureAsync("edgelabel-x: ClientError: CORS", _time.GetUtcNow(), TimeSpan.FromMinutes(30), TimeSpan.FromHours(4));
+
+        var during = await Planner(o => o with { Batching = Small(o.Batching) }).PlanAsync();
+        _time.Advance(TimeSpan.FromMinutes(31));
+        var after = await Planner(o => o with { Batching = Small(o.Batching) }).PlanAsync();
+
+        Assert.Equal(BatchDecisions.CreationBackoff, during.Decision);
+        Assert.Empty(during.Jobs);
+        Assert.Single(after.Jobs);
+        Assert.Equal(1, _sageMaker.CreateCalls);
+        Assert.Null(await _store.GetCreationBackoffAsync());
+    }
+
+    [Fact]
+    public async Task PlanAsync_ThrottledCreate_IsNotABackoffReason()
+    {
+        await AddPendingAsync(0, 10);
+        _sageMaker.BeforeCreate = _ => throw new SageMakerThrottlingException("Rate exceeded", System.Net.HttpStatusCode.BadRequest);
+
+        var report = await Planner(o => o with { Batching = Small(o.Batching) }).PlanAsync();
+
+        Assert.Equal(BatchDecisions.Deferred, report.Decision);
+        Assert.Null(await _store.GetCreationBackoffAsync());
+    }
+
+    [Fact]
     public async Task PlanAsync_HalfPairsOlderThanAlarm_AreReportedByReason()
     {
         await _store.RegisterImageAsync(new ImageArrival(Fixtures.ImageKey(1), Fixtures.Bucket, "t", _time.GetUtcNow()));

@@ -54,9 +54,18 @@ public class LabelingOptionsTests
     [InlineData("LABEL_ATTRIBUTE", "parts-ref")]
     [InlineData("TASK_AVAILABILITY_DAYS", "31")]
     [InlineData("WORKERS_PER_OBJECT", "10")]
+    [InlineData("SET_ASIDE_AFTER_RETURNS", "-1")]
     public void FromEnvironment_ValueThatCannotWork_IsRefused(string name, string value)
     {
         Assert.Throws<ArgumentException>(() => From((name, value)));
+    }
+
+    [Fact]
+    public void FromEnvironment_SetAsideAfterReturns_IsReadAndDefaultsToThree()
+    {
+        Assert.Equal(5, From(("SET_ASIDE_AFTER_RETURNS", "5")).Batching.SetAsideAfterReturns);
+        Assert.Equal(0, From(("SET_ASIDE_AFTER_RETURNS", "0")).Batching.SetAsideAfterReturns);
+        Assert.Equal(3, From().Batching.SetAsideAfterReturns);
     }
 
     [Fact]

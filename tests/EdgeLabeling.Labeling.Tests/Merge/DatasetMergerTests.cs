@@ -2,6 +2,7 @@ using System.Text.Json;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Merge;
 using EdgeLabeling.Storage;
+using ManualTime = EdgeLabeling.Labeling.Tests.Support.ManualTime;
 using static EdgeLabeling.Labeling.Tests.Merge.OutputFixtures;
 
 namespace EdgeLabeling.Labeling.Tests.Merge;
@@ -10,22 +11,30 @@ public sealed class DatasetMergerTests : IDisposable
 {
     private readonly TempDir _dir = new();
     private readonly FileSystemObjectStore _store;
-    private readonly InMemoryJobItemsLedger _ledger = new();
+    private readonly InMemoryJobItemsLedger _ledger = new() { SetAsideAfterReturns = 2 };
+    private readonly InMemoryJobOutputLocator _outputs = new();
+    private readonly ManualTime _time = new(new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero));
     private readonly RecordingMetrics _metrics = new();
     private readonly DatasetMerger _merger;
 
     public DatasetMergerTests()
     {
         _store = new FileSystemObjectStore(Path.Combine(_dir.Path, "store"));
-        var options = new MergeOptions { DataBucket = Bucket, WorkDirectory = Path.Combine(_dir.Path, "work"), SettleBatchSize = 2 };
-        _merger = new DatasetMerger(_store, _ledger, options, new DatasetBuilder(), metrics: _metrics);
+        var options = new MergeOptions { DataBucket = Bucket, WorkDirectory = Path.Combine(_dir.Path, "work"), SettleBatchSize = 2, OutputWaitLimit = TimeSpan.FromHours(1) };
+        _merger = new DatasetMerger(_store, _ledger, options, new DatasetBuilder(), metrics: _metrics, outputs: _outputs, time: _time);
     }
 
     public void Dispose() => _dir.Dispose();
 
-    private async Task GivenJobAsync(IEnumerable<int> items, params string[] outputLines)
+    private static string OutputUri(string job = Job) => $"s3://{Bucket}/{LabelingConventions.JobOutputManifestKey(job)}";
+
+    /// <summary>A job of ours whose output DescribeLabelingJob reports at the documented location.</summary>
+    private async Task GivenJobAsync(IEnumerable<int> items, params string[] outputLines) => await GivenJobAsync("Completed", items, outputLines);
+
+    private async Task GivenJobAsync(string status, IEnumerable<int> items, params string[] outputLines)
     {
         _ledger.AddJob(Job, items.Select(SourceRef));
+        _outputs.Set(Job, new JobOutputReport(status, OutputUri(), null, null));
         await PutLinesAsync(_store, LabelingConventions.JobOutputManifestKey(Job), outputLines);
     }
 
@@ -91,21 +100,134 @@ public sealed class DatasetMergerTests : IDisposable
     [Theory]
     [InlineData("Failed", "job-failed")]
     [InlineData("Stopped", "job-stopped")]
-    public async Task MergeAsync_FailedOrStoppedJob_ReturnsEveryItemToPending(string status, string reason)
+    public async Task MergeAsync_StoppedOrFailedJobWithPartialOutput_KeepsTheLabeledLinesAndReturnsOnlyTheRest(string status, string reason)
     {
-        // Even labeled lines in a partial output are not taken: the whole job goes round again.
-        await GivenJobAsync([1, 2, 3], RealStyle(1));
+        // People labeled 1 and 2 before the job ended; 3 was never reached (absent from the output).
+        await GivenJobAsync(status, [1, 2, 3], RealStyle(1), DocsStyle(2));
 
         var result = await _merger.MergeAsync(Event(status));
 
-        Assert.Equal(MergeResult.ReturnedToPending, result.Outcome);
-        Assert.Equal(3, result.ReturnedItems);
-        Assert.All([1, 2, 3], i => Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(i))));
-        Assert.All([1, 2, 3], i => Assert.Equal(reason, _ledger.PendingReasons[SourceRef(i)]));
-        Assert.Null(await _store.HeadAsync(Bucket, DatasetKeys.JobShardKey("parts", Job)));
+        Assert.Equal(MergeResult.Merged, result.Outcome);
+        Assert.Equal(status, result.Status);
+        Assert.Equal(2, result.Labeled);
+        Assert.Equal(1, result.ReturnedItems);
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(1)));
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(2)));
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(3)));
+        Assert.Equal(reason, _ledger.PendingReasons[SourceRef(3)]);
+        Assert.Equal(2, (await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts"))).Length);
         Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.JobDoneKey("parts", Job)));
-        // Only a failure counts towards the failed-jobs alarm; a stop is someone's decision.
+        Assert.Equal(status, _ledger.ClosedJobs[Job]);
+        // Only a failure counts towards the failed-jobs alarm; a stop is someone's decision. Labels arrived, so no creation back-off.
         Assert.Equal(status == "Failed" ? 1 : 0, _metrics.Values.Count(v => v.Name == DatasetMerger.JobsFailedMetric && v.Value == 1.0));
+        Assert.Empty(_ledger.FailedAtStart);
+    }
+
+    [Fact]
+    public async Task MergeAsync_FailedJobWithoutOutput_ReturnsEveryItemAndStartsTheCreationBackoff()
+    {
+        _ledger.AddJob(Job, [SourceRef(1), SourceRef(2)]);
+        _outputs.Set(Job, new JobOutputReport("Failed", null, "ClientError: Could not access the input manifest (AccessDenied)", 0));
+
+        var result = await _merger.MergeAsync(Event("Failed"));
+
+        Assert.Equal(MergeResult.ReturnedToPending, result.Outcome);
+        Assert.Equal(2, result.ReturnedItems);
+        Assert.All([1, 2], i => Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(i))));
+        Assert.All([1, 2], i => Assert.Equal("job-failed", _ledger.PendingReasons[SourceRef(i)]));
+        Assert.Contains("AccessDenied", _ledger.FailedAtStart[Job], StringComparison.Ordinal);
+        Assert.Contains(_metrics.Values, v => v.Name == EdgeLabeling.Labeling.Batching.BatchPlanner.JobCreationFailuresMetric && v.Value == 1.0);
+        Assert.Null(await _store.HeadAsync(Bucket, DatasetKeys.JobShardKey("parts", Job)));
+    }
+
+    [Fact]
+    public async Task MergeAsync_OutputWhereDescribeSaysNotWhereConventionSays_ReadsTheReportedLocation()
+    {
+        _ledger.AddJob(Job, [SourceRef(1), SourceRef(2)]);
+        // A decoy at the conventional path: a merge that guesses the path would take it.
+        await PutLinesAsync(_store, LabelingConventions.JobOutputManifestKey(Job), [RealStyle(1), DocsStyle(2)]);
+        await _store.PutBytesAsync("other-output-bucket", "gt/run-7/manifests/output/output.manifest", System.Text.Encoding.UTF8.GetBytes(Empty(2) + "\n"), "application/jsonlines");
+        _outputs.Set(Job, new JobOutputReport("Completed", "s3://other-output-bucket/gt/run-7/manifests/output/output.manifest", null, 1));
+
+        var result = await _merger.MergeAsync(Event("Completed"));
+
+        Assert.Equal(1, result.Labeled);
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(1)));
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(2)));
+    }
+
+    [Fact]
+    public async Task MergeAsync_JobThisPipelineDidNotMake_IsIgnoredWithoutDescribeMarkerOrMetric()
+    {
+        // Another team's job in the same account: no ledger record, and the locator does not know it either.
+        var result = await _merger.MergeAsync(Event("Completed", "someone-elses-job-42"));
+
+        Assert.Equal(MergeResult.Ignored, result.Outcome);
+        Assert.Equal(MergeResult.UnknownJob, result.Reason);
+        Assert.Empty(_metrics.Values);
+        Assert.Null(await _store.HeadAsync(Bucket, DatasetKeys.JobDoneKey("parts", "someone-elses-job-42")));
+    }
+
+    [Fact]
+    public async Task MergeAsync_CompletedButDescribeReportsNoOutputYet_ThrowsNotReady()
+    {
+        _ledger.AddJob(Job, [SourceRef(1)]);
+        _outputs.Set(Job, new JobOutputReport("Completed", null, null, null));
+
+        var ex = await Assert.ThrowsAsync<JobOutputNotReadyException>(() => _merger.MergeAsync(Event("Completed")));
+
+        Assert.StartsWith("output-not-reported", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.InJob, _ledger.StateOf(SourceRef(1)));
+    }
+
+    [Fact]
+    public async Task MergeAsync_StoppedJobWhoseReportedOutputNeverAppears_WaitsThenReturnsEverything()
+    {
+        _ledger.AddJob(Job, [SourceRef(1), SourceRef(2)]);
+        _outputs.Set(Job, new JobOutputReport("Stopped", OutputUri(), null, null));
+
+        // Within the wait limit the event must come back later: the labels may still be on their way.
+        _time.Advance(TimeSpan.FromMinutes(30));
+        await Assert.ThrowsAsync<JobOutputNotReadyException>(() => _merger.MergeAsync(Event("Stopped")));
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.InJob, _ledger.StateOf(SourceRef(1)));
+
+        _time.Advance(TimeSpan.FromMinutes(31));
+        var result = await _merger.MergeAsync(Event("Stopped"));
+
+        Assert.Equal(MergeResult.ReturnedToPending, result.Outcome);
+        Assert.All([1, 2], i => Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(i))));
+    }
+
+    [Fact]
+    public async Task MergeAsync_ItemUnlabeledByTwoCompletedJobs_IsSetAsideWithMetric()
+    {
+        const string second = "edgelabel-batch-20261126-0002";
+        await GivenJobAsync([1, 2], RealStyle(1), Failed(2));
+        await _merger.MergeAsync(Event("Completed"));
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(2)));
+
+        _ledger.AddJob(second, [SourceRef(2)]);
+        _outputs.Set(second, new JobOutputReport("Completed", OutputUri(second), null, 0));
+        await PutLinesAsync(_store, LabelingConventions.JobOutputManifestKey(second), [Failed(2, second)]);
+        var result = await _merger.MergeAsync(Event("Completed", second));
+
+        Assert.Equal(1, result.SetAsideItems);
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.SetAside, _ledger.StateOf(SourceRef(2)));
+        Assert.Contains((DatasetMerger.ItemsSetAsideMetric, 1.0, "no-label-in-output"), _metrics.Values);
+    }
+
+    [Fact]
+    public async Task MergeAsync_ItemsOfTwoFailedJobs_AreNotSetAside()
+    {
+        // A failed job says nothing about its items: they go round again however often jobs fail.
+        foreach (var job in new[] { Job, "edgelabel-batch-20261126-0002", "edgelabel-batch-20261126-0003" })
+        {
+            _ledger.AddJob(job, [SourceRef(1)]);
+            _outputs.Set(job, new JobOutputReport("Failed", null, "ClientError: CORS", 0));
+            await _merger.MergeAsync(Event("Failed", job));
+        }
+
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(1)));
     }
 
     [Fact]
@@ -182,8 +304,9 @@ public sealed class DatasetMergerTests : IDisposable
     public async Task MergeAsync_OutputManifestNotWrittenYet_ThrowsNamingItAndLeavesNoMarker()
     {
         _ledger.AddJob(Job, [SourceRef(1)]);
+        _outputs.Set(Job, new JobOutputReport("Completed", OutputUri(), null, null));
 
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => _merger.MergeAsync(Event("Completed")));
+        var ex = await Assert.ThrowsAsync<JobOutputNotReadyException>(() => _merger.MergeAsync(Event("Completed")));
 
         Assert.StartsWith("output-manifest-missing", ex.Message, StringComparison.Ordinal);
         Assert.Null(await _store.HeadAsync(Bucket, DatasetKeys.JobDoneKey("parts", Job)));
@@ -210,7 +333,7 @@ public sealed class DatasetMergerTests : IDisposable
     [Fact]
     public async Task MergeAsync_AutoLabelsInTheIncomingBucket_AreJoinedToo()
     {
-        var merger = new DatasetMerger(_store, _ledger, new MergeOptions { DataBucket = Bucket, AutoLabelBuckets = ["incoming-bucket", Bucket], WorkDirectory = Path.Combine(_dir.Path, "work2") }, new DatasetBuilder());
+        var merger = new DatasetMerger(_store, _ledger, new MergeOptions { DataBucket = Bucket, AutoLabelBuckets = ["incoming-bucket", Bucket], WorkDirectory = Path.Combine(_dir.Path, "work2") }, new DatasetBuilder(), outputs: _outputs);
         await GivenJobAsync([1], RealStyle(1));
         await _store.PutBytesAsync("incoming-bucket", LabelingConventions.AutoLabelBatchKey("site-a-cam1", DateTimeOffset.UtcNow, Sha(200)), System.Text.Encoding.UTF8.GetBytes(Auto(8) + "\n"), "application/jsonlines");
         await PutLinesAsync(_store, LabelingConventions.AutoLabelBatchKey("site-b-cam2", DateTimeOffset.UtcNow, Sha(201)), [Auto(9)]);

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Labeling.Events;
 using EdgeLabeling.Labeling.Merge;
 using EdgeLabeling.Lambdas;
 using EdgeLabeling.Storage;
@@ -13,6 +15,8 @@ public sealed class MergeFunctionTests : IDisposable
 {
     private readonly TempDir _dir = new();
     private readonly FileSystemObjectStore _store;
+    private readonly InMemoryJobItemsLedger _ledger = new();
+    private readonly InMemoryJobOutputLocator _outputs = new();
     private readonly MergeFunction _function;
 
     public MergeFunctionTests()
@@ -20,6 +24,8 @@ public sealed class MergeFunctionTests : IDisposable
         _store = new FileSystemObjectStore(Path.Combine(_dir.Path, "store"));
         var services = new ServiceCollection()
             .AddSingleton<IObjectStore>(_store)
+            .AddSingleton<IJobItemsLedger>(_ledger)
+            .AddSingleton<IJobOutputLocator>(_outputs)
             .AddLabelingMerge(new MergeOptions { DataBucket = Bucket, WorkDirectory = Path.Combine(_dir.Path, "work") })
             .BuildServiceProvider();
         _function = new MergeFunction(services);
@@ -27,34 +33,101 @@ public sealed class MergeFunctionTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private async Task<MergeResult> InvokeAsync(byte[] payload)
+    /// <summary>The SQS event the merge queue's event source mapping hands the function: each body is one EventBridge event.</summary>
+    private static byte[] SqsEvent(params (string Id, byte[] Body)[] messages)
+    {
+        var records = new JsonArray();
+        foreach (var (id, body) in messages)
+        {
+            records.Add(new JsonObject
+            {
+                ["messageId"] = id,
+                ["receiptHandle"] = "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+                ["body"] = Encoding.UTF8.GetString(body),
+                ["attributes"] = new JsonObject { ["ApproximateReceiveCount"] = "1", ["SentTimestamp"] = "1764144000000", ["SenderId"] = "AIDAIENQZJOLO23YVJ4VO", ["ApproximateFirstReceiveTimestamp"] = "1764144000001" },
+                ["messageAttributes"] = new JsonObject(),
+                ["md5OfBody"] = "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                ["eventSource"] = "aws:sqs",
+                ["eventSourceARN"] = "arn:aws:sqs:us-east-1:123456789012:edgelabeling-merge",
+                ["awsRegion"] = "us-east-1",
+            });
+        }
+
+        return Encoding.UTF8.GetBytes(new JsonObject { ["Records"] = records }.ToJsonString());
+    }
+
+    private async Task<SqsBatchResponse> InvokeAsync(byte[] payload)
     {
         await using var output = await _function.HandleAsync(new MemoryStream(payload));
-        return (await JsonSerializer.DeserializeAsync(output, MergeJsonContext.Default.MergeResult))!;
+        return (await JsonSerializer.DeserializeAsync(output, LabelingJsonContext.Default.SqsBatchResponse))!;
+    }
+
+    private void GivenJob(string job, params int[] items)
+    {
+        _ledger.AddJob(job, items.Select(SourceRef));
+        _outputs.Set(job, new JobOutputReport("Completed", $"s3://{Bucket}/{LabelingConventions.JobOutputManifestKey(job)}", null, null));
     }
 
     [Fact]
-    public async Task HandleAsync_CompletedEvent_ReturnsTheMergeResultAsJson()
+    public async Task HandleAsync_SqsBatchWithCompletedEvent_MergesAndReportsNoFailures()
     {
+        GivenJob(Job, 1, 2);
         await PutLinesAsync(_store, LabelingConventions.JobOutputManifestKey(Job), [RealStyle(1), Empty(2)]);
 
-        var result = await InvokeAsync(Event("Completed"));
+        var response = await InvokeAsync(SqsEvent(("m-1", Event("Completed"))));
 
-        Assert.Equal(MergeResult.Merged, result.Outcome);
-        Assert.Equal(Job, result.JobName);
-        Assert.Equal(2, result.Labeled);
-        Assert.Equal(2, result.Dataset!.HumanImages);
+        Assert.Empty(response.BatchItemFailures);
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(2)));
         Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.CocoKey("parts")));
     }
 
-    [Theory]
-    [InlineData("""{"source":"aws.events","detail-type":"Scheduled Event","resources":[],"detail":{}}""", "unexpected-source")]
-    [InlineData("""not json""", "malformed-event")]
-    public async Task HandleAsync_NotAJobStateChange_IsRejectedWithANamedReasonInsteadOfRetried(string payload, string reason)
+    [Fact]
+    public async Task HandleAsync_OutputNotThereYet_ReportsOnlyThatMessageForRedelivery()
     {
-        var result = await InvokeAsync(Encoding.UTF8.GetBytes(payload));
+        const string late = "edgelabel-batch-20261126-0002";
+        GivenJob(Job, 1);
+        GivenJob(late, 2);
+        await PutLinesAsync(_store, LabelingConventions.JobOutputManifestKey(Job), [RealStyle(1)]);
 
-        Assert.Equal(MergeResult.Rejected, result.Outcome);
-        Assert.Equal(reason, result.Reason);
+        var response = await InvokeAsync(SqsEvent(("m-1", Event("Completed")), ("m-2", Event("Completed", late))));
+
+        Assert.Equal(["m-2"], response.BatchItemFailures.Select(f => f.ItemIdentifier));
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(1)));
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.InJob, _ledger.StateOf(SourceRef(2)));
+
+        // The redelivery after the output arrived settles it.
+        await PutLinesAsync(_store, LabelingConventions.JobOutputManifestKey(late), [DocsStyle(2, late)]);
+        var again = await InvokeAsync(SqsEvent(("m-2", Event("Completed", late))));
+
+        Assert.Empty(again.BatchItemFailures);
+        Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(2)));
+    }
+
+    [Fact]
+    public async Task HandleAsync_OtherPeoplesJob_IsAnsweredNotRetried()
+    {
+        var response = await InvokeAsync(SqsEvent(("m-1", Event("Failed", "someone-elses-job"))));
+
+        Assert.Empty(response.BatchItemFailures);
+    }
+
+    [Theory]
+    [InlineData("""{"source":"aws.events","detail-type":"Scheduled Event","resources":[],"detail":{}}""")]
+    [InlineData("""not json""")]
+    public async Task HandleAsync_BodyNotAJobStateChange_IsRejectedInsteadOfRetried(string body)
+    {
+        var response = await InvokeAsync(SqsEvent(("m-1", Encoding.UTF8.GetBytes(body))));
+
+        Assert.Empty(response.BatchItemFailures);
+    }
+
+    [Theory]
+    [InlineData("""{"source":"aws.sagemaker","detail-type":"SageMaker Ground Truth Labeling Job State Change","resources":[],"detail":{}}""")]
+    [InlineData("""[1,2]""")]
+    public async Task HandleAsync_PayloadNotAnSqsEvent_ThrowsNamingIt(string payload)
+    {
+        var ex = await Assert.ThrowsAsync<FormatException>(() => _function.HandleAsync(new MemoryStream(Encoding.UTF8.GetBytes(payload))));
+
+        Assert.StartsWith("merge-input-not-sqs", ex.Message, StringComparison.Ordinal);
     }
 }

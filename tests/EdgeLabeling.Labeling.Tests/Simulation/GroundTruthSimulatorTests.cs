@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using EdgeLabeling.Simulation;
+using EdgeLabeling.Storage;
 
 namespace EdgeLabeling.Labeling.Tests.Simulation;
 
@@ -92,24 +93,31 @@ public sealed class GroundTruthSimulatorTests : IAsyncLifetime
 
     public static TheoryData<string, Action<JsonObject>, string> InvalidRequests => new()
     {
-        { "required member", r => r.Remove("RoleArn"), "RoleArn is required" },
-        { "required nested member", r => r["HumanTaskConfig"]!.AsObject().Remove("TaskTitle"), "TaskTitle is required" },
-        { "name pattern", r => r["LabelingJobName"] = "bad_name", "LabelingJobName" },
-        { "name length", r => r["LabelingJobName"] = new string('a', 64), "LabelingJobName" },
-        { "title length", r => r["HumanTaskConfig"]!["TaskTitle"] = new string('t', 129), "TaskTitle" },
-        { "keyword pattern", r => r["HumanTaskConfig"]!["TaskKeywords"] = new JsonArray("two  spaces"), "TaskKeywords" },
-        { "workers range", r => r["HumanTaskConfig"]!["NumberOfHumanWorkersPerDataObject"] = 10, "NumberOfHumanWorkersPerDataObject" },
-        { "task time limit", r => r["HumanTaskConfig"]!["TaskTimeLimitInSeconds"] = 28_801, "TaskTimeLimitInSeconds" },
-        { "availability", r => r["HumanTaskConfig"]!["TaskAvailabilityLifetimeInSeconds"] = 2_592_001, "TaskAvailabilityLifetimeInSeconds" },
-        { "enum", r => r["InputConfig"]!["DataAttributes"]!["ContentClassifiers"] = new JsonArray("FreeOfCats"), "ContentClassifiers" },
+        { "required member", r => r.Remove("RoleArn"), "Value null at 'roleArn' failed to satisfy constraint: Member must not be null" },
+        { "required nested member", r => r["HumanTaskConfig"]!.AsObject().Remove("TaskTitle"), "Value null at 'humanTaskConfig.taskTitle'" },
+        { "required data source", r => r["InputConfig"]!.AsObject().Remove("DataSource"), "Value null at 'inputConfig.dataSource'" },
+        { "name pattern", r => r["LabelingJobName"] = "bad_name", "at 'labelingJobName' failed to satisfy constraint: Member must satisfy regular expression pattern" },
+        { "name length", r => r["LabelingJobName"] = new string('a', 64), "at 'labelingJobName' failed to satisfy constraint: Member must have length less than or equal to 63" },
+        { "title length", r => r["HumanTaskConfig"]!["TaskTitle"] = new string('t', 129), "'humanTaskConfig.taskTitle' failed to satisfy constraint: Member must have length less than or equal to 128" },
+        { "description length", r => r["HumanTaskConfig"]!["TaskDescription"] = new string('d', 256), "'humanTaskConfig.taskDescription' failed to satisfy constraint: Member must have length less than or equal to 255" },
+        { "keyword pattern", r => r["HumanTaskConfig"]!["TaskKeywords"] = new JsonArray("two  spaces"), "'humanTaskConfig.taskKeywords.member'" },
+        { "too many keywords", r => r["HumanTaskConfig"]!["TaskKeywords"] = new JsonArray("a", "b", "c", "d", "e", "f"), "'humanTaskConfig.taskKeywords' failed to satisfy constraint: Member must have length between 1 and 5" },
+        { "workers range", r => r["HumanTaskConfig"]!["NumberOfHumanWorkersPerDataObject"] = 10, "'humanTaskConfig.numberOfHumanWorkersPerDataObject' failed to satisfy constraint: Member must have value less than or equal to 9" },
+        { "task time limit", r => r["HumanTaskConfig"]!["TaskTimeLimitInSeconds"] = 28_801, "'humanTaskConfig.taskTimeLimitInSeconds' failed to satisfy constraint: Member must have value less than or equal to 28800" },
+        { "task time too short", r => r["HumanTaskConfig"]!["TaskTimeLimitInSeconds"] = 29, "Member must have value greater than or equal to 30" },
+        { "availability", r => r["HumanTaskConfig"]!["TaskAvailabilityLifetimeInSeconds"] = 2_592_001, "'humanTaskConfig.taskAvailabilityLifetimeInSeconds'" },
+        { "concurrent tasks", r => r["HumanTaskConfig"]!["MaxConcurrentTaskCount"] = 5001, "'humanTaskConfig.maxConcurrentTaskCount' failed to satisfy constraint: Member must have value less than or equal to 5000" },
+        { "enum", r => r["InputConfig"]!["DataAttributes"]!["ContentClassifiers"] = new JsonArray("FreeOfCats"), "'inputConfig.dataAttributes.contentClassifiers'" },
         { "attribute -ref", r => r["LabelAttributeName"] = "parts-ref", "-ref" },
         { "attribute -metadata", r => r["LabelAttributeName"] = "parts-metadata", "-metadata" },
         { "lambda of another region", r => r["HumanTaskConfig"]!["PreHumanTaskLambdaArn"] = "arn:aws:lambda:eu-west-1:568282634449:function:PRE-AdjustmentBoundingBox", "Region 'us-east-1'" },
         { "lambda of the wrong account", r => r["HumanTaskConfig"]!["AnnotationConsolidationConfig"]!["AnnotationConsolidationLambdaArn"] = "arn:aws:lambda:us-east-1:111111111111:function:ACS-AdjustmentBoundingBox", "432418664414" },
         { "lambda region not documented", r => r["HumanTaskConfig"]!["PreHumanTaskLambdaArn"] = "arn:aws:lambda:sa-east-1:432418664414:function:PRE-AdjustmentBoundingBox", "sa-east-1" },
         { "mismatched task types", r => r["HumanTaskConfig"]!["PreHumanTaskLambdaArn"] = "arn:aws:lambda:us-east-1:432418664414:function:PRE-BoundingBox", "ACS-" },
-        { "s3 uri", r => r["OutputConfig"]!["S3OutputPath"] = "ftp://bucket/out", "S3OutputPath" },
-        { "role arn", r => r["RoleArn"] = "arn:aws:iam::123:role/short", "RoleArn" },
+        { "no consolidation", r => r["HumanTaskConfig"]!.AsObject().Remove("AnnotationConsolidationConfig"), "AnnotationConsolidationConfig is required" },
+        { "s3 uri", r => r["OutputConfig"]!["S3OutputPath"] = "ftp://bucket/out", "'outputConfig.s3OutputPath'" },
+        { "role arn", r => r["RoleArn"] = "arn:aws:iam::123:role/short", "'roleArn'" },
+        { "too many tags", r => r["Tags"] = new JsonArray([.. Enumerable.Range(0, 51).Select(i => (JsonNode)new JsonObject { ["Key"] = $"k{i}", ["Value"] = "v" })]), "'tags'" },
     };
 
     [Theory]
@@ -277,6 +285,146 @@ public sealed class GroundTruthSimulatorTests : IAsyncLifetime
         Assert.Equal(SimulatedJobStatus.Stopped, _h.Simulator.StatusOf("job-stop"));
         Assert.Contains("\"Stopped\"", _h.Events.Single(), StringComparison.Ordinal);
         Assert.Equal(SimulatedJobStatus.Stopped, await _h.Simulator.CompleteJobAsync("job-stop"));
+    }
+
+    /// <summary>Requests the batcher's own validator lets through but the service refuses: one shared mistake must not pass both.</summary>
+    public static TheoryData<string, Action<JsonObject>, string> AcceptedByClientRejectedByService => new()
+    {
+        // .NET's '$' also matches before a final newline; the service's patterns match the whole value.
+        { "job name with trailing newline", r => r["LabelingJobName"] = "parts-job-7\n", "'labelingJobName'" },
+        { "keyword with trailing newline", r => r["HumanTaskConfig"]!["TaskKeywords"] = new JsonArray("parts\n"), "'humanTaskConfig.taskKeywords.member'" },
+        { "role with trailing newline", r => r["RoleArn"] = "arn:aws:iam::123456789012:role/GroundTruthRole\n", "'roleArn'" },
+        { "attribute with trailing newline", r => r["LabelAttributeName"] = "parts-human\n", "'labelAttributeName'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(AcceptedByClientRejectedByService))]
+    public async Task CreateLabelingJob_MistakeTheClientValidatorShares_IsStillRejected(string what, Action<JsonObject> breakIt, string mentioned)
+    {
+        var request = SimulatorHarness.ValidRequest("job-shared-mistake");
+        breakIt(request);
+        var typed = System.Text.Json.JsonSerializer.Deserialize(request.ToJsonString(), LabelingJsonContext.Default.CreateLabelingJobRequest);
+        Assert.True(EdgeLabeling.Labeling.SageMaker.CreateLabelingJobValidator.Validate(typed).Count == 0, $"{what}: the client validator is expected to let this through");
+
+        var (status, body) = await _h.CallAsync("CreateLabelingJob", request);
+
+        Assert.True(status == 400, $"{what}: expected 400, got {status}");
+        Assert.Equal("ValidationException", body["__type"]!.GetValue<string>());
+        Assert.Contains(mentioned, body["Message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DescribeLabelingJob_RunningJob_ReportsNoLabelingJobOutput()
+    {
+        await _h.GivenInputAsync("job-running", 3);
+        await _h.CallAsync("CreateLabelingJob", SimulatorHarness.ValidRequest("job-running"));
+        _h.Simulator.SetAnswered("job-running", 2);
+
+        var (_, body) = await _h.CallAsync("DescribeLabelingJob", new JsonObject { ["LabelingJobName"] = "job-running" });
+
+        Assert.Equal("InProgress", body["LabelingJobStatus"]!.GetValue<string>());
+        Assert.Null(body["LabelingJobOutput"]);
+    }
+
+    [Fact]
+    public async Task StopLabelingJob_AfterSomeAnswers_WritesThemToTheOutputAndDescribeReportsIt()
+    {
+        await _h.GivenInputAsync("job-part", 5);
+        await _h.CallAsync("CreateLabelingJob", SimulatorHarness.ValidRequest("job-part"));
+        _h.Simulator.SetAnswered("job-part", 2);
+
+        await _h.CallAsync("StopLabelingJob", new JsonObject { ["LabelingJobName"] = "job-part" });
+        await WaitForAsync("job-part", SimulatedJobStatus.Stopped);
+        var (_, body) = await _h.CallAsync("DescribeLabelingJob", new JsonObject { ["LabelingJobName"] = "job-part" });
+
+        var uri = body["LabelingJobOutput"]!["OutputDatasetS3Uri"]!.GetValue<string>();
+        Assert.Equal($"s3://{SimulatorHarness.Bucket}/jobs/output/job-part/manifests/output/output.manifest", uri);
+        var lines = System.Text.Encoding.UTF8.GetString((await _h.Store.ReadBytesAsync(SimulatorHarness.Bucket, "jobs/output/job-part/manifests/output/output.manifest"))!)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([SimulatorHarness.SourceRef(1), SimulatorHarness.SourceRef(2)], lines.Select(l => EdgeLabeling.Contracts.GroundTruthManifest.Parse(l, "parts-human").SourceRef));
+        Assert.Equal(2, body["LabelCounters"]!["HumanLabeled"]!.GetValue<long>());
+        Assert.Contains("\"Stopped\"", _h.Events.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StopLabelingJob_BeforeAnyAnswer_StopsWithoutLabelingJobOutput()
+    {
+        await _h.GivenInputAsync("job-early", 3);
+        await _h.CallAsync("CreateLabelingJob", SimulatorHarness.ValidRequest("job-early"));
+
+        await _h.CallAsync("StopLabelingJob", new JsonObject { ["LabelingJobName"] = "job-early" });
+        await WaitForAsync("job-early", SimulatedJobStatus.Stopped);
+        var (_, body) = await _h.CallAsync("DescribeLabelingJob", new JsonObject { ["LabelingJobName"] = "job-early" });
+
+        Assert.Null(body["LabelingJobOutput"]);
+        Assert.Null(await _h.Store.HeadAsync(SimulatorHarness.Bucket, "jobs/output/job-early/manifests/output/output.manifest"));
+    }
+
+    [Fact]
+    public async Task FailJobAsync_AtTheStart_ReportsTheReasonAndNoOutput()
+    {
+        await _h.CallAsync("CreateLabelingJob", SimulatorHarness.ValidRequest("job-cors"));
+
+        await _h.Simulator.FailJobAsync("job-cors", "ClientError: workers could not load the images (CORS)");
+        var (_, body) = await _h.CallAsync("DescribeLabelingJob", new JsonObject { ["LabelingJobName"] = "job-cors" });
+
+        Assert.Equal("Failed", body["LabelingJobStatus"]!.GetValue<string>());
+        Assert.Contains("CORS", body["FailureReason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Null(body["LabelingJobOutput"]);
+    }
+
+    [Fact]
+    public async Task FailJobAsync_AfterSomeAnswers_KeepsThemAsOutput()
+    {
+        await _h.GivenInputAsync("job-midway", 4);
+        await _h.CallAsync("CreateLabelingJob", SimulatorHarness.ValidRequest("job-midway"));
+        _h.Simulator.SetAnswered("job-midway", 3);
+
+        await _h.Simulator.FailJobAsync("job-midway", "ClientError: the work team was deleted");
+        var (_, body) = await _h.CallAsync("DescribeLabelingJob", new JsonObject { ["LabelingJobName"] = "job-midway" });
+
+        Assert.Equal("Failed", body["LabelingJobStatus"]!.GetValue<string>());
+        Assert.NotNull(body["LabelingJobOutput"]!["OutputDatasetS3Uri"]);
+        Assert.Equal(3, body["LabelCounters"]!["HumanLabeled"]!.GetValue<long>());
+    }
+
+    public static TheoryData<string, Func<JsonObject, JsonObject>, string> InputsOverTheLimits => new()
+    {
+        { "line over 100,000 characters", l => { l["notes"] = new JsonArray([.. Enumerable.Range(0, 6).Select(_ => (JsonNode)new string('n', 19_000))]); return l; }, "at most 100,000" },
+        { "attribute over 20,000 characters", l => { l["notes"] = new string('n', 20_001); return l; }, "attribute 'notes' has 20,001 characters" },
+        { "gif image", l => { l["source-ref"] = l["source-ref"]!.GetValue<string>().Replace(".jpg", ".gif", StringComparison.Ordinal); return l; }, "is not a .jpg, .jpeg or .png image" },
+        { "attribute name with $", l => { l["$meta"] = "x"; return l; }, "must not start with '$'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InputsOverTheLimits))]
+    public async Task CompleteJobAsync_ManifestLineOverTheInputLimits_FailsTheJobNamingTheLine(string what, Func<JsonObject, JsonObject> breakLine, string mentioned)
+    {
+        await _h.GivenInputAsync("job-limits", 3);
+        var key = "jobs/input/job-limits/input.manifest";
+        var lines = System.Text.Encoding.UTF8.GetString((await _h.Store.ReadBytesAsync(SimulatorHarness.Bucket, key))!).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines[1] = breakLine(JsonNode.Parse(lines[1])!.AsObject()).ToJsonString();
+        await _h.Store.PutBytesAsync(SimulatorHarness.Bucket, key, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n"), "application/jsonlines");
+        await _h.CallAsync("CreateLabelingJob", SimulatorHarness.ValidRequest("job-limits"));
+
+        var status = await _h.Simulator.CompleteJobAsync("job-limits");
+        var (_, body) = await _h.CallAsync("DescribeLabelingJob", new JsonObject { ["LabelingJobName"] = "job-limits" });
+
+        Assert.True(status == SimulatedJobStatus.Failed, $"{what}: expected Failed, got {status}");
+        var reason = body["FailureReason"]!.GetValue<string>();
+        Assert.StartsWith("ClientError: input manifest line 2", reason, StringComparison.Ordinal);
+        Assert.Contains(mentioned, reason, StringComparison.Ordinal);
+        Assert.Null(body["LabelingJobOutput"]);
+    }
+
+    private async Task WaitForAsync(string job, SimulatedJobStatus status)
+    {
+        for (var i = 0; i < 500 && _h.Simulator.StatusOf(job) != status; i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(status, _h.Simulator.StatusOf(job));
     }
 }
 

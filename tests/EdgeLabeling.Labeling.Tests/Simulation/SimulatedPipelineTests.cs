@@ -1,6 +1,7 @@
 using System.Text;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Merge;
+using EdgeLabeling.Labeling.SageMaker;
 using EdgeLabeling.Simulation;
 using EdgeLabeling.Storage;
 
@@ -18,7 +19,10 @@ public sealed class SimulatedPipelineTests
         ledger.AddJob("job-e2e", Enumerable.Range(1, 20).Select(SimulatorHarness.SourceRef));
         await h.Store.PutBytesAsync(SimulatorHarness.Bucket, LabelingConventions.AutoLabelBatchKey("site-a-cam1", DateTimeOffset.UtcNow, new string('e', 64)),
             Encoding.UTF8.GetBytes(string.Join("\n", Enumerable.Range(1, 30).Select(i => Tests.Merge.OutputFixtures.Auto(i))) + "\n"), "application/jsonlines");
-        var merger = new DatasetMerger(h.Store, ledger, new MergeOptions { DataBucket = SimulatorHarness.Bucket, WorkDirectory = Path.Combine(h.Root, "merge") }, new DatasetBuilder());
+        using var http = new HttpClient();
+        var describe = new SageMakerJobOutputLocator(new SageMakerJsonClient(http, new SageMakerClientOptions { Region = "us-east-1", Endpoint = h.Simulator.Endpoint, MaxAttempts = 1 },
+            new StaticCredentialsSource(new SigningCredentials(SimulatorHarness.AccessKey, SimulatorHarness.Secret))));
+        var merger = new DatasetMerger(h.Store, ledger, new MergeOptions { DataBucket = SimulatorHarness.Bucket, WorkDirectory = Path.Combine(h.Root, "merge") }, new DatasetBuilder(), outputs: describe);
         await h.CallAsync("CreateLabelingJob", SimulatorHarness.ValidRequest("job-e2e"));
 
         await h.Simulator.CompleteJobAsync("job-e2e");

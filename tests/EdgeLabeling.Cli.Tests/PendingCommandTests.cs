@@ -1,0 +1,116 @@
+using System.Text.Json;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Labeling.Pending;
+
+namespace EdgeLabeling.Cli.Tests;
+
+/// <summary><c>edgelabel pending</c> against a real SQLite pending store, run as the operator would.</summary>
+public sealed class PendingCommandTests : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 26, 6, 0, 0, TimeSpan.Zero);
+    private readonly string _dir = Directory.CreateTempSubdirectory("edgelabel-pending-cli-").FullName;
+
+    private string DbPath => Path.Combine(_dir, "pending.db");
+
+    private string ConfigPath => Path.Combine(_dir, "config.json");
+
+    public PendingCommandTests() => File.WriteAllText(ConfigPath, JsonSerializer.Serialize(new Dictionary<string, string> { ["PENDING_DB_PATH"] = DbPath }));
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private static string Key(int n) => ObjectKeyLayout.ImageKey("site-a-cam1", Start, n.ToString("x64"), "jpg");
+
+    /// <summary>Items 1..<paramref name="setAside"/> set aside after coming back unlabeled, item 9 still pending.</summary>
+    private async Task GivenStoreAsync(int setAside)
+    {
+        var store = new SqlitePendingStore(DbPath);
+        var payload = new PendingPayload { ImageSize = new ImageSizeDto { Width = 64, Height = 48, Depth = 3 }, ClassNames = ["bolt"], PreAnnotations = [] };
+        foreach (var n in Enumerable.Range(1, setAside).Append(9))
+        {
+            await store.RegisterImageAsync(new ImageArrival(Key(n), "incoming", "site-a-cam1", Start));
+            await store.RegisterSidecarAsync(new SidecarArrival(Key(n), "incoming", "site-a-cam1", payload, Start));
+        }
+
+        await store.ClaimAsync("b1", setAside);
+        await store.ReturnUnlabeledAsync("b1", Enumerable.Range(1, setAside).Select(Key), "no-label-in-output", countsAgainstItem: true, setAsideAfterReturns: 1, Start.AddHours(2));
+    }
+
+    [Fact]
+    public async Task Stuck_Json_ListsSetAsideItemsWithCountAndReason()
+    {
+        await GivenStoreAsync(setAside: 2);
+
+        var (code, stdout, stderr) = CliRunner.Run("pending", "--stuck", "--json", "--config", ConfigPath);
+
+        Assert.True(code == 0, stderr);
+        var items = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal([Key(1), Key(2)], items.Select(i => i.GetProperty("imageKey").GetString()).Order());
+        Assert.All(items, i => Assert.Equal(1, i.GetProperty("returns").GetInt32()));
+        Assert.All(items, i => Assert.Equal("no-label-in-output", i.GetProperty("reason").GetString()));
+        Assert.All(items, i => Assert.Equal($"s3://incoming/{i.GetProperty("imageKey").GetString()}", i.GetProperty("sourceRef").GetString()));
+    }
+
+    [Fact]
+    public async Task Requeue_SetAsideAndOtherKeys_MovesTheSetAsideOnesAndNamesTheRest()
+    {
+        await GivenStoreAsync(setAside: 2);
+
+        var (code, stdout, stderr) = CliRunner.Run("pending", "--requeue", Key(1), Key(9), "incoming/nope.jpg", "--json", "--config", ConfigPath);
+
+        Assert.Equal(1, code);
+        Assert.Equal(1, JsonDocument.Parse(stdout).RootElement.GetProperty("requeued").GetInt32());
+        Assert.Contains($"{Key(9)} is pending, not set aside", stderr, StringComparison.Ordinal);
+        Assert.Contains("incoming/nope.jpg no such item in the pending store", stderr, StringComparison.Ordinal);
+        var store = new SqlitePendingStore(DbPath);
+        Assert.Equal((PendingStatus.Pending, 0), ((await store.GetItemAsync(Key(1)))!.Status, (await store.GetItemAsync(Key(1)))!.ReturnCount));
+        Assert.Equal(PendingStatus.SetAside, (await store.GetItemAsync(Key(2)))!.Status);
+    }
+
+    [Fact]
+    public async Task RequeueAll_PutsEverySetAsideItemBack()
+    {
+        await GivenStoreAsync(setAside: 3);
+
+        var (code, _, stderr) = CliRunner.Run("pending", "--requeue-all", "--config", ConfigPath);
+
+        Assert.True(code == 0, stderr);
+        Assert.Empty(await new SqlitePendingStore(DbPath).ListSetAsideAsync(10));
+        Assert.Equal(4, (await new SqlitePendingStore(DbPath).GetPendingSummaryAsync()).Count);
+    }
+
+    [Theory]
+    [InlineData(new string[0], "give exactly one of --stuck, --requeue KEY... or --requeue-all")]
+    [InlineData(new[] { "--stuck", "--requeue-all" }, "give exactly one of")]
+    [InlineData(new[] { "--stuck", "--max", "0" }, "--max must be at least 1")]
+    public void Run_BadOptions_ExitsTwoNamingTheProblem(string[] args, string message)
+    {
+        var (code, _, stderr) = CliRunner.Run(["pending", .. args, "--config", ConfigPath]);
+
+        Assert.Equal(2, code);
+        Assert.Contains("edgelabel pending: error: " + message, stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_MissingConfigFile_ExitsTwoNamingIt()
+    {
+        var (code, _, stderr) = CliRunner.Run("pending", "--stuck", "--config", Path.Combine(_dir, "absent.json"));
+
+        Assert.Equal(2, code);
+        Assert.Contains("absent.json does not exist", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Help_DescribesStuckAndRequeue()
+    {
+        var (code, stdout, _) = CliRunner.Run("pending", "--help");
+
+        Assert.Equal(0, code);
+        Assert.Contains("--stuck", stdout, StringComparison.Ordinal);
+        Assert.Contains("--requeue", stdout, StringComparison.Ordinal);
+        Assert.Contains("--json", stdout, StringComparison.Ordinal);
+    }
+}
