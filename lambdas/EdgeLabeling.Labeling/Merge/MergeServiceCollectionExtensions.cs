@@ -9,7 +9,7 @@ namespace EdgeLabeling.Labeling.Merge;
 public static class MergeServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the merge (DatasetMerger, DatasetBuilder) on top of <c>AddLabeling</c>'s object store.
+    /// Registers the merge (DatasetMerger, DatasetBuilder, DatasetExporter) on top of <c>AddLabeling</c>'s object store.
     /// The item ledger is the batcher's <see cref="JobLedger"/> when one is registered, else an
     /// <see cref="InMemoryJobItemsLedger"/> (local merges of files, where no job records exist).
     /// </summary>
@@ -25,6 +25,11 @@ public static class MergeServiceCollectionExtensions
             sp.GetRequiredService<DatasetBuilder>(),
             sp.GetService<ILogger<DatasetMerger>>(),
             sp.GetService<ILabelingMetrics>()));
+        services.TryAddSingleton(sp => new DatasetExporter(
+            sp.GetRequiredService<IObjectStore>(),
+            sp.GetRequiredService<MergeOptions>(),
+            sp.GetRequiredService<DatasetBuilder>(),
+            sp.GetService<ILogger<DatasetExporter>>()));
         return services;
     }
 
