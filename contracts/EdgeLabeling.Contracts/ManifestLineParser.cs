@@ -107,7 +107,13 @@ public sealed class ManifestAttribute(string name)
     /// <summary>The boxes with the confidences of the metadata's <c>objects</c> (0 where none).</summary>
     public List<PixelBox> Boxes { get; } = [];
 
-    public Dictionary<int, string> ClassMap { get; } = [];
+    private static readonly Dictionary<int, string> NoClasses = [];
+    private Dictionary<int, string>? _classMap;
+
+    /// <summary>The metadata's class-map: class_id → name.</summary>
+    public IReadOnlyDictionary<int, string> ClassMap => _classMap ?? NoClasses;
+
+    internal void SetClassName(int id, string name) => (_classMap ??= [])[id] = name;
 
     public bool HumanAnnotated { get; internal set; }
 
@@ -124,7 +130,11 @@ public sealed class ManifestAttribute(string name)
     /// <summary>What is wrong with the label value, or null when it is a valid bounding-box label.</summary>
     public string? LabelError { get; internal set; }
 
-    internal List<double> Confidences { get; } = [];
+    internal List<double> Confidences => _confidences ??= [];
+
+    internal bool HasConfidences => _confidences is { Count: > 0 };
+
+    private List<double>? _confidences;
 
     /// <summary>A bounding-box label by its metadata type (or, for hand-made lines without a type, by its shape).</summary>
     public bool IsObjectDetection => Type is null ? LabelIsObject : Type == GroundTruthManifest.ObjectDetectionType;
@@ -138,6 +148,7 @@ public static class ManifestLineParser
 {
     private const string JobNamePrefix = "labeling-job/";
     private const string MetadataSuffix = "-metadata";
+    private static ReadOnlySpan<byte> ObjectDetectionTypeUtf8 => "groundtruth/object-detection"u8;
 
     /// <summary>Parses one UTF-8 line (without its newline).</summary>
     public static ManifestLine Parse(ReadOnlySpan<byte> utf8)
@@ -285,13 +296,21 @@ public static class ManifestLineParser
                 continue;
             }
 
-            var name = reader.GetString()!;
+            var isMetadata = !reader.ValueIsEscaped && reader.ValueSpan.Length > MetadataSuffix.Length && reader.ValueSpan.EndsWith("-metadata"u8);
+            var name = isMetadata ? Encoding.UTF8.GetString(reader.ValueSpan[..^MetadataSuffix.Length]) : reader.GetString()!;
+            if (!isMetadata && name.EndsWith(MetadataSuffix, StringComparison.Ordinal) && name.Length > MetadataSuffix.Length)
+            {
+                // An escaped key spelling "-metadata".
+                isMetadata = true;
+                name = name[..^MetadataSuffix.Length];
+            }
+
             reader.Read();
-            if (name.EndsWith(MetadataSuffix, StringComparison.Ordinal) && name.Length > MetadataSuffix.Length)
+            if (isMetadata)
             {
                 if (reader.TokenType == JsonTokenType.StartObject)
                 {
-                    ReadMetadata(ref reader, line.GetOrAdd(name[..^MetadataSuffix.Length]));
+                    ReadMetadata(ref reader, line.GetOrAdd(name));
                 }
                 else
                 {
@@ -332,7 +351,11 @@ public static class ManifestLineParser
         {
             if (reader.ValueTextEquals("type"u8))
             {
-                a.Type = ReadString(ref reader);
+                reader.Read();
+                // The one type the merge reads is interned; others are kept for the report.
+                a.Type = reader.TokenType != JsonTokenType.String ? null
+                    : reader.ValueTextEquals(ObjectDetectionTypeUtf8) ? GroundTruthManifest.ObjectDetectionType
+                    : reader.GetString();
             }
             else if (reader.ValueTextEquals("class-map"u8))
             {
@@ -349,7 +372,7 @@ public static class ManifestLineParser
                     var value = ReadString(ref reader);
                     if (value is not null && int.TryParse(key, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id))
                     {
-                        a.ClassMap[id] = value;
+                        a.SetClassName(id, value);
                     }
                 }
             }
@@ -392,7 +415,9 @@ public static class ManifestLineParser
             }
             else if (reader.ValueTextEquals("human-annotated"u8))
             {
-                a.HumanAnnotated = ReadString(ref reader) == "yes";
+                reader.Read();
+                a.HumanAnnotated = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("yes"u8);
+                reader.Skip();
             }
             else if (reader.ValueTextEquals("job-name"u8))
             {
@@ -594,7 +619,7 @@ public static class ManifestLineParser
     /// <summary>Applies the metadata's confidences to the boxes (the two lists are parallel).</summary>
     private static void Finish(ManifestAttribute a)
     {
-        if (a.Confidences.Count == 0 || a.LabelError is not null)
+        if (!a.HasConfidences || a.LabelError is not null)
         {
             return;
         }

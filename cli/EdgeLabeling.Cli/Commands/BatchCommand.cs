@@ -153,7 +153,7 @@ internal static class BatchCommand
         }
     }
 
-    private static LabelingOptions LoadOptions(FileInfo? configFile, string? s3Endpoint)
+    internal static LabelingOptions LoadOptions(FileInfo? configFile, string? s3Endpoint)
     {
         LabelingOptions options;
         if (configFile is null)
@@ -196,7 +196,7 @@ internal static class BatchCommand
         return s3Endpoint is null ? options : options with { S3Endpoint = s3Endpoint, LocalStoreRoot = null };
     }
 
-    private static IObjectStore CreateReadStore(LabelingOptions options)
+    internal static IObjectStore CreateReadStore(LabelingOptions options)
     {
         if (options.LocalStoreRoot is { } root)
         {

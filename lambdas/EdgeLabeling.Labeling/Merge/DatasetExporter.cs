@@ -29,7 +29,9 @@ public sealed record DatasetExportResult(DatasetBuildReport Report, string Manif
 /// Builds the dataset on demand from every job shard (dataset/&lt;attr&gt;/jobs/*.manifest) and every auto-label
 /// batch (auto-labels/ in each auto-label bucket): one line per image with human labels winning, plus COCO
 /// and YOLO. This is the O(dataset) step the per-job merge no longer does; run it when a training set is
-/// needed (<c>edgelabel export</c>). A shard merged while an export runs is in the next export.
+/// needed (<c>edgelabel export</c>). A shard merged while an export runs is in the next export. The
+/// model-vs-people agreement in the report is the index's (measured per job at merge time from the boxes
+/// each job was given; audits are the images the edge sent as audit samples).
 /// </summary>
 public sealed class DatasetExporter(IObjectStore store, MergeOptions options, DatasetBuilder builder, ILogger<DatasetExporter>? logger = null)
 {
@@ -70,6 +72,14 @@ public sealed class DatasetExporter(IObjectStore store, MergeOptions options, Da
         await using (var cs = cocoPath is null ? null : new FileStream(cocoPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
         {
             report = await builder.BuildAsync(buildRequest, ds, cs, yoloDirectory, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Shards hold one label per image, not the model's prior boxes: agreement was measured per job at merge time.
+        if (await store.ReadBytesAsync(options.DataBucket, DatasetKeys.IndexKey(attr), cancellationToken).ConfigureAwait(false) is { } indexBytes
+            && JsonSerializer.Deserialize(indexBytes, DatasetIndexJsonContext.Default.DatasetIndex) is { } index)
+        {
+            var totals = index.Totals(options.AgreementIouThreshold);
+            report = report with { AuditAgreement = totals.Audit, ReviewedAgreement = totals.Reviewed };
         }
 
         var reportBytes = JsonSerializer.SerializeToUtf8Bytes(report, MergeJsonContext.Default.DatasetBuildReport);

@@ -14,14 +14,22 @@ namespace EdgeLabeling.Labeling.Merge;
 public sealed class DatasetLineWriter(Stream output) : IDisposable
 {
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
-    private readonly Utf8JsonWriter _json = new(new ArrayBufferWriter<byte>(1));
+    private readonly Utf8JsonWriter _json = new(new ArrayBufferWriter<byte>(1), new JsonWriterOptions { SkipValidation = true });
     private readonly List<int> _classIds = new(8);
+    private string _attribute = "";
+    private string _metadataAttribute = "";
 
     public long Lines { get; private set; }
 
     /// <summary>Writes one line for <paramref name="label"/> of <paramref name="line"/> under <paramref name="datasetAttribute"/>.</summary>
     public void Write(ManifestLine line, ManifestAttribute label, string datasetAttribute, bool human, DateTimeOffset fallbackCreationDate)
     {
+        if (!ReferenceEquals(_attribute, datasetAttribute))
+        {
+            _attribute = datasetAttribute;
+            _metadataAttribute = datasetAttribute + "-metadata";
+        }
+
         _buffer.ResetWrittenCount();
         _json.Reset(_buffer);
         var w = _json;
@@ -44,10 +52,10 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         {
             w.WriteStartObject();
             w.WriteNumber("class_id"u8, b.ClassId);
-            w.WriteNumber("top"u8, Math.Round(b.Top, 2));
-            w.WriteNumber("left"u8, Math.Round(b.Left, 2));
-            w.WriteNumber("height"u8, Math.Round(b.Height, 2));
-            w.WriteNumber("width"u8, Math.Round(b.Width, 2));
+            WriteRounded(w, "top"u8, b.Top, 2);
+            WriteRounded(w, "left"u8, b.Left, 2);
+            WriteRounded(w, "height"u8, b.Height, 2);
+            WriteRounded(w, "width"u8, b.Width, 2);
             w.WriteEndObject();
             if (!_classIds.Contains(b.ClassId))
             {
@@ -58,12 +66,12 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         w.WriteEndArray();
         w.WriteEndObject();
 
-        w.WriteStartObject(datasetAttribute + "-metadata");
+        w.WriteStartObject(_metadataAttribute);
         w.WriteStartArray("objects"u8);
         foreach (var b in label.Boxes)
         {
             w.WriteStartObject();
-            w.WriteNumber("confidence"u8, Math.Round(b.Confidence, 4));
+            WriteRounded(w, "confidence"u8, b.Confidence, 4);
             w.WriteEndObject();
         }
 
@@ -86,6 +94,64 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         output.Write(_buffer.WrittenSpan);
         output.WriteByte((byte)'\n');
         Lines++;
+    }
+
+    private static readonly long[] Scales = [1, 10, 100, 1000, 10000];
+
+    /// <summary>
+    /// Writes <c>Math.Round(value, decimals)</c> as the shortest decimal (what <see cref="Utf8JsonWriter.WriteNumber(string, double)"/>
+    /// prints for such a value: 455.6, 41, 0.41) without the cost of general double formatting.
+    /// </summary>
+    private static void WriteRounded(Utf8JsonWriter w, ReadOnlySpan<byte> name, double value, int decimals)
+    {
+        var rounded = Math.Round(value, decimals);
+        var scale = Scales[decimals];
+        var scaled = Math.Round(rounded * scale);
+        if (Math.Abs(scaled) >= 1e15)
+        {
+            w.WriteNumber(name, rounded);
+            return;
+        }
+
+        var units = (long)scaled;
+        Span<byte> text = stackalloc byte[24];
+        var pos = text.Length;
+        var negative = units < 0;
+        var magnitude = Math.Abs(units);
+        var fraction = magnitude % scale;
+        var whole = magnitude / scale;
+        if (fraction != 0)
+        {
+            var digits = decimals;
+            while (fraction % 10 == 0)
+            {
+                fraction /= 10;
+                digits--;
+            }
+
+            for (var i = 0; i < digits; i++)
+            {
+                text[--pos] = (byte)('0' + (fraction % 10));
+                fraction /= 10;
+            }
+
+            text[--pos] = (byte)'.';
+        }
+
+        do
+        {
+            text[--pos] = (byte)('0' + (whole % 10));
+            whole /= 10;
+        }
+        while (whole != 0);
+
+        if (negative)
+        {
+            text[--pos] = (byte)'-';
+        }
+
+        w.WritePropertyName(name);
+        w.WriteRawValue(text[pos..], skipInputValidation: true);
     }
 
     /// <summary>Names of class ids come from the line's class-map; an id without one gets a placeholder.</summary>
@@ -150,7 +216,7 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
     private static string CreationDate(string? value, DateTimeOffset fallback)
     {
         // Ground Truth's own format (no zone, microseconds) is kept as it is; anything else is normalised to it.
-        if (value is { Length: 26 } && DateTime.TryParseExact(value, "yyyy-MM-dd'T'HH:mm:ss.ffffff", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        if (value is not null && IsGroundTruthDate(value))
         {
             return value;
         }
@@ -161,6 +227,26 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         }
 
         return GroundTruthManifest.FormatCreationDate(fallback);
+    }
+
+    /// <summary>yyyy-MM-ddTHH:mm:ss.ffffff with plausible field values (checked by hand: this runs once per line).</summary>
+    private static bool IsGroundTruthDate(string v)
+    {
+        if (v.Length != 26 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' || v[19] != '.')
+        {
+            return false;
+        }
+
+        for (var i = 0; i < 26; i++)
+        {
+            if (i is not (4 or 7 or 10 or 13 or 16 or 19) && !char.IsAsciiDigit(v[i]))
+            {
+                return false;
+            }
+        }
+
+        int Two(int at) => ((v[at] - '0') * 10) + (v[at + 1] - '0');
+        return Two(5) is >= 1 and <= 12 && Two(8) is >= 1 and <= 31 && Two(11) <= 23 && Two(14) <= 59 && Two(17) <= 60;
     }
 
     public void Dispose() => _json.Dispose();

@@ -44,7 +44,8 @@ public sealed class MergeFunctionTests : IDisposable
         Assert.Equal(Job, result.JobName);
         Assert.Equal(2, result.Labeled);
         Assert.Equal(2, result.Dataset!.HumanImages);
-        Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.CocoKey("parts")));
+        Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.JobShardKey("parts", Job)));
+        Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.IndexKey("parts")));
     }
 
     [Theory]
