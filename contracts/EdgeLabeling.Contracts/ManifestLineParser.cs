@@ -146,6 +146,37 @@ public sealed class ManifestAttribute(string name)
 /// <summary>The one tolerant reader of augmented-manifest lines every party uses (see <see cref="ManifestLine"/>).</summary>
 public static class ManifestLineParser
 {
+    /// <summary>
+    /// Recently seen short values (attribute names, job names, dates, class names repeat on every line of a
+    /// manifest): reused instead of allocating a string per line. Per thread, so no locking.
+    /// </summary>
+    [ThreadStatic]
+    private static (byte[] Utf8, string Text)[]? _recent;
+
+    private static string Text(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length > 64)
+        {
+            return Encoding.UTF8.GetString(utf8);
+        }
+
+        var recent = _recent ??= new (byte[], string)[64];
+        var slot = (utf8.Length * 31 + (utf8.Length > 0 ? utf8[0] * 7 + utf8[^1] + utf8[utf8.Length / 2] * 13 : 0)) & 63;
+        ref var entry = ref recent[slot];
+        if (entry.Utf8 is { } known && utf8.SequenceEqual(known))
+        {
+            return entry.Text;
+        }
+
+        var text = Encoding.UTF8.GetString(utf8);
+        entry = (utf8.ToArray(), text);
+        return text;
+    }
+
+    /// <summary>A string value through the cache (unescaped values only; escaped ones are decoded as usual).</summary>
+    private static string? CachedString(ref Utf8JsonReader reader) =>
+        reader.TokenType != JsonTokenType.String ? null : reader.ValueIsEscaped ? reader.GetString() : Text(reader.ValueSpan);
+
     private const string JobNamePrefix = "labeling-job/";
     private const string MetadataSuffix = "-metadata";
     private static ReadOnlySpan<byte> ObjectDetectionTypeUtf8 => "groundtruth/object-detection"u8;
@@ -297,7 +328,7 @@ public static class ManifestLineParser
             }
 
             var isMetadata = !reader.ValueIsEscaped && reader.ValueSpan.Length > MetadataSuffix.Length && reader.ValueSpan.EndsWith("-metadata"u8);
-            var name = isMetadata ? Encoding.UTF8.GetString(reader.ValueSpan[..^MetadataSuffix.Length]) : reader.GetString()!;
+            var name = isMetadata ? Text(reader.ValueSpan[..^MetadataSuffix.Length]) : reader.ValueIsEscaped ? reader.GetString()! : Text(reader.ValueSpan);
             if (!isMetadata && name.EndsWith(MetadataSuffix, StringComparison.Ordinal) && name.Length > MetadataSuffix.Length)
             {
                 // An escaped key spelling "-metadata".
@@ -368,9 +399,13 @@ public static class ManifestLineParser
 
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var key = reader.GetString();
-                    var value = ReadString(ref reader);
-                    if (value is not null && int.TryParse(key, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id))
+                    var hasId = reader.ValueIsEscaped
+                        ? int.TryParse(reader.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var id)
+                        : System.Buffers.Text.Utf8Parser.TryParse(reader.ValueSpan, out id, out var used) && used == reader.ValueSpan.Length;
+                    reader.Read();
+                    var value = CachedString(ref reader);
+                    reader.Skip();
+                    if (value is not null && hasId)
                     {
                         a.SetClassName(id, value);
                     }
@@ -421,16 +456,30 @@ public static class ManifestLineParser
             }
             else if (reader.ValueTextEquals("job-name"u8))
             {
-                var job = ReadString(ref reader) ?? "";
-                a.JobName = job.StartsWith(JobNamePrefix, StringComparison.Ordinal) ? job[JobNamePrefix.Length..] : job;
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped)
+                {
+                    var v = reader.ValueSpan;
+                    a.JobName = Text(v.StartsWith("labeling-job/"u8) ? v["labeling-job/".Length..] : v);
+                }
+                else
+                {
+                    var job = CachedString(ref reader) ?? "";
+                    a.JobName = job.StartsWith(JobNamePrefix, StringComparison.Ordinal) ? job[JobNamePrefix.Length..] : job;
+                    reader.Skip();
+                }
             }
             else if (reader.ValueTextEquals("creation-date"u8))
             {
-                a.CreationDate = ReadString(ref reader);
+                reader.Read();
+                a.CreationDate = CachedString(ref reader);
+                reader.Skip();
             }
             else if (reader.ValueTextEquals("adjustment-status"u8))
             {
-                a.AdjustmentStatus = ReadString(ref reader);
+                reader.Read();
+                a.AdjustmentStatus = CachedString(ref reader);
+                reader.Skip();
             }
             else if (reader.ValueTextEquals("failure-reason"u8))
             {

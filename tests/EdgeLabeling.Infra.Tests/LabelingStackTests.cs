@@ -34,9 +34,23 @@ public sealed class LabelingStackTests(SynthFixture synth)
                 ("Runtime", "dotnet10"),
                 ("Architectures", new[] { config.Lambda.Architecture }),
                 ("MemorySize", config.Lambda.MemoryMb),
-                ("Timeout", config.Lambda.TimeoutSeconds),
+                ("Timeout", handler == LabelingStack.Handlers.Merge ? config.Lambda.MergeTimeoutSeconds : config.Lambda.TimeoutSeconds),
                 ("TracingConfig", Obj(("Mode", "Active"))))));
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
+    public void MergeFunction_HasItsOwnTimeoutAndTmpSize(string env)
+    {
+        var config = synth.Environments[env].Config;
+        var merge = Function(env, LabelingStack.Handlers.Merge).Props;
+
+        Assert.Equal(config.Lambda.MergeTimeoutSeconds, merge["Timeout"]!.GetValue<int>());
+        Assert.Equal(config.Lambda.MergeEphemeralStorageMb, merge["EphemeralStorage"]!["Size"]!.GetValue<int>());
+        // Only the merge spools a job's shard; the other functions keep Lambda's default /tmp.
+        Assert.Null(Function(env, LabelingStack.Handlers.Batch).Props["EphemeralStorage"]);
+        Assert.InRange(config.Lambda.MergeEphemeralStorageMb, 512, 10240);
     }
 
     [Theory]

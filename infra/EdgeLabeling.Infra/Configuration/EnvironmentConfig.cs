@@ -81,6 +81,15 @@ public sealed record LambdaConfig
 
     /// <summary>Timeout in seconds (1–900).</summary>
     public required int TimeoutSeconds { get; init; }
+
+    /// <summary>
+    /// Timeout of the merge function (1–900 s): one job's merge streams its output (up to 100,000 objects),
+    /// uploads the shard and settles every item in the table, so it gets the Lambda maximum by default.
+    /// </summary>
+    public int MergeTimeoutSeconds { get; init; } = 900;
+
+    /// <summary>/tmp of the merge function in MB (512–10240): the job's shard is spooled there before its upload.</summary>
+    public int MergeEphemeralStorageMb { get; init; } = 1024;
 }
 
 /// <summary>Confidence thresholds for the edge router (names match the component's EdgeOptions).</summary>

@@ -240,6 +240,10 @@ public sealed class LabelingStack : Stack
 
         // --- Merge: GT job state change → dataset --------------------------------------------------
         var mergeFn = NewFunction("MergeFunction", Handlers.Merge, "Merges Ground Truth output and automatic labels into the dataset", eventsDlq);
+        // The merge has its own limits: a job of up to 100,000 objects is streamed, spooled to /tmp and settled item by item.
+        var mergeCfn = (CfnFunction)mergeFn.Node.DefaultChild!;
+        mergeCfn.Timeout = config.Lambda.MergeTimeoutSeconds;
+        mergeCfn.EphemeralStorage = new CfnFunction.EphemeralStorageProperty { Size = config.Lambda.MergeEphemeralStorageMb };
         props.PendingItemsTable.GrantReadWriteData(mergeFn);
         props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.JobOutputPrefix + "*");
         props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.JobInputPrefix + "*");

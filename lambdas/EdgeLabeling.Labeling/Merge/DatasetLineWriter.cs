@@ -16,8 +16,11 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
     private readonly Utf8JsonWriter _json = new(new ArrayBufferWriter<byte>(1), new JsonWriterOptions { SkipValidation = true });
     private readonly List<int> _classIds = new(8);
+    private static readonly string[] SmallIds = [.. Enumerable.Range(0, 64).Select(i => i.ToString(CultureInfo.InvariantCulture))];
     private string _attribute = "";
     private string _metadataAttribute = "";
+    private string _job = "";
+    private string _jobWithPrefix = "";
 
     public long Lines { get; private set; }
 
@@ -79,14 +82,21 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         w.WriteStartObject("class-map"u8);
         foreach (var id in _classIds)
         {
-            w.WriteString(id.ToString(CultureInfo.InvariantCulture), ClassName(label, id));
+            w.WriteString(id < SmallIds.Length ? SmallIds[id] : id.ToString(CultureInfo.InvariantCulture), ClassName(label, id));
         }
 
         w.WriteEndObject();
         w.WriteString("type"u8, GroundTruthManifest.ObjectDetectionType);
         w.WriteString("human-annotated"u8, human ? "yes"u8 : "no"u8);
         w.WriteString("creation-date"u8, CreationDate(label.CreationDate, fallbackCreationDate));
-        w.WriteString("job-name"u8, label.JobName.Length == 0 ? "" : "labeling-job/" + label.JobName);
+        if (!ReferenceEquals(_job, label.JobName))
+        {
+            // A shard holds one job: build "labeling-job/<job>" once, not per line.
+            _job = label.JobName;
+            _jobWithPrefix = _job.Length == 0 ? "" : "labeling-job/" + _job;
+        }
+
+        w.WriteString("job-name"u8, _jobWithPrefix);
         w.WriteEndObject();
         w.WriteEndObject();
         w.Flush();
