@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace EdgeLabeling.Contracts;
@@ -114,134 +113,71 @@ public static class GroundTruthManifest
         return name[0] != '-' && name[^1] != '-';
     }
 
-    /// <summary>Parses one line; throws <see cref="FormatException"/> naming what is wrong.</summary>
-    public static ManifestLabel Parse(string line, string labelAttributeName)
+    /// <summary>Parses one line's <paramref name="labelAttributeName"/> label; throws <see cref="FormatException"/> naming what is wrong.</summary>
+    public static ManifestLabel Parse(string line, string labelAttributeName) =>
+        ToLabel(ManifestLineParser.Parse(line), labelAttributeName, line);
+
+    /// <summary>The label of one attribute of an already parsed line; throws <see cref="FormatException"/> naming what is wrong.</summary>
+    public static ManifestLabel ToLabel(ManifestLine parsed, string labelAttributeName, string? lineText = null)
     {
-        JsonNode? root;
-        try
+        switch (parsed.Problem)
         {
-            root = JsonNode.Parse(line);
-        }
-        catch (JsonException ex)
-        {
-            throw new FormatException($"manifest line is not JSON: {ex.Message}", ex);
-        }
-
-        if (root is not JsonObject obj)
-        {
-            throw new FormatException("manifest line is not a JSON object");
+            case null:
+                break;
+            case "not-json":
+                throw new FormatException($"manifest line is not JSON: {parsed.ProblemDetail}");
+            case "not-an-object":
+                throw new FormatException("manifest line is not a JSON object");
+            default:
+                throw new FormatException("manifest line has no source-ref");
         }
 
-        var sourceRef = obj["source-ref"] is JsonValue sv && sv.TryGetValue(out string? s) ? s : null;
-        if (string.IsNullOrEmpty(sourceRef))
-        {
-            throw new FormatException("manifest line has no source-ref");
-        }
-
-        if (obj[labelAttributeName] is not JsonObject label)
+        var sourceRef = parsed.SourceRef!;
+        var a = parsed.Find(labelAttributeName);
+        if (a is not { HasLabel: true, LabelIsObject: true })
         {
             throw new FormatException($"manifest line for {sourceRef} has no '{labelAttributeName}' label");
         }
 
-        var meta = obj[labelAttributeName + "-metadata"] as JsonObject
-            ?? throw new FormatException($"manifest line for {sourceRef} has no '{labelAttributeName}-metadata'");
-
-        var sizeNode = label["image_size"];
-        var sizeObj = sizeNode switch
+        if (!a.HasMetadata)
         {
-            JsonArray { Count: > 0 } a => a[0] as JsonObject,
-            JsonObject o => o,
-            _ => null,
-        } ?? throw new FormatException($"manifest line for {sourceRef} has no image_size");
-        var size = new ImageSize(ReadInt(sizeObj, "width", sourceRef), ReadInt(sizeObj, "height", sourceRef),
-            sizeObj["depth"] is null ? 3 : ReadInt(sizeObj, "depth", sourceRef));
-
-        var annotations = label["annotations"] as JsonArray ?? [];
-        var objects = meta["objects"] as JsonArray ?? [];
-        var boxes = new List<PixelBox>(annotations.Count);
-        for (var i = 0; i < annotations.Count; i++)
-        {
-            if (annotations[i] is not JsonObject a)
-            {
-                throw new FormatException($"annotation {i} of {sourceRef} is not an object");
-            }
-
-            var conf = i < objects.Count && objects[i] is JsonObject oc && oc["confidence"] is JsonNode cn ? ReadDouble(cn, "confidence", sourceRef) : 0.0;
-            var box = new PixelBox(
-                ReadInt(a, "class_id", sourceRef),
-                ReadDouble(a["left"], "left", sourceRef),
-                ReadDouble(a["top"], "top", sourceRef),
-                ReadDouble(a["width"], "width", sourceRef),
-                ReadDouble(a["height"], "height", sourceRef),
-                conf);
-            if (!double.IsFinite(box.Left) || !double.IsFinite(box.Top) || !double.IsFinite(box.Width) || !double.IsFinite(box.Height) || box.Width < 0 || box.Height < 0)
-            {
-                throw new FormatException($"annotation {i} of {sourceRef} has invalid geometry");
-            }
-
-            boxes.Add(box);
+            throw new FormatException($"manifest line for {sourceRef} has no '{labelAttributeName}-metadata'");
         }
 
-        var classMap = new Dictionary<int, string>();
-        if (meta["class-map"] is JsonObject cm)
+        if (a.LabelError is not null)
         {
-            foreach (var (k, v) in cm)
-            {
-                if (int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id) && v is JsonValue jv && jv.TryGetValue(out string? name))
-                {
-                    classMap[id] = name;
-                }
-            }
+            throw new FormatException($"'{labelAttributeName}' of {sourceRef}: {a.LabelError}");
         }
 
-        var human = meta["human-annotated"]?.GetValue<string>() is "yes";
-        var jobName = meta["job-name"] is JsonValue jn && jn.TryGetValue(out string? j) ? j : "";
-        if (jobName.StartsWith("labeling-job/", StringComparison.Ordinal))
-        {
-            jobName = jobName["labeling-job/".Length..];
-        }
-
-        var created = meta["creation-date"] is JsonValue cdv && cdv.TryGetValue(out string? cds) ? cds : null;
-        return new ManifestLabel(sourceRef, size, boxes, classMap, human, jobName, created, obj);
-    }
-
-    private static int ReadInt(JsonObject o, string name, string sourceRef)
-    {
-        var d = ReadDouble(o[name], name, sourceRef);
-        if (d != Math.Floor(d) || d < 0 || d > int.MaxValue)
-        {
-            throw new FormatException($"'{name}' of {sourceRef} is not a non-negative integer");
-        }
-
-        return (int)d;
-    }
-
-    private static double ReadDouble(JsonNode? n, string name, string sourceRef)
-    {
-        if (n is JsonValue v)
-        {
-            if (v.TryGetValue(out double d))
-            {
-                return d;
-            }
-
-            if (v.TryGetValue(out string? s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out d))
-            {
-                return d;
-            }
-        }
-
-        throw new FormatException($"'{name}' of {sourceRef} is missing or not a number");
+        return new ManifestLabel(sourceRef, a, parsed, lineText);
     }
 }
 
-/// <summary>A parsed Ground Truth bounding-box label line.</summary>
-public sealed record ManifestLabel(
-    string SourceRef,
-    ImageSize Size,
-    IReadOnlyList<PixelBox> Boxes,
-    IReadOnlyDictionary<int, string> ClassMap,
-    bool HumanAnnotated,
-    string JobName,
-    string? CreationDate,
-    JsonObject Raw);
+/// <summary>A parsed Ground Truth bounding-box label line: one attribute's label of a <see cref="ManifestLine"/>.</summary>
+public sealed class ManifestLabel
+{
+    private readonly string? _lineText;
+    private JsonObject? _raw;
+
+    public ManifestLabel(string sourceRef, ManifestAttribute attribute, ManifestLine line, string? lineText = null)
+    {
+        SourceRef = sourceRef;
+        Attribute = attribute;
+        Line = line;
+        _lineText = lineText;
+    }
+
+    public string SourceRef { get; }
+    public ManifestAttribute Attribute { get; }
+    public ManifestLine Line { get; }
+    public string AttributeName => Attribute.Name;
+    public ImageSize Size => Attribute.Size!.Value;
+    public IReadOnlyList<PixelBox> Boxes => Attribute.Boxes;
+    public IReadOnlyDictionary<int, string> ClassMap => Attribute.ClassMap;
+    public bool HumanAnnotated => Attribute.HumanAnnotated;
+    public string JobName => Attribute.JobName;
+    public string? CreationDate => Attribute.CreationDate;
+
+    /// <summary>The whole line as a DOM, parsed on first use (only for callers that need keys beyond the label).</summary>
+    public JsonObject Raw => _raw ??= (JsonNode.Parse(_lineText ?? throw new InvalidOperationException("the line text was not kept")) as JsonObject)!;
+}

@@ -23,6 +23,12 @@ public static class LabelingConventions
     /// <summary>S3OutputPath prefix for Ground Truth jobs; GT writes under {prefix}{jobName}/...</summary>
     public const string JobOutputPrefix = "jobs/output/";
 
+    /// <summary>
+    /// The edge's routing reason for an image sent to people as an audit of a confident auto label (the
+    /// edge's <c>RoutingReasons.AuditSample</c>); the merge counts those images as audits.
+    /// </summary>
+    public const string AuditSampleReason = "audit-sample";
+
     /// <summary>The attribute in the GT input manifest holding the model's boxes (a chained prior label).</summary>
     public static string PriorAttribute(string datasetAttribute) => datasetAttribute + "-model";
 

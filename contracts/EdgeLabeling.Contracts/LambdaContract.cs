@@ -227,7 +227,8 @@ public static class LabelingMetricNames
     public const string JobsFailed = "LabelingJobsFailed";
     public const string AuditModelPrecision = "AuditModelPrecision";
     public const string AuditModelRecall = "AuditModelRecall";
-    public const string DatasetImages = "DatasetImages";
+    /// <summary>Images people labeled, over every shard merged so far (from the dataset index).</summary>
+    public const string DatasetHumanImages = "DatasetHumanImages";
     public const string MergeLabeledObjects = "MergeLabeledObjects";
     public const string MergeMalformedLines = "MergeMalformedLines";
 
@@ -245,7 +246,7 @@ public static class LabelingMetricNames
     [
         StaleHalfPairs, BatchRuns, PendingItems, OldestPendingAgeMinutes, JobsCreated, BudgetShrunkJobs, JobItems, JobsRejected,
         BudgetBlockedItems, PriorBoxesDropped, ImagesSetAside, IngestRecords, IngestDropped, MergeEventsRejected, MergeReturnedToPending,
-        JobsFailed, AuditModelPrecision, AuditModelRecall, DatasetImages, MergeLabeledObjects, MergeMalformedLines, JobCreationFailures,
+        JobsFailed, AuditModelPrecision, AuditModelRecall, DatasetHumanImages, MergeLabeledObjects, MergeMalformedLines, JobCreationFailures,
         JobCreationBackoffRuns, ItemsSetAside,
     ];
 }

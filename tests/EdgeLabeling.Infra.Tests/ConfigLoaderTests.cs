@@ -106,6 +106,27 @@ public sealed class ConfigLoaderTests
         Assert.Contains("terminationProtection must be true for prod", ex.Message);
     }
 
+    [Theory]
+    [InlineData("mergeEphemeralStorageMb", 256, "lambda.mergeEphemeralStorageMb must be 512-10240")]
+    public void Parse_MergeLimitsOutsideLambdasRange_AreRejected(string key, int value, string message)
+    {
+        var env = Dev();
+        env["lambda"]![key] = value;
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains(message, ex.Message);
+    }
+
+    [Fact]
+    public void Parse_MergeLimitsGiven_AreRead()
+    {
+        var env = Dev();
+        env["lambda"]!["mergeEphemeralStorageMb"] = 4096;
+
+        Assert.Equal(4096, ConfigLoader.Parse("dev", env.ToJsonString()).Lambda.MergeEphemeralStorageMb);
+    }
+
     [Fact]
     public void Parse_RegionWithoutGroundTruth_IsRejected()
     {

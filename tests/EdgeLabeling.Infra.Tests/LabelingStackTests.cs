@@ -42,6 +42,22 @@ public sealed class LabelingStackTests(SynthFixture synth)
 
     [Theory]
     [MemberData(nameof(Envs))]
+    public void MergeFunction_HasItsOwnTimeoutAndTmpSize(string env)
+    {
+        var config = synth.Environments[env].Config;
+        var merge = Function(env, LabelingStack.Handlers.Merge).Props;
+
+        Assert.Equal(config.Lambda.TimeoutOf(LambdaFunctions.Merge.Name), merge["Timeout"]!.GetValue<int>());
+        // A job of 100,000 objects must fit: the merge gets Lambda's maximum in every environment.
+        Assert.Equal(900, merge["Timeout"]!.GetValue<int>());
+        Assert.Equal(config.Lambda.MergeEphemeralStorageMb, merge["EphemeralStorage"]!["Size"]!.GetValue<int>());
+        // Only the merge spools a job's shard; the other functions keep Lambda's default /tmp.
+        Assert.Null(Function(env, LabelingStack.Handlers.Batch).Props["EphemeralStorage"]);
+        Assert.InRange(config.Lambda.MergeEphemeralStorageMb, 512, 10240);
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
     public void Functions_GetTheLabelingSettingsAsEnvironment(string env)
     {
         var config = synth.Environments[env].Config;

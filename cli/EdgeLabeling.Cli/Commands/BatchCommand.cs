@@ -196,7 +196,7 @@ internal static class BatchCommand
         return s3Endpoint is null ? options : options with { S3Endpoint = s3Endpoint, LocalStoreRoot = null };
     }
 
-    private static IObjectStore CreateReadStore(LabelingOptions options)
+    internal static IObjectStore CreateReadStore(LabelingOptions options)
     {
         if (options.LocalStoreRoot is { } root)
         {

@@ -11,6 +11,7 @@ internal static class CommandCatalog
         yield return CalibrateCommand.Create();
         yield return EstimateCommand.Create();
         yield return MergeCommand.Create();
+        yield return ExportCommand.Create();
         yield return BatchCommand.Create();
         yield return PipelineCommand.Create();
         yield return FleetCommand.Create();

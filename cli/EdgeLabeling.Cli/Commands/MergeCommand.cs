@@ -13,10 +13,12 @@ using Spectre.Console;
 namespace EdgeLabeling.Cli.Commands;
 
 /// <summary>
-/// <c>edgelabel merge --job-output FILE... --auto-labels FILE... --output FILE [--coco FILE] [--label-attribute parts]</c>:
+/// <c>edgelabel merge --job-output FILE... --auto-labels FILE... --output FILE [--coco FILE] [--yolo DIR] [--label-attribute parts]</c>:
 /// joins Ground Truth output manifests and edge auto-label batches into one dataset manifest (human labels
-/// win) and a COCO export, with the same core the merge Lambda runs. <c>edgelabel merge bench</c> measures it.
-/// Exit codes: 0 done, 1 unexpected failure, 2 bad arguments or input files.
+/// win) and COCO/YOLO exports, with the same core the merge Lambda and <c>edgelabel export</c> run. Each line's
+/// label attribute is found from its <c>-metadata</c> (type groundtruth/object-detection) and mapped onto the
+/// dataset's; the summary says what was mapped. <c>edgelabel merge bench</c> measures it.
+/// Exit codes: 0 done, 1 unexpected failure, 2 bad arguments or an input of which nothing could be used.
 /// </summary>
 internal static class MergeCommand
 {
@@ -26,19 +28,20 @@ internal static class MergeCommand
         var autoLabels = new Option<FileInfo[]>("--auto-labels") { Description = "Auto-label batch file(s) from the edge (GT lines, human-annotated \"no\").", AllowMultipleArgumentsPerToken = true };
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Dataset manifest to write (one line per image under one label attribute)." };
         var coco = new Option<FileInfo?>("--coco") { Description = "Also write a COCO JSON export here." };
-        var attribute = new Option<string>("--label-attribute") { Description = "The dataset's label attribute; jobs label '<attr>-human', priors are '<attr>-model'.", DefaultValueFactory = _ => LabelingConventions.DefaultDatasetAttribute };
+        var yolo = new Option<DirectoryInfo?>("--yolo") { Description = "Also write a YOLO dataset (labels/*.txt, data.yaml) into this folder." };
+        var attribute = new Option<string>("--label-attribute") { Description = "The dataset's label attribute; lines labeled under any other bounding-box attribute are mapped onto it.", DefaultValueFactory = _ => LabelingConventions.DefaultDatasetAttribute };
         var json = new Option<bool>("--json") { Description = "Print the build report as JSON." };
 
         var command = new Command("merge", "Merge Ground Truth job output and edge auto-labels into one dataset manifest (human labels win) plus COCO.")
         {
-            jobOutput, autoLabels, output, coco, attribute, json,
+            jobOutput, autoLabels, output, coco, yolo, attribute, json,
         };
-        command.SetAction((p, ct) => RunAsync(p.GetValue(jobOutput) ?? [], p.GetValue(autoLabels) ?? [], p.GetValue(output), p.GetValue(coco), p.GetValue(attribute)!, p.GetValue(json), ct));
+        command.SetAction((p, ct) => RunAsync(p.GetValue(jobOutput) ?? [], p.GetValue(autoLabels) ?? [], p.GetValue(output), p.GetValue(coco), p.GetValue(yolo), p.GetValue(attribute)!, p.GetValue(json), ct));
         command.Subcommands.Add(MergeBench.Create());
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo[] jobOutputs, FileInfo[] autoLabels, FileInfo? output, FileInfo? coco, string attribute, bool json, CancellationToken ct)
+    private static async Task<int> RunAsync(FileInfo[] jobOutputs, FileInfo[] autoLabels, FileInfo? output, FileInfo? coco, DirectoryInfo? yolo, string attribute, bool json, CancellationToken ct)
     {
         if (output is null)
         {
@@ -79,7 +82,7 @@ internal static class MergeCommand
             await using (var ds = new FileStream(output.FullName, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             await using (var cs = coco is null ? null : new FileStream(coco.FullName, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
-                report = await new DatasetBuilder().BuildAsync(request, ds, cs, ct);
+                report = await new DatasetBuilder().BuildAsync(request, ds, cs, yolo?.FullName, ct);
             }
 
             if (json)
@@ -88,7 +91,14 @@ internal static class MergeCommand
             }
             else
             {
-                AnsiConsole.Write(Summary(report, output.FullName, coco?.FullName));
+                AnsiConsole.Write(Summary(report, output.FullName, coco?.FullName, attribute));
+            }
+
+            // An input of which nothing could be used is a mistake (wrong file, wrong kind of job), not an empty dataset.
+            var useless = report.Sources.Where(s => s.NothingUsable).ToList();
+            if (useless.Count > 0)
+            {
+                return CliErrors.Fail("merge", "nothing usable in " + string.Join(" | ", useless.Select(s => s.Describe(attribute))), 2);
             }
 
             return 0;
@@ -103,7 +113,7 @@ internal static class MergeCommand
         }
     }
 
-    private static Table Summary(DatasetBuildReport r, string output, string? coco)
+    internal static Table Summary(DatasetBuildReport r, string output, string? coco, string attribute)
     {
         var t = new Table().Title("edgelabel merge").AddColumn("").AddColumn(new TableColumn("").RightAligned());
         string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
@@ -118,8 +128,13 @@ internal static class MergeCommand
             t.AddRow($"skipped: {Markup.Escape(reason)}", N(count));
         }
 
-        t.AddRow("audit agreement: precision / recall", $"{r.AuditAgreement.Precision:P1} / {r.AuditAgreement.Recall:P1} over {N(r.AuditAgreement.Images)} images");
-        t.AddRow("reviewed images: model precision / recall", $"{r.ReviewedAgreement.Precision:P1} / {r.ReviewedAgreement.Recall:P1} over {N(r.ReviewedAgreement.Images)} images");
+        t.AddRow("audit agreement: precision / recall", $"{AgreementSummary.Format(r.AuditAgreement.Precision)} / {AgreementSummary.Format(r.AuditAgreement.Recall)} over {N(r.AuditAgreement.Images)} images");
+        t.AddRow("reviewed images: model precision / recall", $"{AgreementSummary.Format(r.ReviewedAgreement.Precision)} / {AgreementSummary.Format(r.ReviewedAgreement.Recall)} over {N(r.ReviewedAgreement.Images)} images");
+        foreach (var source in r.Sources)
+        {
+            t.AddRow($"input ({source.Role})", Markup.Escape(source.Describe(attribute)));
+        }
+
         t.AddRow("dataset", Markup.Escape(output));
         if (coco is not null)
         {
@@ -131,25 +146,31 @@ internal static class MergeCommand
 }
 
 /// <summary>
-/// <c>edgelabel merge bench [--lines 1000000]</c>: writes a synthetic job output manifest and auto-label batch
-/// of that many lines, then times (1) a plain line read of the output as the baseline, (2) the merge of the
-/// job (shard + settling items) and (3) the dataset rebuild (join + COCO), printing lines/s (wall clock),
-/// CPU seconds (steadier on a shared machine) and the peak working set of each stage (VmHWM reset
-/// between stages where Linux allows it).
+/// <c>edgelabel merge bench [--lines 1000000] [--dataset-images 1000000 --job-lines 1000]</c>: writes a synthetic
+/// job output manifest and auto-label batch of --lines lines, then times (1) a plain line read of the output as
+/// the baseline, (2) the merge of that job into an empty dataset (shard + settling items + index) and (3) the
+/// on-demand export (join + COCO). With --dataset-images it then merges a dataset of that many images as jobs
+/// of --job-lines lines and times (4) the merge of one more job into it next to (5) the merge of the same job
+/// into an empty dataset (median of --repeat runs each). Prints lines/s (wall clock), CPU seconds (steadier on a
+/// shared machine) and the peak working set of each stage (VmHWM reset between stages where Linux allows it).
 /// </summary>
 internal static class MergeBench
 {
     private const string Bucket = "bench-data";
     private const string Job = "bench-job-1";
+    private static readonly DateTimeOffset When = new(2026, 11, 26, 8, 0, 0, TimeSpan.Zero);
 
     public static Command Create()
     {
         var lines = new Option<int>("--lines", "-n") { Description = "Lines in the job output manifest (and in the auto-label batch).", DefaultValueFactory = _ => 1_000_000 };
         var overlap = new Option<double>("--overlap") { Description = "Share of auto-labeled images also labeled by people (audits).", DefaultValueFactory = _ => 0.05 };
+        var datasetImages = new Option<int>("--dataset-images") { Description = "Also measure one more job merged into a dataset of this many human-labeled images (0: skip).", DefaultValueFactory = _ => 0 };
+        var jobLines = new Option<int>("--job-lines") { Description = "Lines per job for --dataset-images (the dataset is built from jobs of this size).", DefaultValueFactory = _ => 1_000 };
+        var repeat = new Option<int>("--repeat") { Description = "Runs of each --dataset-images stage; the median is shown.", DefaultValueFactory = _ => 5 };
         var work = new Option<DirectoryInfo?>("--work") { Description = "Scratch folder (default: a new temp folder, deleted afterwards)." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
-        var command = new Command("bench", "Measure merge throughput and peak memory on a synthetic million-line manifest.") { lines, overlap, work, json };
-        command.SetAction((p, ct) => RunAsync(p.GetValue(lines), p.GetValue(overlap), p.GetValue(work), p.GetValue(json), ct));
+        var command = new Command("bench", "Measure merge throughput and peak memory on a synthetic million-line manifest.") { lines, overlap, datasetImages, jobLines, repeat, work, json };
+        command.SetAction((p, ct) => RunAsync(p.GetValue(lines), p.GetValue(overlap), p.GetValue(datasetImages), p.GetValue(jobLines), p.GetValue(repeat), p.GetValue(work), p.GetValue(json), ct));
         return command;
     }
 
@@ -158,11 +179,11 @@ internal static class MergeBench
         public double LinesPerSecond => Lines / Math.Max(Elapsed.TotalSeconds, 1e-9);
     }
 
-    private static async Task<int> RunAsync(int lines, double overlap, DirectoryInfo? work, bool json, CancellationToken ct)
+    private static async Task<int> RunAsync(int lines, double overlap, int datasetImages, int jobLines, int repeat, DirectoryInfo? work, bool json, CancellationToken ct)
     {
-        if (lines < 1 || overlap is < 0 or > 1)
+        if (lines < 1 || overlap is < 0 or > 1 || datasetImages < 0 || jobLines < 1 || repeat < 1)
         {
-            return CliErrors.Fail("merge bench", "--lines must be >= 1 and --overlap between 0 and 1", 2);
+            return CliErrors.Fail("merge bench", "--lines, --job-lines and --repeat must be >= 1, --dataset-images >= 0 and --overlap between 0 and 1", 2);
         }
 
         var root = work?.FullName ?? Path.Combine(Path.GetTempPath(), "edgelabel-merge-bench-" + Guid.NewGuid().ToString("N"));
@@ -184,19 +205,26 @@ internal static class MergeBench
                 }),
             };
 
-            var options = new MergeOptions { DataBucket = Bucket, WorkDirectory = Path.Combine(root, "work"), RebuildDataset = false };
-            var jobs = new InMemoryJobOutputLocator();
-            jobs.Set(Job, new JobOutputReport("Completed", $"s3://{Bucket}/{LabelingConventions.JobOutputManifestKey(Job)}", null, lines));
-            var merger = new DatasetMerger(store, new SyntheticLedger(lines), options, new DatasetBuilder(), outputs: jobs);
+            var ledger = new SyntheticLedger();
+            ledger.Jobs[Job] = (0, lines);
+            var options = new MergeOptions { DataBucket = Bucket, WorkDirectory = Path.Combine(root, "work") };
+            var merger = new DatasetMerger(store, ledger, options, new DatasetBuilder(), outputs: ledger);
             MergeResult? merged = null;
-            stages.Add(await MeasureAsync("merge job output (shard + settle)", lines, async () =>
-                merged = await merger.MergeAsync(JobStateChangeEvent.Parse(Encoding.UTF8.GetBytes(JobStateChangeEvent.Create($"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{Job}", "Completed", DateTimeOffset.UtcNow).ToJson())), ct)));
-            DatasetBuildReport? built = null;
-            stages.Add(await MeasureAsync("rebuild dataset (join + COCO)", 2L * lines, async () => built = await merger.RebuildDatasetAsync(DateTimeOffset.UnixEpoch, ct)));
+            stages.Add(await MeasureAsync("merge job output into empty dataset (shard + settle + index)", lines, async () => merged = await merger.MergeAsync(Completed(Job), ct)));
+            DatasetExportResult? built = null;
+            stages.Add(await MeasureAsync("export on demand (join + COCO)", 2L * lines, async () =>
+                built = await merger.ExportDatasetAsync(new DatasetExportRequest { Directory = Path.Combine(root, "export") }, ct)));
 
-            if (merged!.Labeled != lines || built!.TotalImages != 2L * lines - (long)(lines * overlap))
+            if (merged!.Labeled != lines || built!.Report.TotalImages != 2L * lines - (long)(lines * overlap))
             {
-                return CliErrors.Fail("merge bench", $"unexpected counts: merged {merged.Labeled}, dataset {built!.TotalImages}", 1);
+                return CliErrors.Fail("merge bench", $"unexpected counts: merged {merged.Labeled}, dataset {built!.Report.TotalImages}", 1);
+            }
+
+            File.Delete(built.ManifestPath);
+            File.Delete(built.CocoPath!);
+            if (datasetImages > 0)
+            {
+                stages.AddRange(await IncrementalStagesAsync(root, datasetImages, jobLines, repeat, ct));
             }
 
             if (json)
@@ -205,8 +233,8 @@ internal static class MergeBench
                 {
                     ["stage"] = s.Name,
                     ["lines"] = s.Lines,
-                    ["seconds"] = Math.Round(s.Elapsed.TotalSeconds, 2),
-                    ["cpuSeconds"] = Math.Round(s.Cpu.TotalSeconds, 2),
+                    ["seconds"] = Math.Round(s.Elapsed.TotalSeconds, 3),
+                    ["cpuSeconds"] = Math.Round(s.Cpu.TotalSeconds, 3),
                     ["linesPerSecond"] = Math.Round(s.LinesPerSecond),
                     ["peakWorkingSetMiB"] = s.PeakWorkingSetBytes / (1024 * 1024),
                 }).ToList(), BenchJsonContext.Default.ListDictionaryStringObject));
@@ -218,13 +246,13 @@ internal static class MergeBench
             var baseline = stages[0].LinesPerSecond;
             foreach (var s in stages)
             {
-                table.AddRow(s.Name, s.Lines.ToString("N0", CultureInfo.InvariantCulture), s.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture), s.Cpu.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture),
+                table.AddRow(Markup.Escape(s.Name), s.Lines.ToString("N0", CultureInfo.InvariantCulture), s.Elapsed.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture), s.Cpu.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture),
                     s.LinesPerSecond.ToString("N0", CultureInfo.InvariantCulture), (s.LinesPerSecond / baseline).ToString("P1", CultureInfo.InvariantCulture),
                     $"{s.PeakWorkingSetBytes / (1024 * 1024):N0} MiB", $"{s.AllocatedBytes / (1024 * 1024):N0} MiB");
             }
 
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine($"dataset: {built.TotalImages:N0} images ({built.HumanImages:N0} human, {built.ModelImages:N0} model), COCO {built.CocoAnnotations:N0} boxes; process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MiB");
+            AnsiConsole.MarkupLine($"dataset: {built.Report.TotalImages:N0} images ({built.Report.HumanImages:N0} human, {built.Report.ModelImages:N0} model), COCO {built.Report.CocoAnnotations:N0} boxes; process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MiB");
             return 0;
         }
         finally
@@ -243,10 +271,80 @@ internal static class MergeBench
         }
     }
 
+    /// <summary>
+    /// Builds a dataset of <paramref name="datasetImages"/> images by merging jobs of <paramref name="jobLines"/> lines,
+    /// then times one more job merged into it against the same job merged into an empty dataset.
+    /// </summary>
+    private static async Task<List<Stage>> IncrementalStagesAsync(string root, int datasetImages, int jobLines, int repeat, CancellationToken ct)
+    {
+        var big = new FileSystemObjectStore(Path.Combine(root, "big"));
+        var ledger = new SyntheticLedger();
+        var options = new MergeOptions { DataBucket = Bucket, WorkDirectory = Path.Combine(root, "work-big") };
+        var merger = new DatasetMerger(big, ledger, options, new DatasetBuilder(), outputs: ledger);
+        var jobs = (datasetImages + jobLines - 1) / jobLines;
+        var setup = Stopwatch.StartNew();
+        for (var j = 0; j < jobs; j++)
+        {
+            var name = JobName(j);
+            ledger.Jobs[name] = (j * jobLines, jobLines);
+            await WriteJobOutputAsync(big, name, j * jobLines, jobLines, ct);
+            await merger.MergeAsync(Completed(name), ct);
+            File.Delete(big.PathOf(Bucket, LabelingConventions.JobOutputManifestKey(name)));
+        }
+
+        System.Console.Error.WriteLine($"merge bench: dataset of {(long)jobs * jobLines:N0} images in {jobs:N0} jobs merged in {setup.Elapsed.TotalSeconds:F0} s");
+
+        var intoBig = new List<Stage>();
+        var intoEmpty = new List<Stage>();
+        for (var r = 0; r < repeat; r++)
+        {
+            // The same job (same lines, same items) into the big dataset and into a fresh, empty one.
+            var name = JobName(jobs + r);
+            var first = (jobs + r) * jobLines;
+            ledger.Jobs[name] = (first, jobLines);
+            await WriteJobOutputAsync(big, name, first, jobLines, ct);
+            var empty = new FileSystemObjectStore(Path.Combine(root, "empty-" + r));
+            await WriteJobOutputAsync(empty, name, first, jobLines, ct);
+            var emptyMerger = new DatasetMerger(empty, ledger, options with { WorkDirectory = Path.Combine(root, "work-empty") }, new DatasetBuilder(), outputs: ledger);
+
+            intoEmpty.Add(await MeasureAsync("", jobLines, async () => await emptyMerger.MergeAsync(Completed(name), ct)));
+            intoBig.Add(await MeasureAsync("", jobLines, async () => await merger.MergeAsync(Completed(name), ct)));
+        }
+
+        Stage Median(List<Stage> runs, string title)
+        {
+            var m = runs.OrderBy(s => s.Elapsed).ElementAt(runs.Count / 2);
+            return m with { Name = title, PeakWorkingSetBytes = runs.Max(s => s.PeakWorkingSetBytes) };
+        }
+
+        return
+        [
+            Median(intoEmpty, $"merge a {jobLines:N0}-line job into an empty dataset (median of {repeat})"),
+            Median(intoBig, $"merge the same job into a {(long)jobs * jobLines:N0}-image dataset ({jobs:N0} shards; median of {repeat})"),
+        ];
+    }
+
+    private static string JobName(int j) => "bench-job-k" + j.ToString("D6", CultureInfo.InvariantCulture);
+
+    private static byte[] Completed(string job) =>
+        Encoding.UTF8.GetBytes(JobStateChangeEvent.Create($"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{job}", "Completed", When).ToJson());
+
+    private static async Task WriteJobOutputAsync(FileSystemObjectStore store, string job, int first, int count, CancellationToken ct)
+    {
+        var path = store.PathOf(Bucket, LabelingConventions.JobOutputManifestKey(job));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using var w = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
+        for (var i = first; i < first + count; i++)
+        {
+            await w.WriteLineAsync(HumanLine(i, job).AsMemory(), ct);
+        }
+    }
+
     private static async Task<Stage> MeasureAsync(string name, long lines, Func<Task> run)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        GC.Collect();
         ResetPeakWorkingSet();
         var allocated = GC.GetTotalAllocatedBytes(precise: false);
         using var self = Process.GetCurrentProcess();
@@ -280,7 +378,7 @@ internal static class MergeBench
         {
             for (var i = 0; i < lines; i++)
             {
-                await w.WriteLineAsync(HumanLine(i));
+                await w.WriteLineAsync(HumanLine(i, Job));
             }
         }
 
@@ -301,22 +399,31 @@ internal static class MergeBench
 
     private static string SourceRef(int i) => $"s3://bench-incoming/incoming/bench-device/2026/11/26/{Sha(i)}.jpg";
 
-    private static string HumanLine(int i)
+    private static string HumanLine(int i, string job)
     {
         var x = 10 + i % 500;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"source-ref\":\"{SourceRef(i)}\",\"parts-model\":{{\"image_size\":[{{\"width\":1024,\"height\":768,\"depth\":3}}],\"annotations\":[{{\"class_id\":0,\"top\":41,\"left\":{x},\"height\":80,\"width\":60}}]}},\"parts-model-metadata\":{{\"objects\":[{{\"confidence\":0.41}}],\"class-map\":{{\"0\":\"bolt\"}},\"type\":\"groundtruth/object-detection\",\"human-annotated\":\"no\",\"creation-date\":\"2026-11-25T10:00:00.000000\",\"job-name\":\"labeling-job/edge-auto-bench-device\"}},\"parts-human\":{{\"image_size\":[{{\"width\":1024,\"height\":768,\"depth\":3}}],\"annotations\":[{{\"class_id\":0,\"top\":40.5,\"left\":{x}.25,\"height\":81.0,\"width\":60.5}},{{\"class_id\":2,\"top\":300.0,\"left\":200.75,\"height\":30.0,\"width\":30.0}}]}},\"parts-human-metadata\":{{\"objects\":[{{\"confidence\":0.0}},{{\"confidence\":0.0}}],\"class-map\":{{\"0\":\"bolt\",\"2\":\"washer\"}},\"type\":\"groundtruth/object-detection\",\"human-annotated\":\"yes\",\"creation-date\":\"2026-11-26T07:01:02.123456\",\"job-name\":\"labeling-job/{Job}\",\"adjustment-status\":\"adjusted\"}}}}");
+            $"{{\"source-ref\":\"{SourceRef(i)}\",\"parts-model\":{{\"image_size\":[{{\"width\":1024,\"height\":768,\"depth\":3}}],\"annotations\":[{{\"class_id\":0,\"top\":41,\"left\":{x},\"height\":80,\"width\":60}}]}},\"parts-model-metadata\":{{\"objects\":[{{\"confidence\":0.41}}],\"class-map\":{{\"0\":\"bolt\"}},\"type\":\"groundtruth/object-detection\",\"human-annotated\":\"no\",\"creation-date\":\"2026-11-25T10:00:00.000000\",\"job-name\":\"labeling-job/edge-auto-bench-device\"}},\"parts-human\":{{\"image_size\":[{{\"width\":1024,\"height\":768,\"depth\":3}}],\"annotations\":[{{\"class_id\":0,\"top\":40.5,\"left\":{x}.25,\"height\":81.0,\"width\":60.5}},{{\"class_id\":2,\"top\":300.0,\"left\":200.75,\"height\":30.0,\"width\":30.0}}]}},\"parts-human-metadata\":{{\"objects\":[{{\"confidence\":0.0}},{{\"confidence\":0.0}}],\"class-map\":{{\"0\":\"bolt\",\"2\":\"washer\"}},\"type\":\"groundtruth/object-detection\",\"human-annotated\":\"yes\",\"creation-date\":\"2026-11-26T07:01:02.123456\",\"job-name\":\"labeling-job/{job}\",\"adjustment-status\":\"adjusted\"}}}}");
     }
 
     private static string AutoLine(int i) => string.Create(CultureInfo.InvariantCulture,
         $"{{\"source-ref\":\"{SourceRef(i)}\",\"parts\":{{\"image_size\":[{{\"width\":640,\"height\":480,\"depth\":3}}],\"annotations\":[{{\"class_id\":1,\"top\":12,\"left\":{i % 400},\"height\":50,\"width\":44}}]}},\"parts-metadata\":{{\"objects\":[{{\"confidence\":0.91}}],\"class-map\":{{\"1\":\"nut\"}},\"type\":\"groundtruth/object-detection\",\"human-annotated\":\"no\",\"creation-date\":\"2026-11-25T10:00:00.000000\",\"job-name\":\"labeling-job/edge-auto-bench-device\"}}}}");
 
-    /// <summary>Job items generated on the fly, so the ledger itself costs no memory in the measurement.</summary>
-    private sealed class SyntheticLedger(int lines) : IJobItemsLedger
+    /// <summary>
+    /// Job items generated on the fly (a range of image numbers per job), so the ledger itself costs no memory in
+    /// the measurement; every job is reported Completed with its output at the documented location.
+    /// </summary>
+    private sealed class SyntheticLedger : IJobItemsLedger, IJobOutputLocator
     {
+        public Dictionary<string, (int First, int Count)> Jobs { get; } = new(StringComparer.Ordinal);
+
+        public Task<JobOutputReport> DescribeAsync(string jobName, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new JobOutputReport("Completed", $"s3://{Bucket}/{LabelingConventions.JobOutputManifestKey(jobName)}", null, Jobs[jobName].Count));
+
         public async IAsyncEnumerable<string> ListJobItemsAsync(string jobName, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
-            for (var i = 0; i < lines; i++)
+            var (first, count) = Jobs[jobName];
+            for (var i = first; i < first + count; i++)
             {
                 yield return SourceRef(i);
             }

@@ -306,33 +306,24 @@ internal sealed class CloudStage : IAsyncDisposable
 
             progress.Update($"{++merged}/{_jobs.Count} job(s) merged");
         }
-
-        if (_jobs.Count == 0)
-        {
-            await _services.GetRequiredService<DatasetMerger>().RebuildDatasetAsync(_clock.GetUtcNow(), ct).ConfigureAwait(false);
-        }
     }
 
     public async Task<long> PendingAsync(CancellationToken ct) =>
         (await _services.GetRequiredService<IPendingStore>().GetPendingSummaryAsync(ct).ConfigureAwait(false)).Count;
 
-    /// <summary>Copies the dataset the merge wrote (GT augmented manifest + COCO) out of the data bucket.</summary>
+    /// <summary>
+    /// Builds the dataset on demand (what <c>edgelabel export</c> does) from the job shards the merge wrote and the
+    /// auto-label batches, uploads it to the data bucket as a deployment's export would, and writes it locally.
+    /// </summary>
     public async Task<(string Manifest, string Coco, DatasetBuildReport? Report)> ExportDatasetAsync(string targetDirectory, CancellationToken ct)
     {
-        Directory.CreateDirectory(targetDirectory);
-        var attr = Options.LabelAttribute;
-        var manifest = Path.Combine(targetDirectory, "dataset.manifest");
-        var coco = Path.Combine(targetDirectory, "coco.json");
-        foreach (var (key, path) in new[] { (DatasetKeys.DatasetManifestKey(attr), manifest), (DatasetKeys.CocoKey(attr), coco) })
+        var result = await _services.GetRequiredService<DatasetExporter>().ExportAsync(new DatasetExportRequest
         {
-            var bytes = await Store.ReadBytesAsync(Options.DataBucket, key, ct).ConfigureAwait(false)
-                ?? throw new PipelineStageException("dataset", $"the merge wrote no s3://{Options.DataBucket}/{key}");
-            await File.WriteAllBytesAsync(path, bytes, ct).ConfigureAwait(false);
-        }
-
-        var reportBytes = await Store.ReadBytesAsync(Options.DataBucket, DatasetKeys.BuildReportKey(attr), ct).ConfigureAwait(false);
-        var report = reportBytes is null ? null : JsonSerializer.Deserialize(reportBytes, MergeJsonContext.Default.DatasetBuildReport);
-        return (manifest, coco, report);
+            Directory = targetDirectory,
+            Upload = true,
+            FallbackCreationDate = _clock.GetUtcNow(),
+        }, ct).ConfigureAwait(false);
+        return (result.ManifestPath, result.CocoPath!, result.Report);
     }
 
     /// <summary>Invokes a handler the way the managed runtime does: the event as a UTF-8 JSON stream in, a stream out.</summary>

@@ -166,6 +166,7 @@ public static partial class ConfigLoader
         Check(c.Lambda.Architecture is "arm64" or "x86_64", $"lambda.architecture '{c.Lambda.Architecture}' must be 'arm64' or 'x86_64'");
         Check(c.Lambda.MemoryMb is >= 128 and <= 10240, "lambda.memoryMb must be 128-10240");
         Check(c.Lambda.TimeoutSeconds is >= 1 and <= 900, "lambda.timeoutSeconds must be 1-900");
+        Check(c.Lambda.MergeEphemeralStorageMb is >= 512 and <= 10240, "lambda.mergeEphemeralStorageMb must be 512-10240 (Lambda's /tmp range)");
         Check(c.Routing.AutoAcceptThreshold is > 0 and <= 1, "routing.autoAcceptThreshold must be within (0, 1]");
         Check(c.Routing.UncertainLow >= 0 && c.Routing.UncertainLow < c.Routing.AutoAcceptThreshold, "routing.uncertainLow must be >= 0 and below routing.autoAcceptThreshold");
         Check(c.Routing.AuditRate is >= 0 and <= 1, "routing.auditRate must be within [0, 1]");

@@ -86,7 +86,7 @@ public sealed record LambdaConfig
     public required int TimeoutSeconds { get; init; }
 
     /// <summary>
-    /// Per-function timeouts by function name (IngestFunction, BatchFunction, MergeFunction): each
+    /// Per-function timeouts by function name (LambdaFunctions names): each
     /// function does different work, so each gets its own limit.
     /// </summary>
     public IReadOnlyDictionary<string, int> FunctionTimeoutSeconds { get; init; } = new Dictionary<string, int>();
@@ -94,6 +94,9 @@ public sealed record LambdaConfig
     /// <summary>The timeout of function <paramref name="functionName"/>.</summary>
     public int TimeoutOf(string functionName) =>
         FunctionTimeoutSeconds.TryGetValue(functionName, out var seconds) ? seconds : TimeoutSeconds;
+
+    /// <summary>/tmp of the merge function in MB (512–10240): the job's shard is spooled there before its upload.</summary>
+    public int MergeEphemeralStorageMb { get; init; } = 1024;
 }
 
 /// <summary>Confidence thresholds for the edge router (names match the component's EdgeOptions).</summary>

@@ -273,6 +273,8 @@ public sealed class LabelingStack : Stack
 
         // --- Merge: GT job state change → SQS → dataset --------------------------------------------
         var mergeFn = NewFunction(LambdaFunctions.Merge, "Merges Ground Truth output and automatic labels into the dataset");
+        // The merge streams a job of up to 100,000 objects and spools its shard to /tmp before the upload.
+        ((CfnFunction)mergeFn.Node.DefaultChild!).EphemeralStorage = new CfnFunction.EphemeralStorageProperty { Size = config.Lambda.MergeEphemeralStorageMb };
         props.PendingItemsTable.GrantReadWriteData(mergeFn);
         props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.JobOutputPrefix + "*");
         props.LabelingDataBucket.GrantRead(mergeFn, LabelingConventions.JobInputPrefix + "*");

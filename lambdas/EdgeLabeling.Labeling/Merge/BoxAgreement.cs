@@ -79,8 +79,26 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
         return count;
     }
 
-    public AgreementSummary ToSummary() => new(IouThreshold, Images, ImagesInFullAgreement, ModelBoxes, HumanBoxes, MatchedBoxes, Math.Round(Precision, 4), Math.Round(Recall, 4));
+    public AgreementSummary ToSummary() => AgreementSummary.From(IouThreshold, Images, ImagesInFullAgreement, ModelBoxes, HumanBoxes, MatchedBoxes);
 }
 
-/// <summary>Serializable agreement numbers.</summary>
-public sealed record AgreementSummary(double IouThreshold, long Images, long ImagesInFullAgreement, long ModelBoxes, long HumanBoxes, long MatchedBoxes, double Precision, double Recall);
+/// <summary>
+/// Serializable agreement numbers. <see cref="Precision"/> and <see cref="Recall"/> are null ("n/a") when
+/// there is nothing to divide by — over zero images a figure of 100 % would claim an agreement never measured.
+/// </summary>
+public sealed record AgreementSummary(double IouThreshold, long Images, long ImagesInFullAgreement, long ModelBoxes, long HumanBoxes, long MatchedBoxes, double? Precision, double? Recall)
+{
+    public static AgreementSummary From(double iouThreshold, long images, long imagesInFullAgreement, long modelBoxes, long humanBoxes, long matchedBoxes) =>
+        new(iouThreshold, images, imagesInFullAgreement, modelBoxes, humanBoxes, matchedBoxes,
+            images == 0 || modelBoxes == 0 ? null : Math.Round((double)matchedBoxes / modelBoxes, 4),
+            images == 0 || humanBoxes == 0 ? null : Math.Round((double)matchedBoxes / humanBoxes, 4));
+
+    /// <summary>The sum of two sets of counts (e.g. two jobs' audits).</summary>
+    public AgreementSummary Plus(AgreementSummary other) =>
+        From(IouThreshold, Images + other.Images, ImagesInFullAgreement + other.ImagesInFullAgreement, ModelBoxes + other.ModelBoxes, HumanBoxes + other.HumanBoxes, MatchedBoxes + other.MatchedBoxes);
+
+    public static AgreementSummary None(double iouThreshold) => From(iouThreshold, 0, 0, 0, 0, 0);
+
+    /// <summary>"97.5 %", or "n/a" when the figure was not measured.</summary>
+    public static string Format(double? value) => value is { } v ? v.ToString("P1", System.Globalization.CultureInfo.InvariantCulture) : "n/a";
+}

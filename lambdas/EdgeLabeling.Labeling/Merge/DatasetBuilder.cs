@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Coco;
 using Microsoft.Extensions.Logging;
@@ -15,10 +11,10 @@ public sealed record DatasetBuildRequest
     /// <summary>The one label attribute of the dataset (e.g. "parts").</summary>
     public string DatasetAttribute { get; init; } = LabelingConventions.DefaultDatasetAttribute;
 
-    /// <summary>Ground Truth output lines (job shards or raw output manifests) carrying the "&lt;attr&gt;-human" label.</summary>
+    /// <summary>Ground Truth output lines (job shards or raw output manifests); the label attribute is found per line (see <see cref="LabelSelection"/>).</summary>
     public required IReadOnlyList<ManifestSource> HumanSources { get; init; }
 
-    /// <summary>Auto-label batches from the edge (label under the dataset attribute, or "&lt;attr&gt;-model").</summary>
+    /// <summary>Auto-label batches from the edge (label under the dataset attribute, "&lt;attr&gt;-model" or any box label).</summary>
     public required IReadOnlyList<ManifestSource> AutoLabelSources { get; init; }
 
     /// <summary>Where the COCO export spools its temporary files.</summary>
@@ -44,14 +40,20 @@ public sealed record DatasetBuildReport
     public required AgreementSummary ReviewedAgreement { get; init; }
     public long CocoImages { get; init; }
     public long CocoAnnotations { get; init; }
+    public long YoloImages { get; init; }
     public long TotalImages => HumanImages + ModelImages;
+
+    /// <summary>Per input: lines read and used, and which label attributes were found and mapped onto the dataset's.</summary>
+    public IReadOnlyList<SourceReport> Sources { get; init; } = [];
 }
 
 /// <summary>
-/// Joins every job shard (human labels) and every auto-label batch (model labels) into one
-/// augmented manifest with ONE label attribute, one line per image, human labels winning, plus a COCO
-/// export. Streams every input; memory is two sets of 128-bit image fingerprints (about 40 MB per
-/// million images), never the lines themselves.
+/// Joins job shards (human labels) and auto-label batches (model labels) into one augmented manifest with
+/// ONE label attribute, one line per image, human labels winning, plus COCO and YOLO exports. Streams every
+/// input through the one tolerant parser (<see cref="ManifestLineParser"/>, no DOM per line) and writes with
+/// <see cref="DatasetLineWriter"/>; memory is two sets of 128-bit image fingerprints (about 40 MB per
+/// million images), never the lines themselves. This is the on-demand export; the per-job merge only
+/// writes the job's shard (<see cref="JobShard"/>).
 /// </summary>
 /// <remarks>
 /// Three passes: (1) fingerprint every auto-labeled image; (2) write human lines, measuring the
@@ -70,27 +72,32 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
     /// Writes the dataset manifest to <paramref name="datasetOutput"/> and, when given, the COCO export to
     /// <paramref name="cocoOutput"/>; malformed lines are skipped and counted by named reason.
     /// </summary>
-    public async Task<DatasetBuildReport> BuildAsync(DatasetBuildRequest request, Stream datasetOutput, Stream? cocoOutput, CancellationToken cancellationToken = default)
+    public Task<DatasetBuildReport> BuildAsync(DatasetBuildRequest request, Stream datasetOutput, Stream? cocoOutput, CancellationToken cancellationToken = default) =>
+        BuildAsync(request, datasetOutput, cocoOutput, null, cancellationToken);
+
+    /// <summary>As above, also writing a YOLO dataset into <paramref name="yoloDirectory"/> when given.</summary>
+    public async Task<DatasetBuildReport> BuildAsync(DatasetBuildRequest request, Stream datasetOutput, Stream? cocoOutput, string? yoloDirectory, CancellationToken cancellationToken = default)
     {
         var attr = request.DatasetAttribute;
         GroundTruthManifest.ValidateLabelAttributeName(attr);
-        var humanAttr = LabelingConventions.HumanAttribute(attr);
-        var priorAttr = LabelingConventions.PriorAttribute(attr);
         var skipped = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var audit = new BoxAgreement(request.AgreementIouThreshold);
         var reviewed = new BoxAgreement(request.AgreementIouThreshold);
+        var sources = new List<SourceReport>();
         long humanImages = 0, modelImages = 0, humanOverModel = 0, dupHuman = 0, dupModel = 0, unlabeled = 0;
 
         await using var coco = cocoOutput is null ? null : new CocoExportWriter(request.WorkDirectory);
-        await using var writer = new StreamWriter(datasetOutput, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+        using var yolo = yoloDirectory is null ? null : new YoloExportWriter(yoloDirectory);
+        var buffered = new BufferedStream(datasetOutput, 1 << 16);
+        using var writer = new DatasetLineWriter(buffered);
 
         // Pass 1: which images have an auto label at all.
         var autoKeys = new HashSet<UInt128>();
         foreach (var source in request.AutoLabelSources)
         {
-            await foreach (var (_, line) in source.ReadLinesAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var (_, line) in source.ReadUtf8LinesAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (TryReadSourceRef(line) is { } sourceRef)
+                if (ManifestLineParser.ReadSourceRef(line.Span) is { } sourceRef)
                 {
                     autoKeys.Add(ImageIdentity.Fingerprint(ImageIdentity.KeyOf(sourceRef)));
                 }
@@ -101,30 +108,28 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
         var humanKeys = new HashSet<UInt128>();
         foreach (var source in request.HumanSources)
         {
-            await foreach (var (lineNumber, line) in source.ReadLinesAsync(cancellationToken).ConfigureAwait(false))
+            var tally = new SourceTally(source.Name, "job-output");
+            await foreach (var (lineNumber, bytes) in source.ReadUtf8LinesAsync(cancellationToken).ConfigureAwait(false))
             {
-                ManifestLabel label;
-                try
+                var line = ManifestLineParser.Parse(bytes.Span);
+                var choice = LabelSelection.Choose(line, attr, LabelRole.Human);
+                tally.Add(line, choice);
+                if (choice.Label is not { } label)
                 {
-                    label = GroundTruthManifest.Parse(line, humanAttr);
-                }
-                catch (FormatException ex)
-                {
-                    var reason = ClassifyRejectedLine(line, humanAttr);
-                    if (reason is "failed-object" or "no-label")
+                    if (choice.IsUnlabeled)
                     {
                         unlabeled++;
                     }
                     else
                     {
-                        Count(skipped, reason);
-                        _logger.LogWarning("Skipped line {Line} of {Source}: {Reason} ({Detail})", lineNumber, source.Name, reason, ex.Message);
+                        Count(skipped, choice.Reason!);
+                        _logger.LogWarning("Skipped line {Line} of {Source}: {Reason} ({Detail})", lineNumber, source.Name, choice.Reason, choice.Detail);
                     }
 
                     continue;
                 }
 
-                var key = ImageIdentity.KeyOf(label.SourceRef);
+                var key = ImageIdentity.KeyOf(line.SourceRef!);
                 var fp = ImageIdentity.Fingerprint(key);
                 if (!humanKeys.Add(fp))
                 {
@@ -138,33 +143,36 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
                     humanOverModel++;
                 }
 
-                if (label.Raw[priorAttr] is JsonObject && TryParse(line, priorAttr) is { } prior)
+                if (choice.Prior is { } prior)
                 {
                     (inAuto ? audit : reviewed).Add(prior.Boxes, label.Boxes);
                 }
 
-                var jobName = label.JobName;
-                var provenance = DatasetProvenance.ForDatasetLine(label.Raw, "human", jobName, label.Raw[humanAttr + "-metadata"]?["adjustment-status"]);
-                await WriteAsync(writer, coco, label, attr, human: true, jobName, provenance, key, fp, request.FallbackCreationDate).ConfigureAwait(false);
+                writer.Write(line, label, attr, human: true, request.FallbackCreationDate);
+                AddToExports(coco, yolo, line.SourceRef!, label, key, fp, "human");
                 humanImages++;
             }
+
+            sources.Add(tally.ToReport());
         }
 
         // Pass 3: model labels for everything people did not label.
         foreach (var source in request.AutoLabelSources)
         {
-            await foreach (var (lineNumber, line) in source.ReadLinesAsync(cancellationToken).ConfigureAwait(false))
+            var tally = new SourceTally(source.Name, "auto-labels");
+            await foreach (var (lineNumber, bytes) in source.ReadUtf8LinesAsync(cancellationToken).ConfigureAwait(false))
             {
-                var label = TryParse(line, attr) ?? TryParse(line, priorAttr);
-                if (label is null)
+                var line = ManifestLineParser.Parse(bytes.Span);
+                var choice = LabelSelection.Choose(line, attr, LabelRole.Model);
+                tally.Add(line, choice);
+                if (choice.Label is not { } label)
                 {
-                    var reason = ClassifyRejectedLine(line, attr);
-                    Count(skipped, "auto-label-" + reason);
-                    _logger.LogWarning("Skipped auto-label line {Line} of {Source}: {Reason}", lineNumber, source.Name, reason);
+                    Count(skipped, "auto-label-" + choice.Reason);
+                    _logger.LogWarning("Skipped auto-label line {Line} of {Source}: {Reason} ({Detail})", lineNumber, source.Name, choice.Reason, choice.Detail);
                     continue;
                 }
 
-                var key = ImageIdentity.KeyOf(label.SourceRef);
+                var key = ImageIdentity.KeyOf(line.SourceRef!);
                 var fp = ImageIdentity.Fingerprint(key);
                 if (humanKeys.Contains(fp))
                 {
@@ -177,18 +185,21 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
                     continue;
                 }
 
-                var provenance = DatasetProvenance.ForDatasetLine(label.Raw, "model", label.JobName, null);
-                await WriteAsync(writer, coco, label, attr, human: false, label.JobName, provenance, key, fp, request.FallbackCreationDate).ConfigureAwait(false);
+                writer.Write(line, label, attr, human: false, request.FallbackCreationDate);
+                AddToExports(coco, yolo, line.SourceRef!, label, key, fp, "model");
                 modelImages++;
             }
+
+            sources.Add(tally.ToReport());
         }
 
-        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await buffered.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (coco is not null)
         {
             await coco.WriteToAsync(cocoOutput!, $"EdgeLabeling dataset '{attr}'", cancellationToken).ConfigureAwait(false);
         }
 
+        yolo?.Finish($"EdgeLabeling dataset '{attr}' (written by edgelabel export)");
         var report = new DatasetBuildReport
         {
             HumanImages = humanImages,
@@ -202,115 +213,17 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
             ReviewedAgreement = reviewed.ToSummary(),
             CocoImages = coco?.ImageCount ?? 0,
             CocoAnnotations = coco?.AnnotationCount ?? 0,
+            YoloImages = yolo?.ImageCount ?? 0,
+            Sources = sources,
         };
-        _logger.LogInformation("Dataset '{Attribute}' built: {Human} human, {Model} model images; audit precision {Precision}", attr, humanImages, modelImages, report.AuditAgreement.Precision);
+        _logger.LogInformation("Dataset '{Attribute}' built: {Human} human, {Model} model images; audit precision {Precision}", attr, humanImages, modelImages, AgreementSummary.Format(report.AuditAgreement.Precision));
         return report;
     }
 
-    private static async Task WriteAsync(StreamWriter writer, CocoExportWriter? coco, ManifestLabel label, string attr, bool human, string jobName, JsonObject provenance, string imageKey, UInt128 fp, DateTimeOffset fallbackDate)
+    private static void AddToExports(CocoExportWriter? coco, YoloExportWriter? yolo, string sourceRef, ManifestAttribute label, string imageKey, UInt128 fp, string labelSource)
     {
-        var classNames = ClassNames(label);
-        var line = GroundTruthManifest.BuildLine(
-            label.SourceRef, attr, label.Size, label.Boxes, classNames, human,
-            jobName.Length == 0 ? "" : "labeling-job/" + jobName,
-            ParseCreationDate(label.CreationDate) ?? fallbackDate,
-            [new KeyValuePair<string, JsonNode?>(ProvenanceKey, provenance)]);
-        await writer.WriteLineAsync(line.ToJsonString()).ConfigureAwait(false);
-        coco?.AddImage(ImageIdentity.CocoImageId(fp), label.SourceRef, label.Size, label.Boxes, label.ClassMap, i => ImageIdentity.CocoAnnotationId(imageKey, i), human ? "human" : "model");
-    }
-
-    /// <summary>class_id indexes the job's label list; names come from the line's class-map, gaps get a placeholder.</summary>
-    private static string[] ClassNames(ManifestLabel label)
-    {
-        var max = -1;
-        foreach (var b in label.Boxes)
-        {
-            max = Math.Max(max, b.ClassId);
-        }
-
-        foreach (var id in label.ClassMap.Keys)
-        {
-            max = Math.Max(max, id);
-        }
-
-        var names = new string[max + 1];
-        for (var i = 0; i < names.Length; i++)
-        {
-            names[i] = label.ClassMap.TryGetValue(i, out var n) ? n : $"class-{i}";
-        }
-
-        return names;
-    }
-
-    private static DateTimeOffset? ParseCreationDate(string? value)
-    {
-        if (value is not null && DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var d))
-        {
-            return new DateTimeOffset(d, TimeSpan.Zero);
-        }
-
-        return null;
-    }
-
-    private static ManifestLabel? TryParse(string line, string attr)
-    {
-        try
-        {
-            return GroundTruthManifest.Parse(line, attr);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-    }
-
-    private static string? TryReadSourceRef(string line)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(line);
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("source-ref", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>Names why a manifest line was not usable (only called for lines that failed to parse).</summary>
-    public static string ClassifyRejectedLine(string line, string attr)
-    {
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(line);
-        }
-        catch (JsonException)
-        {
-            return "not-json";
-        }
-
-        if (node is not JsonObject obj)
-        {
-            return "not-an-object";
-        }
-
-        if (obj["source-ref"] is not JsonValue sr || !sr.TryGetValue(out string? s) || string.IsNullOrEmpty(s))
-        {
-            return "no-source-ref";
-        }
-
-        if (obj[attr] is null)
-        {
-            return obj[attr + "-metadata"]?["failure-reason"] is not null ? "failed-object" : "no-label";
-        }
-
-        if (obj[attr + "-metadata"] is null)
-        {
-            return "no-label-metadata";
-        }
-
-        return "invalid-label";
+        coco?.AddImage(ImageIdentity.CocoImageId(fp), sourceRef, label.Size!.Value, label.Boxes, label.ClassMap, i => ImageIdentity.CocoAnnotationId(imageKey, i), labelSource);
+        yolo?.AddImage(sourceRef, YoloExportWriter.StemOf(imageKey, fp), label.Size!.Value, label.Boxes, id => DatasetLineWriter.ClassName(label, id));
     }
 
     private static void Count(IDictionary<string, long> counts, string reason) =>

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Storage;
@@ -27,9 +26,6 @@ public sealed record MergeOptions
     /// <summary>Items are settled in the ledger in batches of this size.</summary>
     public int SettleBatchSize { get; init; } = 500;
 
-    /// <summary>Rebuild dataset.manifest and coco.json after each merged job.</summary>
-    public bool RebuildDataset { get; init; } = true;
-
     /// <summary>
     /// How long after a Stopped or Failed event the merge keeps waiting for the output DescribeLabelingJob
     /// reports before it gives the job's items back without labels. Completed jobs always wait.
@@ -47,6 +43,21 @@ public static class DatasetKeys
     public static string JobShardKey(string attr, string jobName) => JobShardPrefix(attr) + jobName + ".manifest";
 
     public static string JobDoneKey(string attr, string jobName) => JobShardPrefix(attr) + jobName + ".done.json";
+
+    /// <summary>The job's entry of the dataset index, kept beside its shard.</summary>
+    public static string JobSummaryKey(string attr, string jobName) => JobShardPrefix(attr) + jobName + ".summary.json";
+
+    /// <summary>The job name of a <see cref="JobSummaryKey"/>, or null for any other key.</summary>
+    public static string? JobOfSummaryKey(string attr, string key)
+    {
+        var prefix = JobShardPrefix(attr);
+        const string suffix = ".summary.json";
+        return key.StartsWith(prefix, StringComparison.Ordinal) && key.EndsWith(suffix, StringComparison.Ordinal) && key.Length > prefix.Length + suffix.Length
+            ? key[prefix.Length..^suffix.Length]
+            : null;
+    }
+
+    public static string IndexKey(string attr) => Root(attr) + "index.json";
     public static string DatasetManifestKey(string attr) => Root(attr) + "dataset.manifest";
     public static string CocoKey(string attr) => Root(attr) + "coco.json";
     public static string BuildReportKey(string attr) => Root(attr) + "build-report.json";
@@ -77,7 +88,12 @@ public sealed record MergeResult
     public long SettledLabeledItems { get; init; }
     public IReadOnlyDictionary<string, long> MalformedLines { get; init; } = new Dictionary<string, long>();
     public string? ShardKey { get; init; }
-    public DatasetBuildReport? Dataset { get; init; }
+
+    /// <summary>The job's entry of the dataset index: counts, agreement and the label attributes found.</summary>
+    public ShardSummary? Shard { get; init; }
+
+    /// <summary>Totals over every shard merged so far (from the index).</summary>
+    public DatasetTotals? Dataset { get; init; }
 
     /// <summary>Named reason when the event was rejected or ignored.</summary>
     public string? Reason { get; init; }
@@ -89,17 +105,19 @@ public sealed record MergeDoneMarker(string JobName, string Status, string Outco
 /// <summary>
 /// Handles a Ground Truth job state change. Events of jobs this pipeline has no record of are ignored.
 /// For its own jobs it asks the service (DescribeLabelingJob) for the final status and the output location
-/// (<c>LabelingJobOutput.OutputDatasetS3Uri</c>), streams that output manifest, keeps the labeled lines as
-/// the job's dataset shard, settles the job's items (labeled, or back to pending when they came back without
-/// a label) and rebuilds the dataset. This holds for Completed, Stopped and Failed alike: a stopped or failed
-/// job keeps what people labeled before it ended. A job that ended without output gives all its items back.
-/// An output that is not readable yet throws <see cref="JobOutputNotReadyException"/> so the event is
-/// delivered again. A done-marker makes a repeated event a no-op.
+/// (<c>LabelingJobOutput.OutputDatasetS3Uri</c>), streams that output manifest into the job's dataset shard
+/// (label attribute found per line, written under the dataset's), settles the job's items (labeled, or back
+/// to pending when they came back without a label) and adds the job to the dataset index. This holds for
+/// Completed, Stopped and Failed alike: a stopped or failed job keeps what people labeled before it ended.
+/// A job that ended without output gives all its items back. An output that is not readable yet throws
+/// <see cref="JobOutputNotReadyException"/> so the event is delivered again. A done-marker makes a repeated
+/// event a no-op. The cost is O(job): no other shard is read; the joined dataset, COCO and YOLO files are
+/// built on demand by <see cref="DatasetExporter"/> (<c>edgelabel export</c>).
 /// </summary>
 /// <remarks>
 /// Metrics (CloudWatch EMF through <see cref="ILabelingMetrics"/>): MergeLabeledObjects,
 /// MergeReturnedToPending{Reason}, ItemsSetAside{Reason}, LabelingJobsFailed, MergeMalformedLines{Reason}, MergeEventsRejected{Reason},
-/// DatasetImages, AuditModelPrecision and AuditModelRecall (percent, over all audit images so far).
+/// DatasetHumanImages, AuditModelPrecision and AuditModelRecall (percent, over all audit images so far).
 /// </remarks>
 public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, MergeOptions options, DatasetBuilder builder, ILogger<DatasetMerger>? logger = null, ILabelingMetrics? metrics = null,
     IJobOutputLocator? outputs = null, TimeProvider? time = null)
@@ -252,55 +270,19 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
     private async Task<MergeResult> MergeOutputAsync(JobStateChange change, S3Uri output, string leftoverReason, CancellationToken cancellationToken)
     {
         var attr = options.DatasetAttribute;
-        var humanAttr = LabelingConventions.HumanAttribute(attr);
         var job = change.JobName;
         var shardKey = DatasetKeys.JobShardKey(attr, job);
-        var rejected = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var labeledKeys = new HashSet<UInt128>();
-        long lines = 0, labeled = 0, unlabeled = 0;
 
         Directory.CreateDirectory(options.WorkDirectory);
         var spool = Path.Combine(options.WorkDirectory, $"shard-{job}-{Guid.NewGuid():N}.manifest");
+        JobShardResult shard;
         try
         {
             await using (var input = await store.OpenReadAsync(output.Bucket, output.Key, cancellationToken).ConfigureAwait(false)
                 ?? throw new JobOutputNotReadyException($"output-manifest-missing: {output} does not exist yet (Ground Truth output can lag; the event will be delivered again)"))
-            await using (var shard = new StreamWriter(spool, false, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" })
+            await using (var shardFile = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
-                using var reader = new StreamReader(input, new UTF8Encoding(false), true, 1 << 16);
-                while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-                {
-                    if (string.IsNullOrWhiteSpace(line))
-                    {
-                        continue;
-                    }
-
-                    lines++;
-                    ManifestLabel label;
-                    try
-                    {
-                        label = GroundTruthManifest.Parse(line, humanAttr);
-                    }
-                    catch (FormatException ex)
-                    {
-                        var reason = DatasetBuilder.ClassifyRejectedLine(line, humanAttr);
-                        if (reason is "failed-object" or "no-label")
-                        {
-                            unlabeled++;
-                        }
-                        else
-                        {
-                            rejected[reason] = rejected.GetValueOrDefault(reason) + 1;
-                            _logger.LogWarning("Job {Job} output line {Line}: {Reason} ({Detail})", job, lines, reason, ex.Message);
-                        }
-
-                        continue;
-                    }
-
-                    labeledKeys.Add(ImageIdentity.Fingerprint(ImageIdentity.KeyOf(label.SourceRef)));
-                    labeled++;
-                    await shard.WriteLineAsync(line.Trim()).ConfigureAwait(false);
-                }
+                shard = await JobShard.WriteAsync(input, shardFile, output.ToString(), attr, options.AgreementIouThreshold, change.Time, _logger, cancellationToken).ConfigureAwait(false);
             }
 
             await using (var shardStream = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
@@ -313,48 +295,76 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
             File.Delete(spool);
         }
 
-        var (returned, settledLabeled, setAside) = await SettleAsync(job, fp => labeledKeys.Contains(fp), leftoverReason, cancellationToken).ConfigureAwait(false);
-        DatasetBuildReport? report = null;
-        if (options.RebuildDataset)
+        if (shard.Source.NothingUsable && shard.Unlabeled == 0)
         {
-            report = await RebuildDatasetAsync(change.Time, cancellationToken).ConfigureAwait(false);
-            if (report.AuditAgreement.Images > 0)
-            {
-                // Precision of what the edge labels on its own, measured on audit images people also labeled.
-                _metrics.Emit(LabelingMetricNames.AuditModelPrecision, report.AuditAgreement.Precision * 100, "Percent");
-                _metrics.Emit(LabelingMetricNames.AuditModelRecall, report.AuditAgreement.Recall * 100, "Percent");
-            }
-
-            _metrics.Emit(LabelingMetricNames.DatasetImages, report.TotalImages, "Count");
+            // Not one line could be read as a label: say which attributes the output holds instead of an empty shard.
+            _logger.LogError("Job {Job} output had no usable bounding-box label: {What}", job, shard.Source.Describe(attr));
+        }
+        else if (shard.Source.Attributes.Keys.Any(a => a != LabelingConventions.HumanAttribute(attr) && shard.Source.Attributes[a].Used > 0))
+        {
+            _logger.LogInformation("Job {Job}: {What}", job, shard.Source.Describe(attr));
         }
 
+        var summary = new ShardSummary
+        {
+            Job = job,
+            ShardKey = shardKey,
+            Lines = shard.Lines,
+            Images = shard.Labeled,
+            Boxes = shard.Boxes,
+            Unlabeled = shard.Unlabeled,
+            DuplicateLines = shard.DuplicateLines,
+            Audit = shard.Audit,
+            Reviewed = shard.Reviewed,
+            Attributes = shard.Source.Attributes,
+            MergedAt = change.Time,
+        };
+        await store.PutBytesAsync(options.DataBucket, DatasetKeys.JobSummaryKey(attr, job), JsonSerializer.SerializeToUtf8Bytes(summary, DatasetIndexJsonContext.Default.ShardSummary), "application/json", cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        var (returned, settledLabeled, setAside) = await SettleAsync(job, fp => shard.LabeledKeys.Contains(fp), leftoverReason, cancellationToken).ConfigureAwait(false);
+        var index = await DatasetIndex.UpdateAsync(store, options.DataBucket, attr, summary, change.Time, cancellationToken).ConfigureAwait(false);
+        var totals = index.Totals(options.AgreementIouThreshold);
+        if (totals.Audit.Precision is { } precision && totals.Audit.Recall is { } recall)
+        {
+            // Precision of what the edge labels on its own, measured on audit images people also labeled.
+            _metrics.Emit(LabelingMetricNames.AuditModelPrecision, precision * 100, "Percent");
+            _metrics.Emit(LabelingMetricNames.AuditModelRecall, recall * 100, "Percent");
+        }
+
+        _metrics.Emit(LabelingMetricNames.DatasetHumanImages, totals.HumanImages, "Count");
+
         var props = new Dictionary<string, string> { ["Job"] = job };
-        _metrics.Emit(LabelingMetricNames.MergeLabeledObjects, labeled, "Count", null, props);
+        _metrics.Emit(LabelingMetricNames.MergeLabeledObjects, shard.Labeled, "Count", null, props);
         _metrics.Emit(LabelingMetricNames.MergeReturnedToPending, returned, "Count", new Dictionary<string, string> { ["Reason"] = leftoverReason }, props);
         EmitSetAside(job, setAside, leftoverReason);
-        foreach (var (reason, count) in rejected)
+        foreach (var (reason, count) in shard.Rejected)
         {
             _metrics.Emit(LabelingMetricNames.MergeMalformedLines, count, "Count", new Dictionary<string, string> { ["Reason"] = reason }, props);
         }
 
         _logger.LogInformation("Job {Job} merged: {Labeled} labeled, {Unlabeled} without label, {Returned} items back to pending, {Rejected} malformed lines",
-            job, labeled, unlabeled, returned, rejected.Values.Sum());
+            job, shard.Labeled, shard.Unlabeled, returned, shard.Rejected.Values.Sum());
         return new MergeResult
         {
             JobName = job,
             Status = change.Status,
             Outcome = MergeResult.Merged,
-            OutputLines = lines,
-            Labeled = labeled,
-            Unlabeled = unlabeled,
+            OutputLines = shard.Lines,
+            Labeled = shard.Labeled,
+            Unlabeled = shard.Unlabeled,
             ReturnedItems = returned,
             SetAsideItems = setAside,
             SettledLabeledItems = settledLabeled,
-            MalformedLines = rejected,
+            MalformedLines = shard.Rejected,
             ShardKey = shardKey,
-            Dataset = report,
+            Shard = summary,
+            Dataset = totals,
         };
     }
+
+    /// <summary>Builds the joined dataset (manifest, COCO, YOLO) from every shard merged so far; see <see cref="DatasetExporter"/>.</summary>
+    public Task<DatasetExportResult> ExportDatasetAsync(DatasetExportRequest request, CancellationToken cancellationToken = default) =>
+        new DatasetExporter(store, options, builder).ExportAsync(request, cancellationToken);
 
     /// <summary>Walks the job's items and settles each: labeled when <paramref name="isLabeled"/> says so, else back to pending.</summary>
     private async Task<(long Returned, long Labeled, long SetAside)> SettleAsync(string job, Func<UInt128, bool> isLabeled, string reason, CancellationToken cancellationToken)
@@ -394,85 +404,5 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
         }
 
         return (returned, labeled, setAside);
-    }
-
-    /// <summary>
-    /// Rebuilds dataset.manifest and coco.json from every job shard and auto-label batch in the bucket.
-    /// If a shard appears while building (another job merged at the same time) the build runs again, so
-    /// the last writer always includes every shard it could see.
-    /// </summary>
-    public async Task<DatasetBuildReport> RebuildDatasetAsync(DateTimeOffset fallbackCreationDate, CancellationToken cancellationToken = default)
-    {
-        var attr = options.DatasetAttribute;
-        for (var attempt = 1; ; attempt++)
-        {
-            var shards = await ListManifestsAsync(options.DataBucket, DatasetKeys.JobShardPrefix(attr), cancellationToken).ConfigureAwait(false);
-            var autos = new List<ManifestSource>();
-            foreach (var autoBucket in options.AutoLabelBuckets.Count > 0 ? options.AutoLabelBuckets : [options.DataBucket])
-            {
-                autos.AddRange((await ListManifestsAsync(autoBucket, LabelingConventions.AutoLabelsPrefix, cancellationToken).ConfigureAwait(false))
-                    .Select(k => ManifestSource.FromStore(store, autoBucket, k)));
-            }
-
-            var request = new DatasetBuildRequest
-            {
-                DatasetAttribute = attr,
-                HumanSources = [.. shards.Select(k => ManifestSource.FromStore(store, options.DataBucket, k))],
-                AutoLabelSources = autos,
-                WorkDirectory = options.WorkDirectory,
-                AgreementIouThreshold = options.AgreementIouThreshold,
-                FallbackCreationDate = fallbackCreationDate,
-            };
-
-            var datasetSpool = Path.Combine(options.WorkDirectory, $"dataset-{Guid.NewGuid():N}.manifest");
-            var cocoSpool = Path.Combine(options.WorkDirectory, $"coco-{Guid.NewGuid():N}.json");
-            try
-            {
-                DatasetBuildReport report;
-                await using (var ds = new FileStream(datasetSpool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-                await using (var cs = new FileStream(cocoSpool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-                {
-                    report = await builder.BuildAsync(request, ds, cs, cancellationToken).ConfigureAwait(false);
-                }
-
-                var again = await ListManifestsAsync(options.DataBucket, DatasetKeys.JobShardPrefix(attr), cancellationToken).ConfigureAwait(false);
-                if (!again.SequenceEqual(shards, StringComparer.Ordinal) && attempt < 3)
-                {
-                    _logger.LogInformation("New job shards appeared while building; rebuilding (attempt {Attempt})", attempt + 1);
-                    continue;
-                }
-
-                await PutFileAsync(DatasetKeys.DatasetManifestKey(attr), datasetSpool, "application/jsonlines", cancellationToken).ConfigureAwait(false);
-                await PutFileAsync(DatasetKeys.CocoKey(attr), cocoSpool, "application/json", cancellationToken).ConfigureAwait(false);
-                await store.PutBytesAsync(options.DataBucket, DatasetKeys.BuildReportKey(attr), JsonSerializer.SerializeToUtf8Bytes(report, MergeJsonContext.Default.DatasetBuildReport), "application/json", cancellationToken: cancellationToken).ConfigureAwait(false);
-                return report;
-            }
-            finally
-            {
-                File.Delete(datasetSpool);
-                File.Delete(cocoSpool);
-            }
-        }
-    }
-
-    private async Task PutFileAsync(string key, string path, string contentType, CancellationToken cancellationToken)
-    {
-        await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
-        await store.PutAsync(options.DataBucket, key, fs, contentType, cancellationToken: cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<List<string>> ListManifestsAsync(string bucket, string prefix, CancellationToken cancellationToken)
-    {
-        var keys = new List<string>();
-        await foreach (var o in store.ListAsync(bucket, prefix, cancellationToken).ConfigureAwait(false))
-        {
-            if (o.Key.EndsWith(".manifest", StringComparison.Ordinal))
-            {
-                keys.Add(o.Key);
-            }
-        }
-
-        keys.Sort(StringComparer.Ordinal);
-        return keys;
     }
 }

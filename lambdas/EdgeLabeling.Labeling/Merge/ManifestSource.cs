@@ -16,6 +16,16 @@ public sealed record ManifestSource(string Name, Func<CancellationToken, Task<St
         new($"s3://{bucket}/{key}", async ct => await ObjectContent.OpenDecodedReadAsync(store, bucket, key, ct).ConfigureAwait(false)
             ?? throw new FileNotFoundException($"manifest s3://{bucket}/{key} disappeared while the dataset was being built"));
 
+    /// <summary>Streams the lines as UTF-8 (what the parser reads), skipping blank lines; a line is valid until the next is read.</summary>
+    public async IAsyncEnumerable<(long LineNumber, ReadOnlyMemory<byte> Line)> ReadUtf8LinesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var stream = await Open(cancellationToken).ConfigureAwait(false);
+        await foreach (var line in Utf8LineReader.ReadAsync(stream, cancellationToken).ConfigureAwait(false))
+        {
+            yield return line;
+        }
+    }
+
     /// <summary>Streams the lines one at a time (never the whole file), skipping blank lines.</summary>
     public async IAsyncEnumerable<(long LineNumber, string Line)> ReadLinesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -9,7 +9,7 @@ namespace EdgeLabeling.Labeling.Merge;
 public static class MergeServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the merge (DatasetMerger, DatasetBuilder) on top of <c>AddLabeling</c>'s object store.
+    /// Registers the merge (DatasetMerger, DatasetBuilder, DatasetExporter) on top of <c>AddLabeling</c>'s object store.
     /// The item ledger is the batcher's <see cref="JobLedger"/> when one is registered, else an
     /// <see cref="InMemoryJobItemsLedger"/> (local merges of files, where no job records exist). Job outputs
     /// are located through the registered <see cref="IJobOutputLocator"/> (DescribeLabelingJob under AddLabeling).
@@ -29,6 +29,11 @@ public static class MergeServiceCollectionExtensions
             sp.GetService<IJobOutputLocator>(),
             sp.GetService<TimeProvider>()));
         services.TryAddSingleton(sp => new MergeQueueProcessor(sp.GetRequiredService<DatasetMerger>(), sp.GetService<ILabelingMetrics>(), sp.GetService<ILogger<MergeQueueProcessor>>()));
+        services.TryAddSingleton(sp => new DatasetExporter(
+            sp.GetRequiredService<IObjectStore>(),
+            sp.GetRequiredService<MergeOptions>(),
+            sp.GetRequiredService<DatasetBuilder>(),
+            sp.GetService<ILogger<DatasetExporter>>()));
         return services;
     }
 

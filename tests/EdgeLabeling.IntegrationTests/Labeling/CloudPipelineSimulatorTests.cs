@@ -227,7 +227,7 @@ public sealed class CloudPipelineSimulatorTests : IAsyncLifetime
         var budget = await p.Store.GetBudgetAsync(batch.Month);
         Assert.Equal(6, budget.Objects);
         Assert.Equal(batch.ForecastUsd - Math.Round(batch.ForecastUsd * 3 / 9, 6), budget.SpentUsd);
-        var dataset = Encoding.UTF8.GetString((await p.Objects.ReadBytesAsync(_data, DatasetKeys.DatasetManifestKey(LabelingConventions.DefaultDatasetAttribute)))!);
+        var dataset = Encoding.UTF8.GetString((await p.Objects.ReadBytesAsync(_data, DatasetKeys.JobShardKey(LabelingConventions.DefaultDatasetAttribute, job.JobName)))!);
         Assert.Equal(6, dataset.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
         // The completion event delivered again changes nothing.

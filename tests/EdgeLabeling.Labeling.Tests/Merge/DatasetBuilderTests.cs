@@ -151,4 +151,64 @@ public sealed class DatasetBuilderTests : IDisposable
         Assert.Equal(0, coco.RootElement.GetProperty("images").GetArrayLength());
         Assert.Equal(0, coco.RootElement.GetProperty("categories").GetArrayLength());
     }
+
+    [Fact]
+    public async Task BuildAsync_JobOutputWithForeignAttributeName_YieldsTheFullDatasetAndReportsTheMapping()
+    {
+        // Output of an earlier job whose label attribute was "category": before, an empty dataset.
+        var (report, lines, coco) = await BuildAsync([File("old-job.manifest", LabelSelectionTests.Foreign(1), LabelSelectionTests.Foreign(2), LabelSelectionTests.Foreign(3))], []);
+
+        Assert.Equal(3, lines.Length);
+        Assert.All(lines, l => Assert.True(GroundTruthManifest.Parse(l, "parts").HumanAnnotated));
+        Assert.Equal(3, report.HumanImages);
+        Assert.Equal(3, coco.RootElement.GetProperty("images").GetArrayLength());
+        var source = Assert.Single(report.Sources);
+        Assert.Equal(new AttributeTally(GroundTruthManifest.ObjectDetectionType, 3, 3), source.Attributes["category"]);
+        Assert.False(source.NothingUsable);
+        Assert.Contains("'category' (groundtruth/object-detection): 3 of 3 line(s) used as 'parts'", source.Describe("parts"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BuildAsync_InputWithoutAnyBoxLabel_ReportsNothingUsableNamingTheAttribute()
+    {
+        const string classification = """{"source-ref":"s3://b/a.jpg","category":1,"category-metadata":{"class-name":"bolt","type":"groundtruth/image-classification","human-annotated":"yes"}}""";
+
+        var (report, lines, _) = await BuildAsync([File("classification.manifest", classification, classification.Replace("a.jpg", "b.jpg", StringComparison.Ordinal))], []);
+
+        Assert.Empty(lines);
+        Assert.Equal(2, report.Skipped["not-bounding-box"]);
+        var source = Assert.Single(report.Sources);
+        Assert.True(source.NothingUsable);
+        Assert.Contains("'category' (groundtruth/image-classification) on 2 line(s): not a bounding-box label", source.Describe("parts"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BuildAsync_NoImageMeasured_AgreementIsNullNotOneHundredPercent()
+    {
+        var (report, _, _) = await BuildAsync([File("job.manifest", DocsStyle(1))], []);
+
+        Assert.Equal(0, report.AuditAgreement.Images);
+        Assert.Null(report.AuditAgreement.Precision);
+        Assert.Null(report.AuditAgreement.Recall);
+        Assert.Equal("n/a", AgreementSummary.Format(report.AuditAgreement.Precision));
+    }
+
+    [Fact]
+    public async Task BuildAsync_Yolo_WritesNormalisedCentreBoxesPerImageAndTheClassNames()
+    {
+        var yolo = Path.Combine(_dir.Path, "yolo");
+        using var dataset = new MemoryStream();
+
+        var report = await new DatasetBuilder().BuildAsync(
+            new DatasetBuildRequest { HumanSources = [File("job.manifest", DocsStyle(2), Empty(3))], AutoLabelSources = [], WorkDirectory = _dir.Path }, dataset, null, yolo);
+
+        Assert.Equal(2, report.YoloImages);
+        // Docs-style box: left 50, top 40, width 70, height 60 in a 640x480 image, class 1 ("nut").
+        Assert.Equal("1 0.132813 0.145833 0.109375 0.125\n", System.IO.File.ReadAllText(Path.Combine(yolo, "labels", Sha(2) + ".txt")));
+        Assert.Equal("", System.IO.File.ReadAllText(Path.Combine(yolo, "labels", Sha(3) + ".txt")));
+        Assert.Equal(["images/" + Sha(2) + ".jpg", "images/" + Sha(3) + ".jpg"], System.IO.File.ReadAllLines(Path.Combine(yolo, "images.txt")));
+        Assert.Equal([SourceRef(2), SourceRef(3)], System.IO.File.ReadAllLines(Path.Combine(yolo, "source-refs.txt")));
+        var yaml = System.IO.File.ReadAllText(Path.Combine(yolo, "data.yaml"));
+        Assert.Contains("  0: \"class-0\"\n  1: \"nut\"\n", yaml, StringComparison.Ordinal);
+    }
 }

@@ -26,6 +26,10 @@ public sealed class DatasetMergerTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
+    /// <summary>The on-demand export (what `edgelabel export --upload` does) after the merges of a test.</summary>
+    private async Task<DatasetBuildReport> ExportAsync(DatasetMerger? merger = null) =>
+        (await (merger ?? _merger).ExportDatasetAsync(new DatasetExportRequest { Directory = Path.Combine(_dir.Path, "export-" + Guid.NewGuid().ToString("N")), Upload = true })).Report;
+
     private static string OutputUri(string job = Job) => $"s3://{Bucket}/{LabelingConventions.JobOutputManifestKey(job)}";
 
     /// <summary>A job of ours whose output DescribeLabelingJob reports at the documented location.</summary>
@@ -48,6 +52,7 @@ public sealed class DatasetMergerTests : IDisposable
         Assert.Equal(MergeResult.Merged, result.Outcome);
         Assert.Equal(4, result.Labeled);
         Assert.Empty(result.MalformedLines);
+        await ExportAsync();
         var lines = await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts"));
         Assert.Equal(4, lines.Length);
         var parsed = lines.Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
@@ -94,7 +99,7 @@ public sealed class DatasetMergerTests : IDisposable
         Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(2)));
         Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(3)));
         Assert.Equal("no-label-in-output", _ledger.PendingReasons[SourceRef(3)]);
-        Assert.Single(await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts")));
+        Assert.Single(await ReadLinesAsync(_store, DatasetKeys.JobShardKey("parts", Job)));
     }
 
     [Theory]
@@ -115,7 +120,8 @@ public sealed class DatasetMergerTests : IDisposable
         Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(2)));
         Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(3)));
         Assert.Equal(reason, _ledger.PendingReasons[SourceRef(3)]);
-        Assert.Equal(2, (await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts"))).Length);
+        Assert.Equal(2, (await ReadLinesAsync(_store, DatasetKeys.JobShardKey("parts", Job))).Length);
+        Assert.Equal(2, (await ExportAsync()).TotalImages);
         Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.JobDoneKey("parts", Job)));
         Assert.Equal(status, _ledger.ClosedJobs[Job]);
         // Only a failure counts towards the failed-jobs alarm; a stop is someone's decision. Labels arrived, so no creation back-off.
@@ -235,8 +241,8 @@ public sealed class DatasetMergerTests : IDisposable
     {
         await GivenJobAsync([1, 2], RealStyle(1), Failed(2));
         await _merger.MergeAsync(Event("Completed"));
-        var datasetBefore = await _store.ReadBytesAsync(Bucket, DatasetKeys.DatasetManifestKey("parts"));
-        var cocoBefore = await _store.ReadBytesAsync(Bucket, DatasetKeys.CocoKey("parts"));
+        var shardBefore = await _store.ReadBytesAsync(Bucket, DatasetKeys.JobShardKey("parts", Job));
+        var indexBefore = await _store.ReadBytesAsync(Bucket, DatasetKeys.IndexKey("parts"));
 
         // Meanwhile item 2 was claimed into another job; a stale duplicate must not touch it.
         _ledger.AddJob("edgelabel-batch-20261126-0002", [SourceRef(2)]);
@@ -246,8 +252,8 @@ public sealed class DatasetMergerTests : IDisposable
         Assert.Equal(MergeResult.AlreadyMerged, again.Outcome);
         Assert.Equal(MergeResult.AlreadyMerged, thenFailed.Outcome);
         Assert.Equal(InMemoryJobItemsLedger.ItemState.InJob, _ledger.StateOf(SourceRef(2)));
-        Assert.Equal(datasetBefore, await _store.ReadBytesAsync(Bucket, DatasetKeys.DatasetManifestKey("parts")));
-        Assert.Equal(cocoBefore, await _store.ReadBytesAsync(Bucket, DatasetKeys.CocoKey("parts")));
+        Assert.Equal(shardBefore, await _store.ReadBytesAsync(Bucket, DatasetKeys.JobShardKey("parts", Job)));
+        Assert.Equal(indexBefore, await _store.ReadBytesAsync(Bucket, DatasetKeys.IndexKey("parts")));
     }
 
     [Fact]
@@ -255,16 +261,21 @@ public sealed class DatasetMergerTests : IDisposable
     {
         await GivenJobAsync([1, 2], RealStyle(1), DocsStyle(2));
         await _merger.MergeAsync(Event("Completed"));
+        await ExportAsync();
         var first = await _store.ReadBytesAsync(Bucket, DatasetKeys.DatasetManifestKey("parts"));
         var firstCoco = await _store.ReadBytesAsync(Bucket, DatasetKeys.CocoKey("parts"));
+        var firstShard = await _store.ReadBytesAsync(Bucket, DatasetKeys.JobShardKey("parts", Job));
         await _store.DeleteAsync(Bucket, DatasetKeys.JobDoneKey("parts", Job));
 
         var again = await _merger.MergeAsync(Event("Completed"));
+        await ExportAsync();
 
         Assert.Equal(MergeResult.Merged, again.Outcome);
+        Assert.Equal(firstShard, await _store.ReadBytesAsync(Bucket, DatasetKeys.JobShardKey("parts", Job)));
         Assert.Equal(first, await _store.ReadBytesAsync(Bucket, DatasetKeys.DatasetManifestKey("parts")));
         Assert.Equal(firstCoco, await _store.ReadBytesAsync(Bucket, DatasetKeys.CocoKey("parts")));
         Assert.Single(await _store.ListAsync(Bucket, DatasetKeys.JobShardPrefix("parts")).Where(o => o.Key.EndsWith(".manifest", StringComparison.Ordinal)).ToListAsync());
+        Assert.Equal((1L, 2L), (again.Dataset!.Shards, again.Dataset.HumanImages));
     }
 
     [Fact]
@@ -283,7 +294,7 @@ public sealed class DatasetMergerTests : IDisposable
         Assert.Equal(1, result.MalformedLines["invalid-label"]);
         Assert.Equal(1, result.MalformedLines["not-an-object"]);
         Assert.Equal(InMemoryJobItemsLedger.ItemState.Pending, _ledger.StateOf(SourceRef(3)));
-        Assert.Equal(2, (await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts"))).Length);
+        Assert.Equal(2, (await ReadLinesAsync(_store, DatasetKeys.JobShardKey("parts", Job))).Length);
         Assert.Contains(("MergeMalformedLines", 1.0, "not-json"), _metrics.Values);
         Assert.Contains(("MergeReturnedToPending", 1.0, "no-label-in-output"), _metrics.Values);
     }
@@ -315,19 +326,19 @@ public sealed class DatasetMergerTests : IDisposable
     [Fact]
     public async Task MergeAsync_AutoLabelsAndHumanLabels_JoinWithHumanWinning()
     {
-        await GivenJobAsync([1], RealStyle(1));
+        await GivenJobAsync([1], RealStyle(1).Replace("uncertain-box", LabelingConventions.AuditSampleReason, StringComparison.Ordinal));
         await PutLinesAsync(_store, LabelingConventions.AutoLabelBatchKey("site-a-cam1", DateTimeOffset.UtcNow, Sha(100)), [Auto(1), Auto(5), Auto(6)]);
 
-        var result = await _merger.MergeAsync(Event("Completed"));
+        await _merger.MergeAsync(Event("Completed"));
+        var report = await ExportAsync();
 
         var lines = (await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts"))).Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
         Assert.Equal(3, lines.Count);
         Assert.True(lines.Single(l => l.SourceRef == SourceRef(1)).HumanAnnotated);
         Assert.False(lines.Single(l => l.SourceRef == SourceRef(5)).HumanAnnotated);
-        Assert.Equal(1, result.Dataset!.HumanOverModel);
-        Assert.Equal(1, result.Dataset.AuditAgreement.Images);
-        Assert.Contains(("AuditModelPrecision", 100.0, (string?)null), _metrics.Values);
-        Assert.Contains(("DatasetImages", 3.0, (string?)null), _metrics.Values);
+        Assert.Equal(1, report.HumanOverModel);
+        Assert.Equal(1, report.AuditAgreement.Images);
+        Assert.Contains(("DatasetHumanImages", 1.0, (string?)null), _metrics.Values);
     }
 
     [Fact]
@@ -338,10 +349,11 @@ public sealed class DatasetMergerTests : IDisposable
         await _store.PutBytesAsync("incoming-bucket", LabelingConventions.AutoLabelBatchKey("site-a-cam1", DateTimeOffset.UtcNow, Sha(200)), System.Text.Encoding.UTF8.GetBytes(Auto(8) + "\n"), "application/jsonlines");
         await PutLinesAsync(_store, LabelingConventions.AutoLabelBatchKey("site-b-cam2", DateTimeOffset.UtcNow, Sha(201)), [Auto(9)]);
 
-        var result = await merger.MergeAsync(Event("Completed"));
+        await merger.MergeAsync(Event("Completed"));
+        var report = await ExportAsync(merger);
 
-        Assert.Equal(1, result.Dataset!.HumanImages);
-        Assert.Equal(2, result.Dataset.ModelImages);
+        Assert.Equal(1, report.HumanImages);
+        Assert.Equal(2, report.ModelImages);
     }
 
     [Fact]
@@ -354,12 +366,109 @@ public sealed class DatasetMergerTests : IDisposable
             new Dictionary<string, string> { [ObjectContent.ContentEncodingKey] = ObjectContent.Gzip });
         await PutLinesAsync(_store, LabelingConventions.AutoLabelBatchKey("site-a-cam1", DateTimeOffset.UtcNow, Sha(301)), [Auto(7)]);
 
-        var result = await _merger.MergeAsync(Event("Completed"));
+        await _merger.MergeAsync(Event("Completed"));
+        var report = await ExportAsync();
 
         var lines = (await ReadLinesAsync(_store, DatasetKeys.DatasetManifestKey("parts"))).Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
         Assert.Equal([SourceRef(1), SourceRef(5), SourceRef(6), SourceRef(7)], lines.Select(l => l.SourceRef).Order());
-        Assert.Equal(3, result.Dataset!.ModelImages);
-        Assert.Empty(result.Dataset.Skipped);
+        Assert.Equal(3, report.ModelImages);
+        Assert.Empty(report.Skipped);
+    }
+
+    [Fact]
+    public async Task MergeAsync_OutputWithForeignAttributeName_WritesTheFullShardUnderTheDatasetAttribute()
+    {
+        await GivenJobAsync([1, 2, 3], LabelSelectionTests.Foreign(1), LabelSelectionTests.Foreign(2), LabelSelectionTests.Foreign(3));
+
+        var result = await _merger.MergeAsync(Event("Completed"));
+
+        Assert.Equal(3, result.Labeled);
+        Assert.Equal(0, result.ReturnedItems);
+        Assert.Equal(new AttributeTally(GroundTruthManifest.ObjectDetectionType, 3, 3), result.Shard!.Attributes["category"]);
+        var shard = (await ReadLinesAsync(_store, DatasetKeys.JobShardKey("parts", Job))).Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
+        Assert.Equal([SourceRef(1), SourceRef(2), SourceRef(3)], shard.Select(l => l.SourceRef));
+        Assert.All([1, 2, 3], i => Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(i))));
+    }
+
+    [Fact]
+    public async Task MergeAsync_OutputWithoutAnyBoxLabel_CountsItByNameAndReturnsTheItems()
+    {
+        const string classification = """{"source-ref":"@","category":1,"category-metadata":{"class-name":"bolt","type":"groundtruth/image-classification","human-annotated":"yes"}}""";
+        await GivenJobAsync([1, 2], classification.Replace("@", SourceRef(1), StringComparison.Ordinal), classification.Replace("@", SourceRef(2), StringComparison.Ordinal));
+
+        var result = await _merger.MergeAsync(Event("Completed"));
+
+        Assert.Equal(0, result.Labeled);
+        Assert.Equal(2, result.MalformedLines["not-bounding-box"]);
+        Assert.Equal(2, result.ReturnedItems);
+        Assert.Equal(new AttributeTally("groundtruth/image-classification", 2, 0), result.Shard!.Attributes["category"]);
+        Assert.Contains(("MergeMalformedLines", 2.0, "not-bounding-box"), _metrics.Values);
+    }
+
+    [Fact]
+    public async Task MergeAsync_NextJob_ReadsNoOtherShardOnlyTheIndex()
+    {
+        var counting = new ReadCountingStore(_store);
+        var merger = new DatasetMerger(counting, _ledger, new MergeOptions { DataBucket = Bucket, WorkDirectory = Path.Combine(_dir.Path, "work3") }, new DatasetBuilder(), outputs: _outputs);
+        await GivenJobAsync([1, 2], RealStyle(1), DocsStyle(2));
+        await merger.MergeAsync(Event("Completed"));
+        const string next = "edgelabel-batch-20261126-0002";
+        _ledger.AddJob(next, [SourceRef(3)]);
+        _outputs.Set(next, new JobOutputReport("Completed", OutputUri(next), null, 1));
+        await PutLinesAsync(_store, LabelingConventions.JobOutputManifestKey(next), [DocsStyle(3, next)]);
+        await PutLinesAsync(_store, LabelingConventions.AutoLabelBatchKey("site-a-cam1", DateTimeOffset.UtcNow, Sha(400)), [Auto(9)]);
+        counting.Reads.Clear();
+
+        var result = await merger.MergeAsync(Event("Completed", next));
+
+        // O(job): the job's own output, the index (and the done-marker check); never the first shard or the auto labels.
+        Assert.Equal([DatasetKeys.IndexKey("parts"), LabelingConventions.JobOutputManifestKey(next)], counting.Reads.Order(StringComparer.Ordinal));
+        Assert.Equal((2L, 3L), (result.Dataset!.Shards, result.Dataset.HumanImages));
+    }
+
+    [Fact]
+    public async Task MergeAsync_IndexLostAnEntry_IsRepairedFromTheJobSummaries()
+    {
+        await GivenJobAsync([1, 2], RealStyle(1), DocsStyle(2));
+        await _merger.MergeAsync(Event("Completed"));
+        // A concurrent merge wrote the index without this job's entry.
+        await _store.PutBytesAsync(Bucket, DatasetKeys.IndexKey("parts"), """{"Attribute":"parts","Shards":[]}"""u8.ToArray(), "application/json");
+        const string next = "edgelabel-batch-20261126-0002";
+        _ledger.AddJob(next, [SourceRef(3)]);
+        _outputs.Set(next, new JobOutputReport("Completed", OutputUri(next), null, 1));
+        await PutLinesAsync(_store, LabelingConventions.JobOutputManifestKey(next), [DocsStyle(3, next)]);
+
+        var result = await _merger.MergeAsync(Event("Completed", next));
+
+        Assert.Equal((2L, 3L), (result.Dataset!.Shards, result.Dataset.HumanImages));
+    }
+
+    [Fact]
+    public async Task MergeAsync_AuditSampleImages_FeedTheAuditMetricsOverEveryJobSoFar()
+    {
+        // The edge sent image 1 as an audit of a confident auto label: its prior boxes are what the edge labeled.
+        var audit = RealStyle(1).Replace("uncertain-box", LabelingConventions.AuditSampleReason, StringComparison.Ordinal);
+        await GivenJobAsync([1, 2], audit, DocsStyle(2));
+
+        var result = await _merger.MergeAsync(Event("Completed"));
+
+        Assert.Equal(1, result.Dataset!.Audit.Images);
+        Assert.Equal(0, result.Dataset.Reviewed.Images);
+        Assert.Equal(1.0, result.Dataset.Audit.Precision);
+        Assert.Equal(0.5, result.Dataset.Audit.Recall);
+        Assert.Contains(("AuditModelPrecision", 100.0, (string?)null), _metrics.Values);
+        Assert.Contains(("AuditModelRecall", 50.0, (string?)null), _metrics.Values);
+    }
+
+    [Fact]
+    public async Task MergeAsync_NoAuditImageYet_EmitsNoAgreementMetric()
+    {
+        await GivenJobAsync([1], DocsStyle(1));
+
+        var result = await _merger.MergeAsync(Event("Completed"));
+
+        Assert.Null(result.Dataset!.Audit.Precision);
+        Assert.DoesNotContain(_metrics.Values, v => v.Name.StartsWith("AuditModel", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -384,6 +493,27 @@ public sealed class DatasetMergerTests : IDisposable
         Assert.Equal("My-Job-7", change.JobName);
         Assert.Equal("Completed", change.Status);
         Assert.Equal("arn:aws:sagemaker:us-east-1:123456789012:labeling-job/My-Job-7", change.JobArn);
+    }
+
+    /// <summary>Records which objects are opened for reading (HEADs and LISTs are not reads of lines).</summary>
+    private sealed class ReadCountingStore(IObjectStore inner) : IObjectStore
+    {
+        public List<string> Reads { get; } = [];
+
+        public Task PutAsync(string bucket, string key, Stream content, string contentType, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
+            inner.PutAsync(bucket, key, content, contentType, metadata, cancellationToken);
+
+        public Task<StoredObject?> HeadAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.HeadAsync(bucket, key, cancellationToken);
+
+        public Task<Stream?> OpenReadAsync(string bucket, string key, CancellationToken cancellationToken = default)
+        {
+            Reads.Add(key);
+            return inner.OpenReadAsync(bucket, key, cancellationToken);
+        }
+
+        public IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(bucket, prefix, cancellationToken);
+
+        public Task DeleteAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(bucket, key, cancellationToken);
     }
 
     private sealed class RecordingMetrics : ILabelingMetrics

@@ -78,7 +78,8 @@ public sealed class MergeFunctionTests : IDisposable
 
         Assert.Empty(response.BatchItemFailures);
         Assert.Equal(InMemoryJobItemsLedger.ItemState.Labeled, _ledger.StateOf(SourceRef(2)));
-        Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.CocoKey("parts")));
+        Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.JobShardKey("parts", Job)));
+        Assert.NotNull(await _store.HeadAsync(Bucket, DatasetKeys.IndexKey("parts")));
     }
 
     [Fact]

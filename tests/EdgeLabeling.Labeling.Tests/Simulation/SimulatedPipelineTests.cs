@@ -35,11 +35,11 @@ public sealed class SimulatedPipelineTests
         Assert.Equal(result.ReturnedItems, pending);
 
         // 30 auto-labeled images; the human-labeled ones among them (1..20) win.
-        var dataset = Encoding.UTF8.GetString((await h.Store.ReadBytesAsync(SimulatorHarness.Bucket, DatasetKeys.DatasetManifestKey("parts")))!)
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
+        var export = await merger.ExportDatasetAsync(new DatasetExportRequest { Directory = Path.Combine(h.Root, "export") });
+        var dataset = File.ReadAllLines(export.ManifestPath).Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
         Assert.Equal(30, dataset.Count);
         Assert.Equal(result.Labeled, dataset.Count(d => d.HumanAnnotated));
-        Assert.Equal(result.Labeled, result.Dataset!.HumanOverModel);
+        Assert.Equal(result.Labeled, export.Report.HumanOverModel);
         Assert.Equal(30, dataset.Select(d => d.SourceRef).Distinct().Count());
     }
 }

@@ -142,6 +142,7 @@ public sealed class SimulatorIntegrationTests
         Assert.Equal(MergeResult.Merged, result.Outcome);
         Assert.Equal(8, result.Labeled);
         Assert.Equal(4, result.ReturnedItems);
+        await services.GetRequiredService<DatasetExporter>().ExportAsync(new DatasetExportRequest { Directory = Path.Combine(work.Path, "export"), Upload = true });
         var dataset = Encoding.UTF8.GetString((await bucket.Store.ReadBytesAsync(bucket.Name, DatasetKeys.DatasetManifestKey("parts")))!)
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => GroundTruthManifest.Parse(l, "parts")).ToList();
         Assert.Equal(result.Labeled, dataset.Count);

@@ -1,0 +1,263 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using EdgeLabeling.Contracts;
+
+namespace EdgeLabeling.Labeling.Merge;
+
+/// <summary>
+/// Writes dataset lines — one image, one label attribute, provenance — straight from a parsed line with
+/// <see cref="Utf8JsonWriter"/> (no DOM). The output is the shape of <see cref="GroundTruthManifest.BuildLine"/>:
+/// source-ref, <c>edgelabel-provenance</c>, the label (coordinates rounded to 2 decimals) and its metadata
+/// (class-map of the classes used, confidences rounded to 4 decimals).
+/// </summary>
+public sealed class DatasetLineWriter(Stream output) : IDisposable
+{
+    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+    private readonly Utf8JsonWriter _json = new(new ArrayBufferWriter<byte>(1), new JsonWriterOptions { SkipValidation = true });
+    private readonly List<int> _classIds = new(8);
+    private static readonly string[] SmallIds = [.. Enumerable.Range(0, 64).Select(i => i.ToString(CultureInfo.InvariantCulture))];
+    private string _attribute = "";
+    private string _metadataAttribute = "";
+    private string _job = "";
+    private string _jobWithPrefix = "";
+
+    public long Lines { get; private set; }
+
+    /// <summary>Writes one line for <paramref name="label"/> of <paramref name="line"/> under <paramref name="datasetAttribute"/>.</summary>
+    public void Write(ManifestLine line, ManifestAttribute label, string datasetAttribute, bool human, DateTimeOffset fallbackCreationDate)
+    {
+        if (!ReferenceEquals(_attribute, datasetAttribute))
+        {
+            _attribute = datasetAttribute;
+            _metadataAttribute = datasetAttribute + "-metadata";
+        }
+
+        _buffer.ResetWrittenCount();
+        _json.Reset(_buffer);
+        var w = _json;
+        w.WriteStartObject();
+        w.WriteString("source-ref"u8, line.SourceRef);
+        WriteProvenance(w, line, label, human);
+
+        w.WriteStartObject(datasetAttribute);
+        w.WriteStartArray("image_size"u8);
+        w.WriteStartObject();
+        var size = label.Size!.Value;
+        w.WriteNumber("width"u8, size.Width);
+        w.WriteNumber("height"u8, size.Height);
+        w.WriteNumber("depth"u8, size.Depth);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteStartArray("annotations"u8);
+        _classIds.Clear();
+        foreach (var b in label.Boxes)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("class_id"u8, b.ClassId);
+            WriteRounded(w, "top"u8, b.Top, 2);
+            WriteRounded(w, "left"u8, b.Left, 2);
+            WriteRounded(w, "height"u8, b.Height, 2);
+            WriteRounded(w, "width"u8, b.Width, 2);
+            w.WriteEndObject();
+            if (!_classIds.Contains(b.ClassId))
+            {
+                _classIds.Add(b.ClassId);
+            }
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+
+        w.WriteStartObject(_metadataAttribute);
+        w.WriteStartArray("objects"u8);
+        foreach (var b in label.Boxes)
+        {
+            w.WriteStartObject();
+            WriteRounded(w, "confidence"u8, b.Confidence, 4);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartObject("class-map"u8);
+        foreach (var id in _classIds)
+        {
+            w.WriteString(id < SmallIds.Length ? SmallIds[id] : id.ToString(CultureInfo.InvariantCulture), ClassName(label, id));
+        }
+
+        w.WriteEndObject();
+        w.WriteString("type"u8, GroundTruthManifest.ObjectDetectionType);
+        w.WriteString("human-annotated"u8, human ? "yes"u8 : "no"u8);
+        w.WriteString("creation-date"u8, CreationDate(label.CreationDate, fallbackCreationDate));
+        if (!ReferenceEquals(_job, label.JobName))
+        {
+            // A shard holds one job: build "labeling-job/<job>" once, not per line.
+            _job = label.JobName;
+            _jobWithPrefix = _job.Length == 0 ? "" : "labeling-job/" + _job;
+        }
+
+        w.WriteString("job-name"u8, _jobWithPrefix);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.Flush();
+
+        output.Write(_buffer.WrittenSpan);
+        output.WriteByte((byte)'\n');
+        Lines++;
+    }
+
+    private static readonly long[] Scales = [1, 10, 100, 1000, 10000];
+
+    /// <summary>
+    /// Writes <c>Math.Round(value, decimals)</c> as the shortest decimal (what <see cref="Utf8JsonWriter.WriteNumber(string, double)"/>
+    /// prints for such a value: 455.6, 41, 0.41) without the cost of general double formatting.
+    /// </summary>
+    private static void WriteRounded(Utf8JsonWriter w, ReadOnlySpan<byte> name, double value, int decimals)
+    {
+        var rounded = Math.Round(value, decimals);
+        var scale = Scales[decimals];
+        var scaled = Math.Round(rounded * scale);
+        if (Math.Abs(scaled) >= 1e15)
+        {
+            w.WriteNumber(name, rounded);
+            return;
+        }
+
+        var units = (long)scaled;
+        Span<byte> text = stackalloc byte[24];
+        var pos = text.Length;
+        var negative = units < 0;
+        var magnitude = Math.Abs(units);
+        var fraction = magnitude % scale;
+        var whole = magnitude / scale;
+        if (fraction != 0)
+        {
+            var digits = decimals;
+            while (fraction % 10 == 0)
+            {
+                fraction /= 10;
+                digits--;
+            }
+
+            for (var i = 0; i < digits; i++)
+            {
+                text[--pos] = (byte)('0' + (fraction % 10));
+                fraction /= 10;
+            }
+
+            text[--pos] = (byte)'.';
+        }
+
+        do
+        {
+            text[--pos] = (byte)('0' + (whole % 10));
+            whole /= 10;
+        }
+        while (whole != 0);
+
+        if (negative)
+        {
+            text[--pos] = (byte)'-';
+        }
+
+        w.WritePropertyName(name);
+        w.WriteRawValue(text[pos..], skipInputValidation: true);
+    }
+
+    /// <summary>Names of class ids come from the line's class-map; an id without one gets a placeholder.</summary>
+    public static string ClassName(ManifestAttribute label, int classId) =>
+        label.ClassMap.TryGetValue(classId, out var n) ? n : "class-" + classId.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Provenance: everything the edge recorded, then who labeled the image and in which job (see
+    /// <see cref="DatasetProvenance"/>); the edge's own source/job-name/adjustment-status are replaced.
+    /// </summary>
+    private static void WriteProvenance(Utf8JsonWriter w, ManifestLine line, ManifestAttribute label, bool human)
+    {
+        w.WriteStartObject(DatasetProvenance.Key);
+        var hasEdgeReason = false;
+        string? edgeAdjustment = null;
+        if (!line.Provenance.IsEmpty)
+        {
+            var span = line.Provenance.Span;
+            var reader = new Utf8JsonReader(span);
+            reader.Read();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var replaced = reader.ValueTextEquals("source"u8) || reader.ValueTextEquals("job-name"u8);
+                var adjustment = reader.ValueTextEquals("adjustment-status"u8);
+                hasEdgeReason |= reader.ValueTextEquals("edge-reason"u8);
+                var name = reader.GetString()!;
+                reader.Read();
+                var start = (int)reader.TokenStartIndex;
+                if (adjustment && reader.TokenType == JsonTokenType.String)
+                {
+                    edgeAdjustment = reader.GetString();
+                }
+
+                reader.Skip();
+                if (!replaced && !adjustment)
+                {
+                    w.WritePropertyName(name);
+                    w.WriteRawValue(span[start..(int)reader.BytesConsumed], skipInputValidation: true);
+                }
+            }
+        }
+
+        if (!hasEdgeReason && line.EdgeReason is { } reason)
+        {
+            w.WriteString("edge-reason"u8, reason);
+        }
+
+        w.WriteString("source"u8, human ? "human"u8 : "model"u8);
+        if (label.JobName.Length > 0)
+        {
+            w.WriteString("job-name"u8, label.JobName);
+        }
+
+        if ((label.AdjustmentStatus ?? edgeAdjustment) is { } status)
+        {
+            w.WriteString("adjustment-status"u8, status);
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static string CreationDate(string? value, DateTimeOffset fallback)
+    {
+        // Ground Truth's own format (no zone, microseconds) is kept as it is; anything else is normalised to it.
+        if (value is not null && IsGroundTruthDate(value))
+        {
+            return value;
+        }
+
+        if (value is not null && DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var d))
+        {
+            return GroundTruthManifest.FormatCreationDate(new DateTimeOffset(d, TimeSpan.Zero));
+        }
+
+        return GroundTruthManifest.FormatCreationDate(fallback);
+    }
+
+    /// <summary>yyyy-MM-ddTHH:mm:ss.ffffff with plausible field values (checked by hand: this runs once per line).</summary>
+    private static bool IsGroundTruthDate(string v)
+    {
+        if (v.Length != 26 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' || v[19] != '.')
+        {
+            return false;
+        }
+
+        for (var i = 0; i < 26; i++)
+        {
+            if (i is not (4 or 7 or 10 or 13 or 16 or 19) && !char.IsAsciiDigit(v[i]))
+            {
+                return false;
+            }
+        }
+
+        int Two(int at) => ((v[at] - '0') * 10) + (v[at + 1] - '0');
+        return Two(5) is >= 1 and <= 12 && Two(8) is >= 1 and <= 31 && Two(11) <= 23 && Two(14) <= 59 && Two(17) <= 60;
+    }
+
+    public void Dispose() => _json.Dispose();
+}
