@@ -53,6 +53,12 @@ public sealed record LabelingOptions
 
     public HumanTaskSettings Task { get; init; } = new();
 
+    /// <summary>
+    /// Who labels the jobs: <see cref="LabelingBackends.GroundTruth"/> (SageMaker Ground Truth) or
+    /// <see cref="LabelingBackends.BuiltIn"/> (the review app over the task store, EdgeLabeling.Review).
+    /// </summary>
+    public string Backend { get; init; } = LabelingBackends.GroundTruth;
+
     /// <summary>Tags put on every labeling job (besides the batch id tag).</summary>
     public IReadOnlyDictionary<string, string> JobTags { get; init; } = new Dictionary<string, string> { ["project"] = "edgelabeling" };
 
@@ -66,6 +72,7 @@ public sealed record LabelingOptions
         decimal Dec(string name, decimal fallback) => Parse(name, Str(name), fallback, s => decimal.Parse(s, NumberStyles.Number, CultureInfo.InvariantCulture));
 
         var defaults = new LabelingOptions();
+        var backend = LabelingBackends.Parse(Str("LABELING_BACKEND"));
         var options = new LabelingOptions
         {
             Region = Str("AWS_REGION") ?? Str("AWS_DEFAULT_REGION") ?? defaults.Region,
@@ -99,7 +106,8 @@ public sealed record LabelingOptions
             Budget = new BudgetPolicy
             {
                 MonthlyBudgetUsd = Dec("MONTHLY_BUDGET_USD", defaults.Budget.MonthlyBudgetUsd),
-                Tiers = Str("PRICE_TIERS") is { } tiers ? PriceTier.ParseList(tiers) : defaults.Budget.Tiers,
+                // The built-in backend costs nothing per object: budget and forecasts see a price of 0.
+                Tiers = Str("PRICE_TIERS") is { } tiers ? PriceTier.ParseList(tiers) : backend == LabelingBackends.BuiltIn ? LabelingBackends.FreeTiers : defaults.Budget.Tiers,
                 FreeObjectsPerMonth = Int("FREE_OBJECTS_PER_MONTH", (int)defaults.Budget.FreeObjectsPerMonth),
             },
             Task = new HumanTaskSettings
@@ -111,6 +119,7 @@ public sealed record LabelingOptions
                 Description = Str("TASK_DESCRIPTION") ?? defaults.Task.Description,
             },
             JobTags = Str("JOB_TAGS") is { } tags ? ParseTags(tags) : defaults.JobTags,
+            Backend = backend,
         };
         options.Validate();
         return options;
@@ -183,4 +192,22 @@ public sealed record HumanTaskSettings
     public string Description { get; init; } = "Adjust, relabel, delete or add bounding boxes so every listed object has one tight box.";
 
     public int TaskAvailabilitySeconds(BatchingPolicy batching) => (int)Math.Round(batching.TaskAvailabilityDays * 86_400);
+}
+
+/// <summary>The labeling backends a deployment can choose (LABELING_BACKEND, cdk.json labeling.backend).</summary>
+public static class LabelingBackends
+{
+    public const string GroundTruth = "groundtruth";
+    public const string BuiltIn = "builtin";
+
+    /// <summary>The price list of the built-in backend: nothing per object.</summary>
+    public static IReadOnlyList<PriceTier> FreeTiers { get; } = [new(long.MaxValue, 0m)];
+
+    /// <summary>Null or empty means Ground Truth (what every deployment used before the built-in backend existed).</summary>
+    public static string Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or GroundTruth => GroundTruth,
+        BuiltIn => BuiltIn,
+        _ => throw new ArgumentException($"LABELING_BACKEND '{value}' is not one of {GroundTruth}, {BuiltIn}", "LABELING_BACKEND"),
+    };
 }
