@@ -63,6 +63,9 @@ public sealed record EnvironmentConfig
     /// <summary>Greengrass fleet targets and rollout policy.</summary>
     public required FleetConfig Fleet { get; init; }
 
+    /// <summary>Who labels: Ground Truth (the default) or the built-in review app.</summary>
+    public LabelingBackendConfig Labeling { get; init; } = new();
+
     /// <summary>True when <see cref="RemovalPolicy"/> is "destroy".</summary>
     public bool DestroyOnRemoval => string.Equals(RemovalPolicy, "destroy", StringComparison.Ordinal);
 
@@ -177,4 +180,16 @@ public sealed record RolloutConfig
 
     /// <summary>How long components may defer an update after being notified.</summary>
     public required int ComponentUpdateTimeoutSeconds { get; init; }
+}
+
+/// <summary>The labeling backend of an environment (cdk.json <c>labeling.backend</c>).</summary>
+public sealed record LabelingBackendConfig
+{
+    public const string GroundTruth = "groundtruth";
+    public const string BuiltIn = "builtin";
+
+    /// <summary>"groundtruth" (SageMaker Ground Truth jobs) or "builtin" (the review app: any account, no per-object price).</summary>
+    public string Backend { get; init; } = GroundTruth;
+
+    public bool IsBuiltIn => string.Equals(Backend, BuiltIn, StringComparison.Ordinal);
 }

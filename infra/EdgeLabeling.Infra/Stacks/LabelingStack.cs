@@ -131,6 +131,7 @@ public sealed class LabelingStack : Stack
             ["GT_ROLE_ARN"] = gtRole.RoleArn,
             ["KMS_KEY_ID"] = props.DataKey.KeyArn,
             ["LABEL_ATTRIBUTE"] = config.LabelAttribute,
+            ["LABELING_BACKEND"] = config.Labeling.Backend,
             ["BATCH_MIN_ITEMS"] = config.Batch.MinItems.ToString(CultureInfo.InvariantCulture),
             ["BATCH_MAX_AGE_MINUTES"] = config.Batch.MaxAgeMinutes.ToString(CultureInfo.InvariantCulture),
             ["MONTHLY_BUDGET_USD"] = config.Budget.MonthlyUsd.ToString(CultureInfo.InvariantCulture),
