@@ -13,5 +13,6 @@ internal static class CommandCatalog
         yield return MergeCommand.Create();
         yield return BatchCommand.Create();
         yield return PipelineCommand.Create();
+        yield return ReviewCommand.Create();
     }
 }
