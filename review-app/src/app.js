@@ -62,7 +62,7 @@ async function showJobs() {
     }
     body.appendChild(tr);
   }
-  say(jobs.length ? '' : 'No jobs yet.');
+  if (!jobs.length) say('No jobs yet.');
 }
 
 function stopTask() {
@@ -89,8 +89,14 @@ function toAnnotation(box, i) {
 const labelOf = (a) => (a.bodies.find((b) => b.purpose === 'tagging') || {}).value;
 
 function setLabel(a, label) {
-  const others = a.bodies.filter((b) => b.purpose !== 'tagging');
-  state.anno.updateAnnotation({ ...a, bodies: [...others, { id: a.id + '-label', annotation: a.id, purpose: 'tagging', value: label }] });
+  // The selection editor holds its own copy of a selected shape and writes it back on deselect, so the
+  // label is changed with the shape deselected and the selection restored afterwards.
+  const selected = state.anno.getSelected().some((s) => s.id === a.id);
+  if (selected) state.anno.cancelSelected();
+  const current = state.anno.getAnnotationById(a.id) || a;
+  const others = current.bodies.filter((b) => b.purpose !== 'tagging');
+  state.anno.updateAnnotation({ ...current, bodies: [...others, { id: a.id + '-label', annotation: a.id, purpose: 'tagging', value: label }] });
+  if (selected) state.anno.setSelected(a.id);
 }
 
 function renderClasses() {
@@ -231,6 +237,10 @@ function onKey(e) {
   if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z') {
     e.preventDefault();
     state.anno.undo();
+    renderBoxes();
+  } else if (e.key === 'Escape') {
+    state.anno.cancelSelected();
+    state.selectedId = null;
     renderBoxes();
   } else if (e.key === 'Delete' || e.key === 'Backspace') {
     e.preventDefault();
