@@ -8,5 +8,10 @@ if (args is ["inference-paired", .. var rest])
     return PairedInferenceBench.Run(rest);
 }
 
+if (args is ["review-leases", .. var reviewArgs])
+{
+    return await EdgeLabeling.Benchmarks.Review.ReviewLeaseBench.RunAsync(reviewArgs);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -53,6 +53,7 @@ public sealed class SqliteReviewTaskStore : IReviewTaskStore
               depth INTEGER,
               PRIMARY KEY(job_key, idx));
             CREATE INDEX IF NOT EXISTS review_tasks_open ON review_tasks(job_key, state, lease_until);
+            CREATE INDEX IF NOT EXISTS review_tasks_next ON review_tasks(job_key, state, idx);
             """);
     }
 
@@ -144,9 +145,17 @@ public sealed class SqliteReviewTaskStore : IReviewTaskStore
             }
         }
 
-        using (var next = Cmd(c, tx, "SELECT idx FROM review_tasks WHERE job_key=$k AND (state=0 OR (state=1 AND lease_until<=$n)) ORDER BY idx LIMIT 1",
+        // Two index seeks instead of one OR (which SQLite answers by sorting every open task): a lease that
+        // ran out goes first (it was offered earlier), then the lowest pending index.
+        using (var lapsed = Cmd(c, tx, "SELECT idx FROM review_tasks WHERE job_key=$k AND state=1 AND lease_until<=$n ORDER BY lease_until LIMIT 1",
             ("$k", key), ("$n", now.UtcTicks)))
         {
+            index = lapsed.ExecuteScalar() as long?;
+        }
+
+        if (index is null)
+        {
+            using var next = Cmd(c, tx, "SELECT idx FROM review_tasks WHERE job_key=$k AND state=0 ORDER BY idx LIMIT 1", ("$k", key));
             index = next.ExecuteScalar() as long?;
         }
 
