@@ -41,3 +41,17 @@ public sealed class LabelingBackendOptionTests
         Assert.Contains("LABELING_BACKEND 'mturk' is not one of groundtruth, builtin", ex.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class LabelingCompositionTests
+{
+    [Fact]
+    public void AddLabeling_BuiltInWithoutTheBackendRegistered_RefusesToFallBackToGroundTruth()
+    {
+        var options = LabelingOptions.FromDictionary(new Dictionary<string, string> { ["LABELING_BACKEND"] = "builtin", ["LOCAL_STORE_ROOT"] = Path.GetTempPath() });
+        using var services = LabelingServiceCollectionExtensions.BuildLabelingProvider(options);
+
+        var ex = Assert.Throws<InvalidOperationException>(() => Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Labeling.SageMaker.ISageMakerClient>(services));
+
+        Assert.Contains("LABELING_BACKEND=builtin", ex.Message, StringComparison.Ordinal);
+    }
+}
