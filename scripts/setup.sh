@@ -36,14 +36,23 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 scripts/arm64-sysroot.sh >/dev/null
 
+# The review page's browser test drives Debian's chromium (Playwright's own browser download is not used).
+if [ "${EDGELABEL_SKIP_RGW:-0}" != 1 ] && ! command -v chromium >/dev/null; then
+  log "apt-get install chromium"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
 if [ "${EDGELABEL_SKIP_RGW:-0}" != 1 ]; then
   as_root scripts/rgw.sh install
 fi
 
 if [ -f package-lock.json ] && command -v npm >/dev/null; then
-  if [ ! -d node_modules/aws-cdk ] || [ ! -d node_modules/dynalite ]; then
-    log "npm ci (aws-cdk CLI, dynalite)"; npm ci --no-audit --no-fund --loglevel=error
+  if [ ! -d node_modules/aws-cdk ] || [ ! -d node_modules/dynalite ] || [ ! -d node_modules/@annotorious/annotorious ]; then
+    log "npm ci (aws-cdk CLI, dynalite, the review page's Annotorious and esbuild)"; npm ci --no-audit --no-fund --loglevel=error
   fi
+  # The review page is bundled at build time into review-app/dist (served by edgelabel review); no CDN at run time.
+  log "npm run build:review"; npm run --silent build:review >/dev/null
 fi
 
 log "dotnet restore"

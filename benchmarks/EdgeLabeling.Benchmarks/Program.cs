@@ -15,5 +15,10 @@ if (args is ["lambda-first-response", .. var lambdaArgs])
     return LambdaFirstResponse.Run(lambdaArgs);
 }
 
+if (args is ["review-leases", .. var reviewArgs])
+{
+    return await EdgeLabeling.Benchmarks.Review.ReviewLeaseBench.RunAsync(reviewArgs);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

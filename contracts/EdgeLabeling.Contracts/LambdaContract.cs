@@ -25,6 +25,9 @@ public static class LambdaEnvironment
     /// <summary>KMS key for the job output.</summary>
     public const string KmsKeyId = "KMS_KEY_ID";
 
+    /// <summary>Who labels: "groundtruth" (SageMaker Ground Truth jobs) or "builtin" (the review app).</summary>
+    public const string LabelingBackend = "LABELING_BACKEND";
+
     /// <summary>Dataset label attribute.</summary>
     public const string LabelAttribute = "LABEL_ATTRIBUTE";
 
@@ -155,7 +158,7 @@ public static class LambdaFunctions
         [
             LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.WorkteamArn, LambdaEnvironment.GroundTruthRoleArn,
             LambdaEnvironment.KmsKeyId, LambdaEnvironment.LabelAttribute, LambdaEnvironment.BatchMinItems, LambdaEnvironment.BatchMaxAgeMinutes,
-            LambdaEnvironment.MonthlyBudgetUsd, LambdaEnvironment.JobNamePrefix, LambdaEnvironment.SetAsideAfterReturns,
+            LambdaEnvironment.MonthlyBudgetUsd, LambdaEnvironment.JobNamePrefix, LambdaEnvironment.SetAsideAfterReturns, LambdaEnvironment.LabelingBackend,
         ],
         LambdaEnvironment.BatchTunables);
 
@@ -163,7 +166,9 @@ public static class LambdaFunctions
     public static LambdaFunctionContract Merge { get; } = new(
         "MergeFunction",
         HandlerAssembly + "::EdgeLabeling.Lambdas.MergeFunction::HandleAsync",
-        [LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.LabelAttribute, LambdaEnvironment.IncomingBucket, LambdaEnvironment.SetAsideAfterReturns],
+        [LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.LabelAttribute, LambdaEnvironment.IncomingBucket, LambdaEnvironment.SetAsideAfterReturns,
+            LambdaEnvironment.LabelingBackend,
+        ],
         []);
 
     /// <summary>Device heartbeats (S3 <c>status/</c> notifications) → fleet table and per-device metrics.</summary>

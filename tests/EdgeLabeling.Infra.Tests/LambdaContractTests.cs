@@ -33,6 +33,7 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
         [LambdaEnvironment.MonthlyBudgetUsd] = (o, _) => o.Budget.MonthlyBudgetUsd.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.JobNamePrefix] = (o, _) => o.Batching.JobNamePrefix,
         [LambdaEnvironment.SetAsideAfterReturns] = (o, _) => o.Batching.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.LabelingBackend] = (o, _) => o.Backend,
         [LambdaEnvironment.FleetTableName] = (_, f) => f.TableName,
         [LambdaEnvironment.FleetSilentHours] = (_, f) => f.Thresholds.Silent.TotalHours.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.FleetQueueGrowingHours] = (_, f) => f.Thresholds.QueueGrowing.TotalHours.ToString(CultureInfo.InvariantCulture),

@@ -16,5 +16,6 @@ internal static class CommandCatalog
         yield return PipelineCommand.Create();
         yield return FleetCommand.Create();
         yield return PendingCommand.Create();
+        yield return ReviewCommand.Create();
     }
 }

@@ -25,17 +25,20 @@ internal static class PipelineCommand
         var config = new Option<FileInfo?>("--config", "-c") { Description = "JSON with optional sections routing, edge, cloud, workforce (see cli/EdgeLabeling.Cli/Pipeline/README.md)." };
         var seed = new Option<int>("--seed") { Description = "Seed of the audit draw and the simulated labelers.", DefaultValueFactory = _ => 7 };
         var json = new Option<bool>("--json") { Description = "Print report.json on stdout (progress goes to stderr)." };
+        var labelers = new Option<string>("--labelers") { Description = "simulated (default): a simulated Ground Truth workforce labels; people: stop after batching, serve the review app on 127.0.0.1 and merge each job as you finish it.", DefaultValueFactory = _ => PipelineRequest.Simulated };
+        labelers.AcceptOnlyFromAmong(PipelineRequest.Simulated, PipelineRequest.People);
+        var port = new Option<int>("--port") { Description = "Port of the review app with --labelers people (default: a free one)." };
 
         var command = new Command("pipeline", "Run the whole loop locally: edge inference and upload, S3-triggered batching into Ground Truth jobs (simulated labelers), merge, quality and cost report.")
         {
-            output, model, images, labels, s3, config, seed, json,
+            output, model, images, labels, s3, config, seed, json, labelers, port,
         };
-        command.SetAction((parse, ct) => RunAsync(parse, output, model, images, labels, s3, config, seed, json, ct));
+        command.SetAction((parse, ct) => RunAsync(parse, output, model, images, labels, s3, config, seed, json, ct, labelers, port));
         return command;
     }
 
     private static async Task<int> RunAsync(ParseResult p, Option<DirectoryInfo?> output, Option<FileInfo?> model, Option<DirectoryInfo?> images, Option<DirectoryInfo?> labels,
-        Option<string?> s3, Option<FileInfo?> config, Option<int> seed, Option<bool> json, CancellationToken ct)
+        Option<string?> s3, Option<FileInfo?> config, Option<int> seed, Option<bool> json, CancellationToken ct, Option<string> labelers, Option<int> port)
     {
         try
         {
@@ -52,6 +55,9 @@ internal static class PipelineCommand
                 ConfigPath = p.GetValue(config)?.FullName,
                 Seed = p.GetValue(seed),
                 Json = p.GetValue(json),
+                Labelers = p.GetValue(labelers) ?? PipelineRequest.Simulated,
+                ReviewPort = p.GetValue(port),
+                ReviewWebRoot = Review.ReviewWebRoot.Find(),
             };
 
             PipelineResult result;

@@ -11,6 +11,8 @@ using EdgeLabeling.Labeling.Merge;
 using EdgeLabeling.Labeling.Pending;
 using EdgeLabeling.Labeling.SageMaker;
 using EdgeLabeling.Lambdas;
+using EdgeLabeling.Review.BuiltIn;
+using EdgeLabeling.Review.Tasks;
 using EdgeLabeling.Simulation;
 using EdgeLabeling.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -103,6 +105,11 @@ internal sealed class CloudStage : IAsyncDisposable
             ["BATCH_MAX_AGE_MINUTES"] = "60",
             ["JOB_NAME_PREFIX"] = "edgelabel-demo",
         };
+        if (request.Labelers == PipelineRequest.People)
+        {
+            env["LABELING_BACKEND"] = LabelingBackends.BuiltIn;
+        }
+
         if (localStoreRoot is not null)
         {
             env["LOCAL_STORE_ROOT"] = localStoreRoot;
@@ -159,16 +166,74 @@ internal sealed class CloudStage : IAsyncDisposable
         // Lambda's EMF metrics go to a file instead of stdout, where they would drown the progress display.
         var metrics = new StreamWriter(Path.Combine(dir, "metrics.emf.jsonl"), append: false) { AutoFlush = true };
 
+        // --labelers people: the built-in backend takes the jobs (behind the same ISageMakerClient port) and
+        // its completion events join the simulator's queue, so the merge is fed exactly as before.
+        BuiltInLabelingService? builtIn = null;
+        if (options.Backend == LabelingBackends.BuiltIn)
+        {
+            builtIn = new BuiltInLabelingService(new SqliteReviewTaskStore(Path.Combine(dir, "review.db")), store,
+                new CallbackJobStateChangePublisher((json, _) =>
+                {
+                    events.Enqueue(json);
+                    return Task.CompletedTask;
+                }),
+                new ReviewOptions { Region = options.Region, AccountId = AccountId }, clock);
+        }
+
         // The same graph BuildLabelingProvider makes, with the seams AddLabeling leaves open (TryAdd): the one
         // store instance the edge wrote to, the simulator's signing keys, the shared clock and the metrics file.
-        var services = new ServiceCollection()
+        var collection = new ServiceCollection();
+        if (builtIn is not null)
+        {
+            collection.AddSingleton<ISageMakerClient>(builtIn);
+        }
+
+        var services = collection
             .AddSingleton<TimeProvider>(clock)
             .AddSingleton(store)
             .AddSingleton<ISigningCredentialsSource>(new StaticCredentialsSource(new SigningCredentials(SimAccessKey, SimSecretKey)))
             .AddSingleton<ILabelingMetrics>(new EmfMetrics(TextWriter.Synchronized(metrics), time: clock))
             .AddLabeling(options)
             .BuildServiceProvider();
-        return new CloudStage(services, simulator, metrics, clock, options, store, events);
+        return new CloudStage(services, simulator, metrics, clock, options, store, events) { BuiltIn = builtIn };
+    }
+
+    /// <summary>The built-in backend when people label (<c>--labelers people</c>).</summary>
+    public BuiltInLabelingService? BuiltIn { get; private init; }
+
+    /// <summary>
+    /// <c>--labelers people</c>: serves the review app on 127.0.0.1, announces its URL, and merges each job as
+    /// its completion event arrives, until every job has ended; a sweep every few seconds completes jobs whose
+    /// availability ran out.
+    /// </summary>
+    public async Task ReviewAsync(PipelineRequest request, IPipelineProgress progress, CancellationToken ct)
+    {
+        if (BuiltIn is null || _jobs.Count == 0)
+        {
+            return;
+        }
+
+        await using var server = await Cli.Review.ReviewServer.StartAsync(BuiltIn, Store, new Cli.Review.ReviewServerOptions { Port = request.ReviewPort, WebRoot = request.ReviewWebRoot }, ct).ConfigureAwait(false);
+        request.OnReviewReady?.Invoke(server.ReviewUrl);
+        System.Console.Error.WriteLine($"Label the review images in a browser: {server.ReviewUrl}");
+        var lastSweep = DateTime.UtcNow;
+        while (_jobs.Any(j => j.Status == "InProgress"))
+        {
+            if (!_events.IsEmpty)
+            {
+                await MergeAsync(progress, ct).ConfigureAwait(false);
+                continue;
+            }
+
+            progress.Update($"{_jobs.Count(j => j.Status != "InProgress")}/{_jobs.Count} job(s) labeled and merged; review app: {server.BaseAddress}");
+            if (DateTime.UtcNow - lastSweep > TimeSpan.FromSeconds(5))
+            {
+                await BuiltIn.SweepAsync(ct).ConfigureAwait(false);
+                lastSweep = DateTime.UtcNow;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

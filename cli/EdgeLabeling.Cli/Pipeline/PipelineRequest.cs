@@ -17,6 +17,21 @@ internal sealed record PipelineRequest
     public int Seed { get; init; } = 7;
 
     public bool Json { get; init; }
+
+    /// <summary><see cref="Simulated"/> (the default: a simulated Ground Truth workforce) or <see cref="People"/> (the review app on 127.0.0.1).</summary>
+    public string Labelers { get; init; } = Simulated;
+
+    /// <summary>Port of the review app with <see cref="People"/>; 0 picks a free one.</summary>
+    public int ReviewPort { get; init; }
+
+    /// <summary>The built review page (review-app/dist) with <see cref="People"/>.</summary>
+    public string? ReviewWebRoot { get; init; }
+
+    /// <summary>Called with the review URL (token included) once the review app listens.</summary>
+    public Action<Uri>? OnReviewReady { get; init; }
+
+    public const string Simulated = "simulated";
+    public const string People = "people";
 }
 
 /// <summary>Bad input the user can fix (exit code 2).</summary>

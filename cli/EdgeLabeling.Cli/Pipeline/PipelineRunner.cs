@@ -101,10 +101,20 @@ internal static class PipelineRunner
         var fleet = await PipelineFleet.RunAsync(request.OutputDirectory, store, options, storeInfo.IncomingBucket, ct).ConfigureAwait(false);
 
         watch.Restart();
-        progress.Stage("labeling (simulated workforce)");
-        await cloud.LabelAsync(progress, ct).ConfigureAwait(false);
-        timings.Add(("labeling (simulated)", watch.Elapsed));
-        progress.Done("labeling (simulated workforce)", $"{cloud.Jobs.Count(j => j.Status == "Completed")}/{cloud.Jobs.Count} job(s) completed", watch.Elapsed);
+        if (request.Labelers == PipelineRequest.People)
+        {
+            progress.Stage("labeling (people, review app)");
+            await cloud.ReviewAsync(request, progress, ct).ConfigureAwait(false);
+            timings.Add(("labeling (people)", watch.Elapsed));
+            progress.Done("labeling (people, review app)", $"{cloud.Jobs.Count(j => j.Status == "Completed")}/{cloud.Jobs.Count} job(s) completed and merged", watch.Elapsed);
+        }
+        else
+        {
+            progress.Stage("labeling (simulated workforce)");
+            await cloud.LabelAsync(progress, ct).ConfigureAwait(false);
+            timings.Add(("labeling (simulated)", watch.Elapsed));
+            progress.Done("labeling (simulated workforce)", $"{cloud.Jobs.Count(j => j.Status == "Completed")}/{cloud.Jobs.Count} job(s) completed", watch.Elapsed);
+        }
 
         watch.Restart();
         progress.Stage("merge");

@@ -181,6 +181,8 @@ public static partial class ConfigLoader
         Check(LabelAttributeRegex().IsMatch(c.LabelAttribute) && !c.LabelAttribute.EndsWith("-metadata", StringComparison.Ordinal) && !c.LabelAttribute.EndsWith("-ref", StringComparison.Ordinal),
             $"labelAttribute '{c.LabelAttribute}' must be 1-127 letters, digits or hyphens and not end in -metadata or -ref");
         Check(c.CreateWorkteam || WorkteamArnRegex().IsMatch(c.Workteam), $"workteam '{c.Workteam}' must be 'create' or a private workteam ARN");
+        Check(c.Labeling.Backend is LabelingBackendConfig.GroundTruth or LabelingBackendConfig.BuiltIn,
+            $"labeling.backend '{c.Labeling.Backend}' must be '{LabelingBackendConfig.GroundTruth}' or '{LabelingBackendConfig.BuiltIn}'");
         Check(KeyNameRegex().IsMatch(c.Table.PartitionKey), "table.partitionKey must be a DynamoDB attribute name");
         Check(c.Table.SortKey is null || KeyNameRegex().IsMatch(c.Table.SortKey), "table.sortKey must be a DynamoDB attribute name");
         Check(c.Table.PartitionKey != c.Table.SortKey, "table.partitionKey and table.sortKey must differ");

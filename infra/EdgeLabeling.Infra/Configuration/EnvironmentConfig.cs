@@ -66,6 +66,9 @@ public sealed record EnvironmentConfig
     /// <summary>When the fleet view flags a device and how often the fleet check runs (optional; defaults below).</summary>
     public FleetHealthConfig FleetHealth { get; init; } = new();
 
+    /// <summary>Who labels: Ground Truth (the default) or the built-in review app.</summary>
+    public LabelingBackendConfig Labeling { get; init; } = new();
+
     /// <summary>True when <see cref="RemovalPolicy"/> is "destroy".</summary>
     public bool DestroyOnRemoval => string.Equals(RemovalPolicy, "destroy", StringComparison.Ordinal);
 
@@ -218,4 +221,16 @@ public sealed record FleetHealthConfig
 
     /// <summary>How often the scheduled fleet check runs and emits the fleet-wide counts.</summary>
     public int CheckMinutes { get; init; } = 15;
+}
+
+/// <summary>The labeling backend of an environment (cdk.json <c>labeling.backend</c>).</summary>
+public sealed record LabelingBackendConfig
+{
+    public const string GroundTruth = "groundtruth";
+    public const string BuiltIn = "builtin";
+
+    /// <summary>"groundtruth" (SageMaker Ground Truth jobs) or "builtin" (the review app: any account, no per-object price).</summary>
+    public string Backend { get; init; } = GroundTruth;
+
+    public bool IsBuiltIn => string.Equals(Backend, BuiltIn, StringComparison.Ordinal);
 }

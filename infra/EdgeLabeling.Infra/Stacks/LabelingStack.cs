@@ -148,6 +148,7 @@ public sealed class LabelingStack : Stack
             [LambdaEnvironment.MonthlyBudgetUsd] = config.Budget.MonthlyUsd.ToString(CultureInfo.InvariantCulture),
             [LambdaEnvironment.JobNamePrefix] = config.Batch.JobNamePrefix,
             [LambdaEnvironment.SetAsideAfterReturns] = config.Batch.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture),
+            [LambdaEnvironment.LabelingBackend] = config.Labeling.Backend,
         };
 
         Dictionary<string, string> EnvironmentOf(LambdaFunctionContract contract)

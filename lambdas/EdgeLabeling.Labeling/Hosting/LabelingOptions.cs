@@ -54,6 +54,12 @@ public sealed record LabelingOptions
 
     public HumanTaskSettings Task { get; init; } = new();
 
+    /// <summary>
+    /// Who labels the jobs: <see cref="LabelingBackends.GroundTruth"/> (SageMaker Ground Truth) or
+    /// <see cref="LabelingBackends.BuiltIn"/> (the review app over the task store, EdgeLabeling.Review).
+    /// </summary>
+    public string Backend { get; init; } = LabelingBackends.GroundTruth;
+
     /// <summary>Tags put on every labeling job (besides the batch id tag).</summary>
     public IReadOnlyDictionary<string, string> JobTags { get; init; } = new Dictionary<string, string> { ["project"] = "edgelabeling" };
 
@@ -85,6 +91,7 @@ public sealed record LabelingOptions
         }
 
         var defaults = new LabelingOptions();
+        var backend = LabelingBackends.Parse(Str(Env.LabelingBackend));
         var options = new LabelingOptions
         {
             Region = Str(Env.Region) ?? Str(Env.DefaultRegion) ?? defaults.Region,
@@ -119,7 +126,8 @@ public sealed record LabelingOptions
             Budget = new BudgetPolicy
             {
                 MonthlyBudgetUsd = Dec(Env.MonthlyBudgetUsd, defaults.Budget.MonthlyBudgetUsd),
-                Tiers = Str(Env.PriceTiers) is { } tiers ? PriceTier.ParseList(tiers) : defaults.Budget.Tiers,
+                // The built-in backend costs nothing per object: budget and forecasts see a price of 0.
+                Tiers = Str(Env.PriceTiers) is { } tiers ? PriceTier.ParseList(tiers) : backend == LabelingBackends.BuiltIn ? LabelingBackends.FreeTiers : defaults.Budget.Tiers,
                 FreeObjectsPerMonth = Int(Env.FreeObjectsPerMonth, (int)defaults.Budget.FreeObjectsPerMonth),
             },
             Task = new HumanTaskSettings
@@ -131,6 +139,7 @@ public sealed record LabelingOptions
                 Description = Str(Env.TaskDescription) ?? defaults.Task.Description,
             },
             JobTags = Str(Env.JobTags) is { } tags ? ParseTags(tags) : defaults.JobTags,
+            Backend = backend,
         };
         options.Validate();
         return options;
@@ -203,4 +212,22 @@ public sealed record HumanTaskSettings
     public string Description { get; init; } = "Adjust, relabel, delete or add bounding boxes so every listed object has one tight box.";
 
     public int TaskAvailabilitySeconds(BatchingPolicy batching) => (int)Math.Round(batching.TaskAvailabilityDays * 86_400);
+}
+
+/// <summary>The labeling backends a deployment can choose (LABELING_BACKEND, cdk.json labeling.backend).</summary>
+public static class LabelingBackends
+{
+    public const string GroundTruth = "groundtruth";
+    public const string BuiltIn = "builtin";
+
+    /// <summary>The price list of the built-in backend: nothing per object.</summary>
+    public static IReadOnlyList<PriceTier> FreeTiers { get; } = [new(long.MaxValue, 0m)];
+
+    /// <summary>Null or empty means Ground Truth (what every deployment used before the built-in backend existed).</summary>
+    public static string Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or GroundTruth => GroundTruth,
+        BuiltIn => BuiltIn,
+        _ => throw new ArgumentException($"LABELING_BACKEND '{value}' is not one of {GroundTruth}, {BuiltIn}", "LABELING_BACKEND"),
+    };
 }

@@ -32,7 +32,9 @@ public static class LabelingServiceCollectionExtensions
         services.TryAddSingleton<IPendingStore>(_ => CreatePendingStore(options));
         services.TryAddSingleton<ISigningCredentialsSource, AwsSdkCredentialsSource>();
         services.AddHttpClient(SageMakerHttpClient, c => c.Timeout = TimeSpan.FromSeconds(30));
-        services.TryAddSingleton<ISageMakerClient>(sp => new SageMakerJsonClient(
+        services.TryAddSingleton<ISageMakerClient>(sp => options.Backend == LabelingBackends.BuiltIn
+            ? throw new InvalidOperationException("LABELING_BACKEND=builtin: register the built-in backend (EdgeLabeling.Review's BuiltInLabelingService) as ISageMakerClient before AddLabeling; without it jobs would silently go to SageMaker Ground Truth")
+            : new SageMakerJsonClient(
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(SageMakerHttpClient),
             new SageMakerClientOptions { Region = options.Region, Endpoint = options.SageMakerEndpoint is { } e ? new Uri(e) : null },
             sp.GetRequiredService<ISigningCredentialsSource>(),

@@ -1,0 +1,168 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EdgeLabeling.Cli.Review;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Review.BuiltIn;
+using EdgeLabeling.Review.Tasks;
+using EdgeLabeling.Storage;
+using Microsoft.Playwright;
+
+namespace EdgeLabeling.Cli.Tests;
+
+/// <summary>
+/// The review page in headless Chromium (Debian's chromium package, driven by Playwright for .NET) against
+/// the local review server: a labeler sees the model's boxes, moves one, deletes one, relabels one, draws
+/// one and submits; the job's output line is checked box by box. A class name and an image key carrying
+/// markup must stay text. Needs `npm run build:review` (review-app/dist) and chromium on PATH.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class ReviewPageBrowserTests : IAsyncLifetime
+{
+    private const string XssClass = "<img src=x onerror=\"window.__xss=1\">";
+    private static readonly string[] Classes = ["bolt", "nut", XssClass];
+    private readonly string _root = Directory.CreateTempSubdirectory("review-page-").FullName;
+    private FileSystemObjectStore _objects = null!;
+    private ReviewServer _server = null!;
+    private string _imageKey = "";
+
+    public async Task InitializeAsync()
+    {
+        var web = Path.Combine(CliRunner.RepoRoot, ReviewWebRoot.Relative);
+        Assert.True(File.Exists(Path.Combine(web, "index.html")), $"the review page is not built at {web}: run `npm ci && npm run build:review`");
+        _objects = new FileSystemObjectStore(Path.Combine(_root, "store"));
+        _imageKey = "incoming/cam/<b>bold</b>-part-001.jpg";
+        await _objects.PutBytesAsync("incoming", _imageKey, await File.ReadAllBytesAsync(Path.Combine(CliRunner.RepoRoot, "samples", "images", "part-001.jpg")), "image/jpeg");
+        PixelBox[] prior = [new(0, 20, 20, 60, 60, 0.4), new(1, 200, 40, 60, 60, 0.3), new(0, 40, 200, 80, 60, 0.35)];
+        var line = GroundTruthManifest.BuildLine($"s3://incoming/{_imageKey}", "parts-model", new ImageSize(320, 320), prior, Classes, false, "labeling-job/edge-auto-cam", DateTimeOffset.UnixEpoch);
+        await _objects.PutBytesAsync("data", "jobs/input/job-page/input.manifest", Encoding.UTF8.GetBytes(line.ToJsonString() + "\n"), "application/jsonlines");
+        await _objects.PutBytesAsync("data", "jobs/input/job-page/cats.json", JsonSerializer.SerializeToUtf8Bytes(LabelCategoryConfig.FromClassNames(Classes), ContractsJsonContext.Default.LabelCategoryConfig), "application/json");
+        var backend = new BuiltInLabelingService(new SqliteReviewTaskStore(Path.Combine(_root, "review.db")), _objects, new CallbackJobStateChangePublisher((_, _) => Task.CompletedTask), new ReviewOptions());
+        await backend.CreateLabelingJobAsync(new Labeling.SageMaker.CreateLabelingJobRequest
+        {
+            LabelingJobName = "job-page",
+            LabelAttributeName = "parts-human",
+            InputConfig = new() { DataSource = new() { S3DataSource = new() { ManifestS3Uri = "s3://data/jobs/input/job-page/input.manifest" } } },
+            OutputConfig = new() { S3OutputPath = "s3://data/jobs/output/" },
+            RoleArn = "arn:aws:iam::123456789012:role/GroundTruthRole",
+            LabelCategoryConfigS3Uri = "s3://data/jobs/input/job-page/cats.json",
+            HumanTaskConfig = new()
+            {
+                WorkteamArn = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/team",
+                UiConfig = new() { UiTemplateS3Uri = "s3://data/jobs/input/job-page/t.html" },
+                PreHumanTaskLambdaArn = "arn:aws:lambda:us-east-1:432418664414:function:PRE-AdjustmentBoundingBox",
+                TaskTitle = "t",
+                TaskDescription = "d",
+                NumberOfHumanWorkersPerDataObject = 1,
+                TaskTimeLimitInSeconds = 600,
+                TaskAvailabilityLifetimeInSeconds = 3600,
+                AnnotationConsolidationConfig = new() { AnnotationConsolidationLambdaArn = "arn:aws:lambda:us-east-1:432418664414:function:ACS-AdjustmentBoundingBox" },
+            },
+        });
+        _server = await ReviewServer.StartAsync(backend, _objects, new ReviewServerOptions { WebRoot = web }, CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    /// <summary>Debian's chromium from PATH, headless, without the sandbox (tests run as root).</summary>
+    internal static async Task<(IPlaywright, IBrowser)> LaunchChromiumAsync()
+    {
+        var chromium = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "chromium")).FirstOrDefault(File.Exists);
+        Assert.True(chromium is not null, "chromium is not on PATH: apt-get install chromium (scripts/setup.sh does it)");
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox"] });
+        return (playwright, browser);
+    }
+
+    [Fact]
+    public async Task Labeler_MovesDeletesRelabelsDrawsAndSubmits_OutputLineHasExactlyThoseBoxes()
+    {
+        var (playwright, browser) = await LaunchChromiumAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 800 } });
+        var errors = new List<string>();
+        page.Console += (_, m) =>
+        {
+            if (m.Type == "error")
+            {
+                errors.Add(m.Text);
+            }
+        };
+        page.PageError += (_, e) => errors.Add(e);
+
+        await page.GotoAsync(_server.ReviewUrl.ToString());
+        Assert.DoesNotContain("token=", page.Url, StringComparison.Ordinal);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Label" }).ClickAsync();
+        await page.Locator("#boxes li").Nth(2).WaitForAsync();
+
+        // The model's three boxes are there, and markup in names is shown as text.
+        Assert.Equal(3, await page.Locator("#boxes li").CountAsync());
+        Assert.Equal(XssClass, await page.Locator("#classes li").Nth(2).TextContentAsync());
+        Assert.Contains(_imageKey, await page.Locator("#task-title").TextContentAsync() ?? "", StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("#classes img, #task-title b, #boxes img").CountAsync());
+        Assert.Matches(@"^\d+:\d\d$", await page.Locator("#lease-timer").TextContentAsync() ?? "");
+
+        var img = (await page.Locator("#image").BoundingBoxAsync())!;
+        async Task Click(double x, double y) => await page.Mouse.ClickAsync((float)(img.X + x), (float)(img.Y + y));
+        async Task Drag(double x1, double y1, double x2, double y2)
+        {
+            await page.Mouse.MoveAsync((float)(img.X + x1), (float)(img.Y + y1));
+            await page.Mouse.DownAsync();
+            await page.Mouse.MoveAsync((float)(img.X + (x1 + x2) / 2), (float)(img.Y + (y1 + y2) / 2), new() { Steps = 5 });
+            await page.Mouse.MoveAsync((float)(img.X + x2), (float)(img.Y + y2), new() { Steps = 5 });
+            await page.Mouse.UpAsync();
+        }
+
+        // Move the first box (20,20 60×60) by +30,+10: select, then drag its middle.
+        await Click(50, 50);
+        await Drag(50, 50, 80, 60);
+        await page.Keyboard.PressAsync("Escape");
+
+        // Delete the second box (200,40).
+        await Click(230, 70);
+        await page.Keyboard.PressAsync("Delete");
+        await page.Keyboard.PressAsync("Escape");
+
+        // Relabel the third box (40,200 80×60) from bolt to nut with key 2.
+        await Click(80, 230);
+        await page.Keyboard.PressAsync("2");
+        await page.Keyboard.PressAsync("Escape");
+
+        // Draw a new box (class 1, bolt) from (220,200) to (300,280).
+        await page.Keyboard.PressAsync("1");
+        await Drag(220, 200, 300, 280);
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(page.Locator("#boxes li")).ToHaveCountAsync(3);
+
+        await page.Keyboard.PressAsync("n");
+        await page.Locator("#status").Filter(new() { HasText = "complete" }).WaitForAsync();
+
+        var text = Encoding.UTF8.GetString((await _objects.ReadBytesAsync("data", "jobs/output/job-page/manifests/output/output.manifest"))!);
+        var label = GroundTruthManifest.Parse(text.Trim(), "parts-human");
+        var boxes = label.Boxes.OrderBy(b => b.Top).ThenBy(b => b.Left).ToList();
+        Assert.Equal(3, boxes.Count);
+        AssertBox(new PixelBox(0, 50, 30, 60, 60, 0), boxes[0]);
+        AssertBox(new PixelBox(1, 40, 200, 80, 60, 0), boxes[1]);
+        AssertBox(new PixelBox(0, 220, 200, 80, 80, 0), boxes[2]);
+        Assert.Equal("adjusted", JsonNode.Parse(text)!["parts-human-metadata"]!["adjustment-status"]!.GetValue<string>());
+
+        Assert.Null(await page.EvaluateAsync<int?>("window.__xss ?? null"));
+        Assert.Empty(errors);
+    }
+
+    private static void AssertBox(PixelBox expected, PixelBox actual)
+    {
+        // Mouse positions land on whole CSS pixels; two pixels of slack cover rounding at both ends.
+        Assert.Equal(expected.ClassId, actual.ClassId);
+        Assert.InRange(actual.Left, expected.Left - 2, expected.Left + 2);
+        Assert.InRange(actual.Top, expected.Top - 2, expected.Top + 2);
+        Assert.InRange(actual.Width, expected.Width - 2, expected.Width + 2);
+        Assert.InRange(actual.Height, expected.Height - 2, expected.Height + 2);
+    }
+}
