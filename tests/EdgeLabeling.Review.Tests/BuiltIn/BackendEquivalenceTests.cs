@@ -39,6 +39,7 @@ public sealed class BackendEquivalenceTests : IDisposable
         var gtStore = new FileSystemObjectStore(_dir.File("gt"));
         await ReviewKit.GivenInputAsync(gtStore, Job, Images);
         var gtEvents = new ConcurrentQueue<string>();
+        JobOutputReport gtReport;
         await using (var sim = new GroundTruthSimulator(
             new GroundTruthSimulatorOptions
             {
@@ -59,6 +60,8 @@ public sealed class BackendEquivalenceTests : IDisposable
                 new StaticCredentialsSource(new SigningCredentials("AKIAEQUIVALENCE00001", "equivalence-secret-000000000000000000001")));
             await client.CreateLabelingJobAsync(ReviewKit.Request(Job));
             await sim.CompleteJobAsync(Job);
+            // What DescribeLabelingJob reports (status, output location), kept for the merge after the simulator stops.
+            gtReport = await new SageMakerJobOutputLocator(client).DescribeAsync(Job);
         }
 
         var gtOutput = await ReadLinesAsync(gtStore, LabelingConventions.JobOutputManifestKey(Job));
@@ -108,8 +111,10 @@ public sealed class BackendEquivalenceTests : IDisposable
         clock.Advance(TimeSpan.FromHours(2));
         await service.SweepAsync();
 
-        var (gtResult, gtDataset, gtLedger) = await MergeAsync(gtStore, gtEvents.Single());
-        var (biResult, biDataset, biLedger) = await MergeAsync(biStore, biEvents.Single());
+        var gtJobs = new InMemoryJobOutputLocator();
+        gtJobs.Set(Job, gtReport);
+        var (gtResult, gtDataset, gtLedger) = await MergeAsync(gtStore, gtJobs, gtEvents.Single());
+        var (biResult, biDataset, biLedger) = await MergeAsync(biStore, new SageMakerJobOutputLocator(service), biEvents.Single());
 
         Assert.Equal(MergeResult.Merged, biResult.Outcome);
         Assert.Equal((gtResult.Outcome, gtResult.Status, gtResult.Labeled, gtResult.ReturnedItems, gtResult.OutputLines), (biResult.Outcome, biResult.Status, biResult.Labeled, biResult.ReturnedItems, biResult.OutputLines));
@@ -131,12 +136,13 @@ public sealed class BackendEquivalenceTests : IDisposable
         }
     }
 
-    private async Task<(MergeResult Result, Dictionary<string, ManifestLabel> Dataset, InMemoryJobItemsLedger Ledger)> MergeAsync(IObjectStore store, string eventJson)
+    private async Task<(MergeResult Result, Dictionary<string, ManifestLabel> Dataset, InMemoryJobItemsLedger Ledger)> MergeAsync(IObjectStore store, IJobOutputLocator jobs, string eventJson)
     {
         var ledger = new InMemoryJobItemsLedger();
         ledger.AddJob(Job, Enumerable.Range(1, Images).Select(ReviewKit.SourceRef));
-        var merger = new DatasetMerger(store, ledger, new MergeOptions { DataBucket = ReviewKit.Bucket, WorkDirectory = _dir.File("merge-" + Guid.NewGuid().ToString("N")) }, new DatasetBuilder());
+        var merger = new DatasetMerger(store, ledger, new MergeOptions { DataBucket = ReviewKit.Bucket, WorkDirectory = _dir.File("merge-" + Guid.NewGuid().ToString("N")) }, new DatasetBuilder(), outputs: jobs);
         var result = await merger.MergeAsync(Encoding.UTF8.GetBytes(eventJson));
+        await merger.ExportDatasetAsync(new DatasetExportRequest { Directory = _dir.File("export-" + Guid.NewGuid().ToString("N")), Upload = true });
         var dataset = (await ReadLinesAsync(store, DatasetKeys.DatasetManifestKey("parts"))).Select(l => GroundTruthManifest.Parse(l, "parts")).ToDictionary(l => l.SourceRef);
         return (result, dataset, ledger);
     }
