@@ -16,12 +16,11 @@ public sealed class PrivateRgwServer : IAsyncDisposable
     {
         _script = Environment.GetEnvironmentVariable("EDGELABEL_RGW_SCRIPT") is { Length: > 0 } fromCi ? fromCi : Path.Combine(repoRoot, "scripts", "rgw.sh");
         Port = TokenExchangeServer.FreePort();
-        var monPort = 42000 + Random.Shared.Next(0, 200) * 64;
         _env = new Dictionary<string, string>
         {
-            ["RGW_DIR"] = Path.Combine(Path.GetTempPath(), "rgw-private-" + Guid.NewGuid().ToString("N")[..8]),
+            ["RGW_DIR"] = NewFolder(),
             ["RGW_PORT"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["RGW_MON_PORT"] = monPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RGW_MON_PORT"] = NewMonitorPort(),
             ["RGW_MEMSTORE_BYTES"] = (256L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["RGW_ACCESS_KEY"] = S3TestServer.AccessKey,
             ["RGW_SECRET_KEY"] = S3TestServer.SecretKey,
@@ -39,6 +38,12 @@ public sealed class PrivateRgwServer : IAsyncDisposable
         await RunAsync("start", TimeSpan.FromSeconds(150));
         Running = true;
     }
+
+    private static string NewFolder() => Path.Combine(Path.GetTempPath(), "rgw-private-" + Guid.NewGuid().ToString("N")[..8]);
+
+    // Monitor port and the 60 messenger ports after it stay below Linux's ephemeral range (32768-60999), so an
+    // outgoing connection's local port can never take one of them between the check and the bind.
+    private static string NewMonitorPort() => (20000 + (Random.Shared.Next(0, 190) * 64)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// SIGKILLs every daemon the script started and leaves its folder behind, as a killed CI job or a cut
