@@ -127,7 +127,10 @@ public sealed class SqliteFleetStore : IFleetStore
 public sealed class DynamoDbFleetStore(IAmazonDynamoDB dynamo, string tableName) : IFleetStore
 {
     public const string PartitionKey = "thing";
-    private const int MaxAttempts = 5;
+
+    // Every lost race means another writer succeeded, so n writers of one device need at most n attempts;
+    // duplicated S3 deliveries give a handful at most.
+    private const int MaxAttempts = 16;
 
     /// <summary>The table this adapter needs; the CDK fleet construct and the test servers are checked against it.</summary>
     public static CreateTableRequest TableDefinition(string tableName) => new()
@@ -183,7 +186,9 @@ public sealed class DynamoDbFleetStore(IAmazonDynamoDB dynamo, string tableName)
             }
             catch (ConditionalCheckFailedException) when (attempt < MaxAttempts)
             {
-                // Another delivery wrote first: read again and fold this heartbeat into what it wrote.
+                // Another delivery wrote first: read again and fold this heartbeat into what it wrote. A short
+                // random pause keeps racers from meeting again on the next round.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10 * attempt)), cancellationToken).ConfigureAwait(false);
             }
         }
     }
