@@ -36,10 +36,33 @@ public sealed record ImageDecision(
     public int RawDetectionCount { get; init; }
 }
 
-/// <summary>Decode → detect → route, for one image at a time. Never throws for bad images: they are quarantined.</summary>
+/// <summary>Decode → detect → route. Never throws for bad images: they are quarantined.</summary>
 public interface IImageLabeler
 {
     EdgeLabeling.Inference.DetectorInfo Detector { get; }
 
+    /// <summary>Decides one frame.</summary>
     ImageDecision Process(ImageInput input);
+
+    /// <summary>
+    /// Decides frames in the order given (the real labeler overlaps reading, decoding and inference, see
+    /// <see cref="ImagePipeline"/>). <paramref name="read"/> answering null skips an item (null decision, nothing
+    /// remembered). This default decides one frame after the other.
+    /// </summary>
+    IEnumerable<PipelineDecision<T>> DecideInOrder<T>(IEnumerable<T> items, Func<T, ImageInput?> read, CancellationToken cancellationToken = default)
+    {
+        foreach (var item in items)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new PipelineDecision<T>(item, read(item) is { } input ? Process(input) : null);
+        }
+    }
+
+    /// <summary>
+    /// Forgets a decision the caller could not keep (the queue refused the frame): a frame taken again later
+    /// must not be found a near-duplicate of itself. This default remembers nothing, so forgets nothing.
+    /// </summary>
+    void Abandon(ImageDecision decision)
+    {
+    }
 }

@@ -104,6 +104,24 @@ public sealed class ImageLabeler : IImageLabeler
     /// <inheritdoc />
     public ImageDecision Process(ImageInput input) => Complete(Prepare(input));
 
+    /// <summary>Decode threads of <see cref="DecideInOrder{T}"/>: one decodes ahead while the model runs (a device has few cores).</summary>
+    public int DecodeThreads { get; init; } = 1;
+
+    /// <inheritdoc />
+    public IEnumerable<PipelineDecision<T>> DecideInOrder<T>(IEnumerable<T> items, Func<T, ImageInput?> read, CancellationToken cancellationToken = default) =>
+        ImagePipeline.DecideInOrder(this, items, read, DecodeThreads, cancellationToken);
+
+    /// <inheritdoc />
+    public void Abandon(ImageDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        // Only a frame that was kept as new was remembered; a duplicate or a quarantined frame never was.
+        if (decision.Outcome is not (RoutingOutcome.Duplicate or RoutingOutcome.Quarantine))
+        {
+            Policy.ForgetFrame(decision.Input.Camera, decision.Sha256);
+        }
+    }
+
     /// <summary>Hashes, sniffs and decodes one frame. Thread-safe; never throws for bad bytes.</summary>
     public PreparedImage Prepare(ImageInput input)
     {

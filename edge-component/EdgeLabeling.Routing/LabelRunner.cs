@@ -296,79 +296,11 @@ public static class LabelRunner
         return summary;
     }
 
-    /// <summary>
-    /// Decisions in file order. Decoding (plus hashing) runs ahead on up to <paramref name="threads"/> pool
-    /// threads with bounded read-ahead; with an <see cref="OnnxDetector"/> the Inference pipelined helper
-    /// letterboxes the next frame while the model runs on the current one. Routing consumes strictly in file
-    /// order, so duplicate checks and manifests are deterministic whatever the thread count.
-    /// </summary>
-    private static IEnumerable<ImageDecision> DecideInOrder(ImageLabeler labeler, string root, IReadOnlyList<string> files, int threads, BoundedBufferPool fileBuffers, CancellationToken cancellationToken)
-    {
-        var prepared = ReadAhead(labeler, root, files, threads, fileBuffers, cancellationToken);
-        if (labeler.DetectorInstance is OnnxDetector onnx)
-        {
-            // Frames that turn out to be duplicates are inferred anyway on this path: the duplicate check must
-            // run in order, after the pipeline has already started on them. Decisions are the same.
-            var results = PipelinedDetection.RunAsync(onnx, prepared, TakeDecoded, cancellationToken).ToBlockingEnumerable(cancellationToken);
-            foreach (var r in results)
-            {
-                yield return r.Rejection is null ? labeler.Complete(r.Item, r.Boxes) : labeler.Complete(r.Item);
-            }
-
-            yield break;
-        }
-
-        foreach (var p in prepared)
-        {
-            using (p)
-            {
-                yield return labeler.Complete(p);
-            }
-        }
-    }
-
-    private static DecodedImage TakeDecoded(PreparedImage p) =>
-        p.TakeImage() ?? throw new ImageRejectedException(p.RejectReason ?? ImageLabeler.DecodeFailedReason, p.RejectMessage ?? "the image was not decoded");
-
-    private static IEnumerable<PreparedImage> ReadAhead(ImageLabeler labeler, string root, IReadOnlyList<string> files, int threads, BoundedBufferPool fileBuffers, CancellationToken cancellationToken)
-    {
-        var queue = new Queue<Task<PreparedImage>>();
-        var next = 0;
-        try
-        {
-            while (true)
-            {
-                while (next < files.Count && queue.Count < threads * 2)
-                {
-                    var path = files[next++];
-                    queue.Enqueue(Task.Run(() => labeler.Prepare(ReadInput(root, path, fileBuffers)), CancellationToken.None));
-                }
-
-                if (queue.Count == 0)
-                {
-                    yield break;
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-                yield return queue.Dequeue().GetAwaiter().GetResult();
-            }
-        }
-        finally
-        {
-            // Let decodes already started finish, then drop their pixels.
-            while (queue.Count > 0)
-            {
-                try
-                {
-                    queue.Dequeue().GetAwaiter().GetResult().Dispose();
-                }
-                catch (Exception)
-                {
-                    // The run is already ending for another reason; that one is reported.
-                }
-            }
-        }
-    }
+    /// <summary>Decisions in file order, through the one edge pipeline (<see cref="ImagePipeline"/>).</summary>
+    private static IEnumerable<ImageDecision> DecideInOrder(ImageLabeler labeler, string root, IReadOnlyList<string> files, int threads, BoundedBufferPool fileBuffers, CancellationToken cancellationToken) =>
+        ImagePipeline.DecideInOrder(labeler, files, path => ReadInput(root, path, fileBuffers), threads, cancellationToken)
+            // ReadInput never answers null: an unreadable file becomes an empty input and is quarantined.
+            .Select(d => d.Decision!);
 
     private static ImageInput ReadInput(string root, string path, BoundedBufferPool buffers)
     {

@@ -80,6 +80,30 @@ public sealed class NearDuplicateCache
         }
     }
 
+    /// <summary>Forgets the remembered frame with this SHA-256 (the caller did not keep it); false when none is remembered.</summary>
+    public bool Remove(string? camera, string sha256)
+    {
+        var key = string.IsNullOrEmpty(camera) ? DefaultCamera : camera;
+        lock (_lock)
+        {
+            if (!_byCamera.TryGetValue(key, out var frames))
+            {
+                return false;
+            }
+
+            for (var node = frames.Last; node is not null; node = node.Previous)
+            {
+                if (string.Equals(node.Value.Sha256, sha256, StringComparison.Ordinal))
+                {
+                    frames.Remove(node);
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>Frames currently remembered for a camera (for tests and diagnostics).</summary>
     public int CountFor(string? camera)
     {

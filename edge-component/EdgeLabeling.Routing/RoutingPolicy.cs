@@ -171,6 +171,9 @@ public sealed class RoutingPolicy
     public string? FindDuplicate(string? camera, DateTimeOffset captureTime, ulong perceptualHash, string sha256) =>
         _duplicates?.MatchOrAdd(camera, captureTime, perceptualHash, sha256);
 
+    /// <summary>Forgets a frame <see cref="FindDuplicate"/> remembered but the caller did not keep.</summary>
+    public void ForgetFrame(string? camera, string sha256) => _duplicates?.Remove(camera, sha256);
+
     private RouteResult Auditable(string sha256, string reason, IReadOnlyList<PixelBox> boxes) =>
         IsAuditSample(sha256)
             ? new RouteResult(RoutingOutcome.Audit, RoutingReasons.AuditSample, boxes)

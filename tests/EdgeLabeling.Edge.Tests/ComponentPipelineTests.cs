@@ -182,6 +182,81 @@ public sealed class ComponentPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_WhenQuotaRefusesDecidedFrames_TakesThemAgainLaterAsNewFramesNotDuplicatesOfThemselves()
+    {
+        // The real labeler (duplicate detection on) with a detector that is never sure: every frame goes to review.
+        // The pipeline decides a frame before the quota check refuses it; taken again after uploads made room, it
+        // must be decided afresh, not found a near-duplicate of its own earlier decision and deleted unsent.
+        var frames = Enumerable.Range(0, 4).Select(i => NoisyJpeg(960, 720, 40 + i)).ToList();
+        const long quota = 1024 * 1024;
+        Assert.All(frames, f => Assert.True(f.Length > quota / 3, "each frame must take a third of the quota, so the queue refuses some"));
+        var flaky = new FlakyStore(new FileSystemObjectStore(_dir.Sub("s3"))) { Down = true };
+        for (var i = 0; i < frames.Count; i++)
+        {
+            Drop($"frame-{i}.jpg", frames[i]);
+        }
+
+        using var host = EdgeComponentHost.CreateBuilder(
+        [
+            "--ThingName", "dev1", "--InputDirectory", Inbox, "--WorkDirectory", Work, "--Bucket", Bucket, "--Region", "us-east-1",
+            "--FileStableMilliseconds", "50", "--PollMilliseconds", "50", "--AutoLabelBatchMaxWaitSeconds", "0",
+            "--RetryMaxBackoffSeconds", "1", "--RetryAttempts", "0", "--StatusIntervalSeconds", "1",
+            "--DiskQuotaBytes", quota.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ], new EdgeComponentOverrides
+        {
+            Labeler = _ =>
+            {
+                var detector = new UnsureDetector();
+                return new ImageLabeler(detector, new RoutingPolicy(new RoutingOptions().Validate(), detector.Info.ClassNames));
+            },
+            Stores = _ => new FixedObjectStoreProvider(flaky),
+        }).Build();
+        await host.StartAsync();
+        await WaitUntil(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus().Backpressure, TimeSpan.FromSeconds(20), "backpressure in status");
+        Assert.NotEmpty(Directory.GetFiles(Inbox));
+
+        flaky.Down = false;
+        await WaitUntil(() => flaky.Inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count(o => o.Key.EndsWith(".jpg", StringComparison.Ordinal)) == frames.Count,
+            TimeSpan.FromSeconds(30), "every frame uploaded");
+        await host.StopAsync();
+
+        var status = ReadStatus();
+        Assert.Equal(frames.Count, status.Outcomes["human-review"]);
+        Assert.Equal(0, status.Outcomes.GetValueOrDefault("duplicate"));
+        Assert.Empty(Directory.GetFiles(Inbox));
+    }
+
+    /// <summary>A JPEG of random pixels: hundreds of KB, and no two seeds are near-duplicates.</summary>
+    private static byte[] NoisyJpeg(int width, int height, int seed)
+    {
+        var rng = new Random(seed);
+        using var bitmap = new SkiaSharp.SKBitmap(width, height);
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                bitmap.SetPixel(x, y, new SkiaSharp.SKColor((byte)rng.Next(256), (byte)rng.Next(256), (byte)rng.Next(256)));
+            }
+        }
+
+        using var image = SkiaSharp.SKImage.FromBitmap(bitmap);
+        using var data = image.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
+        return data.ToArray();
+    }
+
+    /// <summary>One box at 0.4 confidence on every image: between the uncertain band's bounds, so always human review.</summary>
+    private sealed class UnsureDetector : EdgeLabeling.Inference.IDetector
+    {
+        public EdgeLabeling.Inference.DetectorInfo Info { get; } = new("/models/unsure.onnx", new string('b', 64), 320, 320, ["bolt", "nut", "washer"], "fake");
+
+        public IReadOnlyList<PixelBox> Detect(EdgeLabeling.Inference.DecodedImage image) => [new PixelBox(0, 10, 10, 40, 40, 0.4)];
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
     public async Task Run_WhenDailyQuotaUsedUp_StopsUploadingAndSaysSo()
     {
         var store = new FileSystemObjectStore(_dir.Sub("s3"));

@@ -74,56 +74,94 @@ public sealed class IntakeWorker(
         }
     }
 
-    /// <summary>One scan of the folder; returns the number of frames taken.</summary>
+    /// <summary>
+    /// One scan of the folder; returns the number of frames taken. The ready frames go through the labeler's
+    /// pipeline (the next frame is read and decoded while the model runs on this one); each decision is then
+    /// checked against the disk and the queue and committed in order. A decision that cannot be committed is
+    /// abandoned, and the frames read ahead of it stay in the folder untouched for the next round.
+    /// </summary>
     internal int RunOnce(CancellationToken stoppingToken)
     {
         var taken = 0;
         var ready = _scanner!.ScanReady();
         PruneUndeletable();
         state.SetStuckFrames(_scanner.UnreadableCount, _undeletable.Count);
-        foreach (var path in ready)
+        var frames = ready.Where(path => !(_undeletable.TryGetValue(path, out var seen) && Unchanged(path, seen))).Select(path => new InboxFrame(path)).ToList();
+        if (frames.Count == 0 || stoppingToken.IsCancellationRequested)
         {
-            if (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
+            return 0;
+        }
 
-            if (_undeletable.TryGetValue(path, out var seen) && Unchanged(path, seen))
+        // Not the stopping token: a frame already decided when the stop request arrives is still committed.
+        foreach (var (frame, decision) in labeler.DecideInOrder(frames, ReadFrame, CancellationToken.None))
+        {
+            if (decision is null)
             {
+                // Vanished, locked or shrunk under us: look at it again next round.
+                _scanner.Forget(frame.Path);
+                logger.LogDebug("Frame {File} not readable yet: {Error}", frame.Path, frame.ReadError);
                 continue;
             }
 
-            long length;
-            try
+            if (_o.MinFreeDiskBytes > 0 && FreeDiskBytes() < _o.MinFreeDiskBytes + frame.Length + RecordAllowanceBytes)
             {
-                length = new FileInfo(path).Length;
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-
-            if (_o.MinFreeDiskBytes > 0 && FreeDiskBytes() < _o.MinFreeDiskBytes + length + RecordAllowanceBytes)
-            {
+                labeler.Abandon(decision);
                 EnterBackpressure(DiskFullReason);
                 break;
             }
 
-            if (_o.EvictionPolicy == EvictionPolicy.Backpressure && !outbox.HasRoomFor(length + RecordAllowanceBytes))
+            if (_o.EvictionPolicy == EvictionPolicy.Backpressure && !outbox.HasRoomFor(frame.Length + RecordAllowanceBytes))
             {
+                labeler.Abandon(decision);
                 EnterBackpressure(DiskQuotaReason);
                 break;
             }
 
-            if (!TakeFrame(path))
+            if (!Commit(frame.Path, decision))
             {
                 break;
             }
 
             taken++;
+            if (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
         }
 
         return taken;
+    }
+
+    /// <summary>A ready frame of one round: what the read (on a pool thread) found.</summary>
+    private sealed class InboxFrame(string path)
+    {
+        public string Path { get; } = path;
+
+        public long Length { get; set; }
+
+        public string? ReadError { get; set; }
+    }
+
+    /// <summary>Reads a whole frame, exclusively (a writer still holding it makes it "not ready"); null when it cannot be read now.</summary>
+    private ImageInput? ReadFrame(InboxFrame frame)
+    {
+        try
+        {
+            byte[] bytes;
+            using (var fs = new FileStream(frame.Path, FileMode.Open, FileAccess.Read, FileShare.None))
+            {
+                bytes = new byte[fs.Length];
+                fs.ReadExactly(bytes);
+            }
+
+            frame.Length = bytes.Length;
+            return new ImageInput(frame.Path, bytes, _o.Camera, new DateTimeOffset(File.GetLastWriteTimeUtc(frame.Path), TimeSpan.Zero));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            frame.ReadError = ex.Message;
+            return null;
+        }
     }
 
     /// <summary>Backpressure reason: the queue reached <see cref="EdgeOptions.DiskQuotaBytes"/>.</summary>
@@ -166,32 +204,12 @@ public sealed class IntakeWorker(
         state.SetBackpressure(true, reason);
     }
 
-    /// <summary>Processes one frame; false when the queue refused it (backpressure) and the round should stop.</summary>
-    private bool TakeFrame(string path)
+    /// <summary>Queues (or quarantines, or drops as a duplicate) one decided frame; false when the queue refused it and the round should stop.</summary>
+    private bool Commit(string path, ImageDecision decided)
     {
-        byte[] bytes;
-        DateTimeOffset captured;
-        try
-        {
-            using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None))
-            {
-                bytes = new byte[fs.Length];
-                fs.ReadExactly(bytes);
-            }
-
-            captured = new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Vanished, locked or shrunk under us: look at it again next round.
-            _scanner!.Forget(path);
-            logger.LogDebug("Frame {File} not readable yet: {Error}", path, ex.Message);
-            return true;
-        }
-
-        var decision = labeler.Process(new ImageInput(path, bytes, _o.Camera, captured));
         // One frame everywhere: what is uploaded has its orientation in the pixels (see UploadImageNormalizer).
-        (decision, var uploadBytes) = _normalizer.Apply(decision, bytes);
+        // The labeler knows the frame by its stored bytes (decided), the queue by the upright ones (decision).
+        var (decision, uploadBytes) = _normalizer.Apply(decided, decided.Input.Bytes);
         switch (decision.Outcome)
         {
             case RoutingOutcome.Quarantine:
@@ -214,13 +232,15 @@ public sealed class IntakeWorker(
         catch (Exception ex) when (Outbox.IsDiskFull(ex))
         {
             // Nothing was acknowledged (the blob write or the commit failed and was rolled back): the frame
-            // stays in the input folder and is taken again when there is room.
+            // stays in the input folder and is taken again when there is room, as a new frame.
+            labeler.Abandon(decided);
             EnterBackpressure(DiskFullReason);
             return false;
         }
 
         if (result.Status == EnqueueStatus.Backpressure)
         {
+            labeler.Abandon(decided);
             EnterBackpressure(DiskQuotaReason);
             return false;
         }
