@@ -92,7 +92,7 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
         using var writer = new DatasetLineWriter(buffered);
 
         // Pass 1: which images have an auto label at all.
-        var autoKeys = new HashSet<UInt128>();
+        var autoKeys = new FingerprintSet();
         foreach (var source in request.AutoLabelSources)
         {
             await foreach (var (_, line) in source.ReadUtf8LinesAsync(cancellationToken).ConfigureAwait(false))
@@ -105,13 +105,14 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
         }
 
         // Pass 2: human labels.
-        var humanKeys = new HashSet<UInt128>();
+        var humanKeys = new FingerprintSet();
+        var parsed = ManifestLine.CreateReusable();
         foreach (var source in request.HumanSources)
         {
             var tally = new SourceTally(source.Name, "job-output");
             await foreach (var (lineNumber, bytes) in source.ReadUtf8LinesAsync(cancellationToken).ConfigureAwait(false))
             {
-                var line = ManifestLineParser.Parse(bytes.Span);
+                var line = ManifestLineParser.Parse(bytes.Span, parsed);
                 var choice = LabelSelection.Choose(line, attr, LabelRole.Human);
                 tally.Add(line, choice);
                 if (choice.Label is not { } label)
@@ -162,7 +163,7 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
             var tally = new SourceTally(source.Name, "auto-labels");
             await foreach (var (lineNumber, bytes) in source.ReadUtf8LinesAsync(cancellationToken).ConfigureAwait(false))
             {
-                var line = ManifestLineParser.Parse(bytes.Span);
+                var line = ManifestLineParser.Parse(bytes.Span, parsed);
                 var choice = LabelSelection.Choose(line, attr, LabelRole.Model);
                 tally.Add(line, choice);
                 if (choice.Label is not { } label)
