@@ -412,7 +412,20 @@ internal static class MergeBench
 
     private static string Sha(int i) => i.ToString("x8", CultureInfo.InvariantCulture).PadLeft(64, 'c');
 
-    private static string SourceRef(int i) => $"s3://bench-incoming/incoming/bench-device/2026/11/26/{Sha(i)}.jpg";
+    private const string SourceRefPrefix = "s3://bench-incoming/incoming/bench-device/2026/11/26/";
+
+    /// <summary>
+    /// The source-ref of image <paramref name="i"/> (<see cref="Sha"/> inside the prefix), built in place: the synthetic
+    /// ledger lists one per job item inside the measured merge, so it should cost one string, as a real ledger page does.
+    /// </summary>
+    private static string SourceRef(int i) => string.Create(SourceRefPrefix.Length + 64 + 4, i, static (span, i) =>
+    {
+        SourceRefPrefix.AsSpan().CopyTo(span);
+        var sha = span.Slice(SourceRefPrefix.Length, 64);
+        sha.Fill('c');
+        i.TryFormat(sha[56..], out _, "x8", CultureInfo.InvariantCulture);
+        ".jpg".AsSpan().CopyTo(span[(SourceRefPrefix.Length + 64)..]);
+    });
 
     private static string HumanLine(int i, string job)
     {

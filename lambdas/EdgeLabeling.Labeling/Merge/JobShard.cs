@@ -61,7 +61,7 @@ public static class JobShard
                     continue;
                 }
 
-                if (!labeledKeys.Add(ImageIdentity.Fingerprint(ImageIdentity.KeyOf(line.SourceRef!))))
+                if (!labeledKeys.Add(ImageIdentity.FingerprintOf(line.SourceRef!)))
                 {
                     // Ground Truth writes one line per object; a repeat is kept once, the first.
                     duplicates++;
