@@ -49,10 +49,9 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
     {
         // Called once per reviewed image by the merge: the usual handful of boxes stays on the stack.
         var most = (long)model.Count * human.Count;
-        Span<(double Iou, int M, int H)> pairs;
+        Span<(double Iou, int M, int H)> pairs = stackalloc (double Iou, int M, int H)[(int)Math.Min(most, 64)];
         if (most <= 64)
         {
-            pairs = stackalloc (double Iou, int M, int H)[(int)most];
             pairs = pairs[..Candidates(model, human, iouThreshold, pairs, null)];
         }
         else
