@@ -60,6 +60,24 @@ public sealed class ManifestLine
         }
     }
 
+    /// <summary>Attributes of earlier lines kept for reuse by <see cref="ManifestLineParser.Parse(ReadOnlySpan{byte}, ManifestLine)"/>.</summary>
+    private readonly List<ManifestAttribute> _spare = [];
+
+    /// <summary>A line that <see cref="ManifestLineParser.Parse(ReadOnlySpan{byte}, ManifestLine)"/> fills again and again.</summary>
+    public static ManifestLine CreateReusable() => new();
+
+    /// <summary>Forgets everything the previous line said; its attribute objects (and their lists) are kept for the next.</summary>
+    internal void Reset()
+    {
+        Problem = null;
+        ProblemDetail = null;
+        SourceRef = null;
+        Provenance = default;
+        EdgeReason = null;
+        _spare.AddRange(Attributes);
+        Attributes.Clear();
+    }
+
     public ManifestAttribute? Find(string name)
     {
         foreach (var a in Attributes)
@@ -80,7 +98,18 @@ public sealed class ManifestLine
             return existing;
         }
 
-        var a = new ManifestAttribute(name);
+        ManifestAttribute a;
+        if (_spare.Count > 0)
+        {
+            a = _spare[^1];
+            _spare.RemoveAt(_spare.Count - 1);
+            a.Reset(name);
+        }
+        else
+        {
+            a = new ManifestAttribute(name);
+        }
+
         Attributes.Add(a);
         return a;
     }
@@ -89,7 +118,7 @@ public sealed class ManifestLine
 /// <summary>One label attribute of a line: the label value (bounding boxes) and its metadata.</summary>
 public sealed class ManifestAttribute(string name)
 {
-    public string Name { get; } = name;
+    public string Name { get; private set; } = name;
 
     /// <summary>The line has a value under <see cref="Name"/> (a bounding-box label is an object).</summary>
     public bool HasLabel { get; internal set; }
@@ -135,6 +164,26 @@ public sealed class ManifestAttribute(string name)
     internal bool HasConfidences => _confidences is { Count: > 0 };
 
     private List<double>? _confidences;
+
+    /// <summary>Back to the state of a new attribute called <paramref name="name"/>, keeping the lists' storage.</summary>
+    internal void Reset(string name)
+    {
+        Name = name;
+        HasLabel = false;
+        LabelIsObject = false;
+        HasMetadata = false;
+        Type = null;
+        Size = null;
+        Boxes.Clear();
+        _classMap?.Clear();
+        HumanAnnotated = false;
+        JobName = "";
+        CreationDate = null;
+        AdjustmentStatus = null;
+        HasFailureReason = false;
+        LabelError = null;
+        _confidences?.Clear();
+    }
 
     /// <summary>A bounding-box label by its metadata type (or, for hand-made lines without a type, by its shape).</summary>
     public bool IsObjectDetection => Type is null ? LabelIsObject : Type == GroundTruthManifest.ObjectDetectionType;
@@ -182,9 +231,17 @@ public static class ManifestLineParser
     private static ReadOnlySpan<byte> ObjectDetectionTypeUtf8 => "groundtruth/object-detection"u8;
 
     /// <summary>Parses one UTF-8 line (without its newline).</summary>
-    public static ManifestLine Parse(ReadOnlySpan<byte> utf8)
+    public static ManifestLine Parse(ReadOnlySpan<byte> utf8) => Parse(utf8, new ManifestLine());
+
+    /// <summary>
+    /// Parses one UTF-8 line into <paramref name="reuse"/> (from <see cref="ManifestLine.CreateReusable"/>), which is
+    /// cleared first: a streaming reader pays for one line object, not one per line. What the previous line said
+    /// (including its attributes and their box lists) is gone, so nothing of it may be kept across calls.
+    /// </summary>
+    public static ManifestLine Parse(ReadOnlySpan<byte> utf8, ManifestLine reuse)
     {
-        var line = new ManifestLine();
+        var line = reuse;
+        line.Reset();
         if (utf8.StartsWith("\uFEFF"u8))
         {
             utf8 = utf8[3..];

@@ -47,25 +47,23 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
     /// </remarks>
     public static int Match(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human, double iouThreshold)
     {
-        var pairs = new List<(double Iou, int M, int H)>();
-        for (var m = 0; m < model.Count; m++)
+        // Called once per reviewed image by the merge: the usual handful of boxes stays on the stack.
+        var most = (long)model.Count * human.Count;
+        Span<(double Iou, int M, int H)> pairs = stackalloc (double Iou, int M, int H)[(int)Math.Min(most, 64)];
+        if (most <= 64)
         {
-            for (var h = 0; h < human.Count; h++)
-            {
-                if (model[m].ClassId == human[h].ClassId)
-                {
-                    var iou = BoxMath.IoU(model[m], human[h]);
-                    if (iou >= iouThreshold)
-                    {
-                        pairs.Add((iou, m, h));
-                    }
-                }
-            }
+            pairs = pairs[..Candidates(model, human, iouThreshold, pairs, null)];
+        }
+        else
+        {
+            var many = new List<(double Iou, int M, int H)>();
+            Candidates(model, human, iouThreshold, default, many);
+            pairs = many.ToArray();
         }
 
         pairs.Sort((a, b) => b.Iou.CompareTo(a.Iou));
-        var usedM = new bool[model.Count];
-        var usedH = new bool[human.Count];
+        Span<bool> usedM = model.Count <= 64 ? stackalloc bool[model.Count] : new bool[model.Count];
+        Span<bool> usedH = human.Count <= 64 ? stackalloc bool[human.Count] : new bool[human.Count];
         var count = 0;
         foreach (var (_, m, h) in pairs)
         {
@@ -77,6 +75,37 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
         }
 
         return count;
+    }
+
+    /// <summary>The same-class pairs overlapping at least <paramref name="iouThreshold"/>, into <paramref name="into"/> or, when given, <paramref name="many"/>.</summary>
+    private static int Candidates(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human, double iouThreshold, Span<(double Iou, int M, int H)> into, List<(double Iou, int M, int H)>? many)
+    {
+        var found = 0;
+        for (var m = 0; m < model.Count; m++)
+        {
+            for (var h = 0; h < human.Count; h++)
+            {
+                if (model[m].ClassId == human[h].ClassId)
+                {
+                    var iou = BoxMath.IoU(model[m], human[h]);
+                    if (iou >= iouThreshold)
+                    {
+                        if (many is null)
+                        {
+                            into[found] = (iou, m, h);
+                        }
+                        else
+                        {
+                            many.Add((iou, m, h));
+                        }
+
+                        found++;
+                    }
+                }
+            }
+        }
+
+        return found;
     }
 
     public AgreementSummary ToSummary() => AgreementSummary.From(IouThreshold, Images, ImagesInFullAgreement, ModelBoxes, HumanBoxes, MatchedBoxes);

@@ -51,8 +51,8 @@ public sealed record DatasetBuildReport
 /// Joins job shards (human labels) and auto-label batches (model labels) into one augmented manifest with
 /// ONE label attribute, one line per image, human labels winning, plus COCO and YOLO exports. Streams every
 /// input through the one tolerant parser (<see cref="ManifestLineParser"/>, no DOM per line) and writes with
-/// <see cref="DatasetLineWriter"/>; memory is two sets of 128-bit image fingerprints (about 40 MB per
-/// million images), never the lines themselves. This is the on-demand export; the per-job merge only
+/// <see cref="DatasetLineWriter"/>; memory is two sets of 128-bit image fingerprints (<see cref="FingerprintSet"/>,
+/// 16-32 MB each per million images), never the lines themselves. This is the on-demand export; the per-job merge only
 /// writes the job's shard (<see cref="JobShard"/>).
 /// </summary>
 /// <remarks>
@@ -92,26 +92,27 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
         using var writer = new DatasetLineWriter(buffered);
 
         // Pass 1: which images have an auto label at all.
-        var autoKeys = new HashSet<UInt128>();
+        var autoKeys = new FingerprintSet();
         foreach (var source in request.AutoLabelSources)
         {
             await foreach (var (_, line) in source.ReadUtf8LinesAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (ManifestLineParser.ReadSourceRef(line.Span) is { } sourceRef)
                 {
-                    autoKeys.Add(ImageIdentity.Fingerprint(ImageIdentity.KeyOf(sourceRef)));
+                    autoKeys.Add(ImageIdentity.FingerprintOf(sourceRef));
                 }
             }
         }
 
         // Pass 2: human labels.
-        var humanKeys = new HashSet<UInt128>();
+        var humanKeys = new FingerprintSet();
+        var parsed = ManifestLine.CreateReusable();
         foreach (var source in request.HumanSources)
         {
             var tally = new SourceTally(source.Name, "job-output");
             await foreach (var (lineNumber, bytes) in source.ReadUtf8LinesAsync(cancellationToken).ConfigureAwait(false))
             {
-                var line = ManifestLineParser.Parse(bytes.Span);
+                var line = ManifestLineParser.Parse(bytes.Span, parsed);
                 var choice = LabelSelection.Choose(line, attr, LabelRole.Human);
                 tally.Add(line, choice);
                 if (choice.Label is not { } label)
@@ -129,8 +130,7 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
                     continue;
                 }
 
-                var key = ImageIdentity.KeyOf(line.SourceRef!);
-                var fp = ImageIdentity.Fingerprint(key);
+                var fp = ImageIdentity.FingerprintOf(line.SourceRef!);
                 if (!humanKeys.Add(fp))
                 {
                     dupHuman++;
@@ -149,7 +149,7 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
                 }
 
                 writer.Write(line, label, attr, human: true, request.FallbackCreationDate);
-                AddToExports(coco, yolo, line.SourceRef!, label, key, fp, "human");
+                AddToExports(coco, yolo, line.SourceRef!, label, fp, "human");
                 humanImages++;
             }
 
@@ -162,7 +162,7 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
             var tally = new SourceTally(source.Name, "auto-labels");
             await foreach (var (lineNumber, bytes) in source.ReadUtf8LinesAsync(cancellationToken).ConfigureAwait(false))
             {
-                var line = ManifestLineParser.Parse(bytes.Span);
+                var line = ManifestLineParser.Parse(bytes.Span, parsed);
                 var choice = LabelSelection.Choose(line, attr, LabelRole.Model);
                 tally.Add(line, choice);
                 if (choice.Label is not { } label)
@@ -172,8 +172,7 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
                     continue;
                 }
 
-                var key = ImageIdentity.KeyOf(line.SourceRef!);
-                var fp = ImageIdentity.Fingerprint(key);
+                var fp = ImageIdentity.FingerprintOf(line.SourceRef!);
                 if (humanKeys.Contains(fp))
                 {
                     continue;
@@ -186,7 +185,7 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
                 }
 
                 writer.Write(line, label, attr, human: false, request.FallbackCreationDate);
-                AddToExports(coco, yolo, line.SourceRef!, label, key, fp, "model");
+                AddToExports(coco, yolo, line.SourceRef!, label, fp, "model");
                 modelImages++;
             }
 
@@ -220,8 +219,14 @@ public sealed class DatasetBuilder(ILogger<DatasetBuilder>? logger = null)
         return report;
     }
 
-    private static void AddToExports(CocoExportWriter? coco, YoloExportWriter? yolo, string sourceRef, ManifestAttribute label, string imageKey, UInt128 fp, string labelSource)
+    private static void AddToExports(CocoExportWriter? coco, YoloExportWriter? yolo, string sourceRef, ManifestAttribute label, UInt128 fp, string labelSource)
     {
+        if (coco is null && yolo is null)
+        {
+            return;
+        }
+
+        var imageKey = ImageIdentity.KeyOf(sourceRef);
         coco?.AddImage(ImageIdentity.CocoImageId(fp), sourceRef, label.Size!.Value, label.Boxes, label.ClassMap, i => ImageIdentity.CocoAnnotationId(imageKey, i), labelSource);
         yolo?.AddImage(sourceRef, YoloExportWriter.StemOf(imageKey, fp), label.Size!.Value, label.Boxes, id => DatasetLineWriter.ClassName(label, id));
     }

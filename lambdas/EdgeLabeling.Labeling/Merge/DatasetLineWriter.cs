@@ -16,11 +16,20 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
     private readonly Utf8JsonWriter _json = new(new ArrayBufferWriter<byte>(1), new JsonWriterOptions { SkipValidation = true });
     private readonly List<int> _classIds = new(8);
-    private static readonly string[] SmallIds = [.. Enumerable.Range(0, 64).Select(i => i.ToString(CultureInfo.InvariantCulture))];
-    private string _attribute = "";
-    private string _metadataAttribute = "";
+    private static readonly JsonEncodedText ProvenanceName = JsonEncodedText.Encode(DatasetProvenance.Key);
+    private static readonly JsonEncodedText[] SmallIds = [.. Enumerable.Range(0, 64).Select(i => JsonEncodedText.Encode(i.ToString(CultureInfo.InvariantCulture)))];
+
+    /// <summary>
+    /// Names and values that repeat on every line (class names, job names, adjustment status), encoded once:
+    /// writing a string transcodes and escape-checks it each time. Bounded, so odd inputs cannot grow it.
+    /// </summary>
+    private readonly Dictionary<string, JsonEncodedText> _encoded = new(StringComparer.Ordinal);
+    private const int MaxEncoded = 256;
+    private string? _attribute;
+    private JsonEncodedText _attributeName;
+    private JsonEncodedText _metadataName;
     private string _job = "";
-    private string _jobWithPrefix = "";
+    private JsonEncodedText _jobWithPrefix = JsonEncodedText.Encode("");
 
     public long Lines { get; private set; }
 
@@ -30,7 +39,8 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         if (!ReferenceEquals(_attribute, datasetAttribute))
         {
             _attribute = datasetAttribute;
-            _metadataAttribute = datasetAttribute + "-metadata";
+            _attributeName = JsonEncodedText.Encode(datasetAttribute);
+            _metadataName = JsonEncodedText.Encode(datasetAttribute + "-metadata");
         }
 
         _buffer.ResetWrittenCount();
@@ -40,7 +50,7 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         w.WriteString("source-ref"u8, line.SourceRef);
         WriteProvenance(w, line, label, human);
 
-        w.WriteStartObject(datasetAttribute);
+        w.WriteStartObject(_attributeName);
         w.WriteStartArray("image_size"u8);
         w.WriteStartObject();
         var size = label.Size!.Value;
@@ -69,7 +79,7 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         w.WriteEndArray();
         w.WriteEndObject();
 
-        w.WriteStartObject(_metadataAttribute);
+        w.WriteStartObject(_metadataName);
         w.WriteStartArray("objects"u8);
         foreach (var b in label.Boxes)
         {
@@ -82,7 +92,15 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         w.WriteStartObject("class-map"u8);
         foreach (var id in _classIds)
         {
-            w.WriteString(id < SmallIds.Length ? SmallIds[id] : id.ToString(CultureInfo.InvariantCulture), ClassName(label, id));
+            var className = Encoded(ClassName(label, id));
+            if (id < SmallIds.Length)
+            {
+                w.WriteString(SmallIds[id], className);
+            }
+            else
+            {
+                w.WriteString(id.ToString(CultureInfo.InvariantCulture), className);
+            }
         }
 
         w.WriteEndObject();
@@ -93,7 +111,7 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         {
             // A shard holds one job: build "labeling-job/<job>" once, not per line.
             _job = label.JobName;
-            _jobWithPrefix = _job.Length == 0 ? "" : "labeling-job/" + _job;
+            _jobWithPrefix = JsonEncodedText.Encode(_job.Length == 0 ? "" : "labeling-job/" + _job);
         }
 
         w.WriteString("job-name"u8, _jobWithPrefix);
@@ -172,9 +190,9 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
     /// Provenance: everything the edge recorded, then who labeled the image and in which job (see
     /// <see cref="DatasetProvenance"/>); the edge's own source/job-name/adjustment-status are replaced.
     /// </summary>
-    private static void WriteProvenance(Utf8JsonWriter w, ManifestLine line, ManifestAttribute label, bool human)
+    private void WriteProvenance(Utf8JsonWriter w, ManifestLine line, ManifestAttribute label, bool human)
     {
-        w.WriteStartObject(DatasetProvenance.Key);
+        w.WriteStartObject(ProvenanceName);
         var hasEdgeReason = false;
         string? edgeAdjustment = null;
         if (!line.Provenance.IsEmpty)
@@ -187,7 +205,8 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
                 var replaced = reader.ValueTextEquals("source"u8) || reader.ValueTextEquals("job-name"u8);
                 var adjustment = reader.ValueTextEquals("adjustment-status"u8);
                 hasEdgeReason |= reader.ValueTextEquals("edge-reason"u8);
-                var name = reader.GetString()!;
+                var escapedName = reader.ValueIsEscaped ? reader.GetString() : null;
+                var rawName = reader.ValueSpan;
                 reader.Read();
                 var start = (int)reader.TokenStartIndex;
                 if (adjustment && reader.TokenType == JsonTokenType.String)
@@ -198,7 +217,15 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
                 reader.Skip();
                 if (!replaced && !adjustment)
                 {
-                    w.WritePropertyName(name);
+                    if (escapedName is not null)
+                    {
+                        w.WritePropertyName(escapedName);
+                    }
+                    else
+                    {
+                        w.WritePropertyName(rawName);
+                    }
+
                     w.WriteRawValue(span[start..(int)reader.BytesConsumed], skipInputValidation: true);
                 }
             }
@@ -212,15 +239,33 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         w.WriteString("source"u8, human ? "human"u8 : "model"u8);
         if (label.JobName.Length > 0)
         {
-            w.WriteString("job-name"u8, label.JobName);
+            w.WriteString("job-name"u8, Encoded(label.JobName));
         }
 
         if ((label.AdjustmentStatus ?? edgeAdjustment) is { } status)
         {
-            w.WriteString("adjustment-status"u8, status);
+            w.WriteString("adjustment-status"u8, Encoded(status));
         }
 
         w.WriteEndObject();
+    }
+
+    /// <summary>The encoded form of <paramref name="text"/>, from the cache when it was seen before.</summary>
+    private JsonEncodedText Encoded(string text)
+    {
+        if (_encoded.TryGetValue(text, out var known))
+        {
+            return known;
+        }
+
+        if (_encoded.Count >= MaxEncoded)
+        {
+            _encoded.Clear();
+        }
+
+        var encoded = JsonEncodedText.Encode(text);
+        _encoded[text] = encoded;
+        return encoded;
     }
 
     private static string CreationDate(string? value, DateTimeOffset fallback)

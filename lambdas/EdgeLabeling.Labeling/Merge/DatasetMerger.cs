@@ -374,7 +374,7 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
         long returned = 0, labeled = 0, setAside = 0;
         await foreach (var sourceRef in ledger.ListJobItemsAsync(job, cancellationToken).ConfigureAwait(false))
         {
-            var target = isLabeled(ImageIdentity.Fingerprint(ImageIdentity.KeyOf(sourceRef))) ? done : back;
+            var target = isLabeled(ImageIdentity.FingerprintOf(sourceRef)) ? done : back;
             target.Add(sourceRef);
             if (done.Count >= options.SettleBatchSize)
             {

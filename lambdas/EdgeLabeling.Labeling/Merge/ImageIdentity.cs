@@ -46,6 +46,31 @@ public static class ImageIdentity
     }
 
     /// <summary>
+    /// <c>Fingerprint(KeyOf(sourceRef))</c> without the key string: the merge and the settle compute one per
+    /// line and per job item, and the 64-character key was their largest allocation after the line itself.
+    /// </summary>
+    public static UInt128 FingerprintOf(string sourceRef)
+    {
+        var slash = sourceRef.LastIndexOf('/');
+        var name = slash >= 0 ? sourceRef.AsSpan(slash + 1) : sourceRef.AsSpan();
+        var dot = name.IndexOf('.');
+        var stem = dot >= 0 ? name[..dot] : name;
+        if (!IsSha256Hex(stem))
+        {
+            return Fingerprint(sourceRef);
+        }
+
+        // A SHA-256 in hex is ASCII: its UTF-8 is one byte per character, lower-cased like KeyOf does.
+        Span<byte> utf8 = stackalloc byte[64];
+        for (var i = 0; i < 64; i++)
+        {
+            utf8[i] = (byte)char.ToLowerInvariant(stem[i]);
+        }
+
+        return XxHash128.HashToUInt128(utf8);
+    }
+
+    /// <summary>
     /// A COCO id for the image, stable across rebuilds as the dataset grows: the top 52 bits of the
     /// fingerprint, plus one (JSON numbers stay exact up to 2^53; a collision needs ~10^7 images to become likely).
     /// </summary>

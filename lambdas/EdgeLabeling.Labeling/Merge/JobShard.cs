@@ -12,7 +12,7 @@ public sealed record JobShardResult
     public long DuplicateLines { get; init; }
     public long Boxes { get; init; }
     public required IReadOnlyDictionary<string, long> Rejected { get; init; }
-    public required HashSet<UInt128> LabeledKeys { get; init; }
+    public required FingerprintSet LabeledKeys { get; init; }
     public required SourceReport Source { get; init; }
     public required AgreementSummary Audit { get; init; }
     public required AgreementSummary Reviewed { get; init; }
@@ -31,7 +31,8 @@ public static class JobShard
         DateTimeOffset fallbackCreationDate, ILogger logger, CancellationToken cancellationToken)
     {
         var rejected = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var labeledKeys = new HashSet<UInt128>();
+        var labeledKeys = new FingerprintSet();
+        var parsed = ManifestLine.CreateReusable();
         var tally = new SourceTally(sourceName, "job-output");
         var audit = new BoxAgreement(iouThreshold);
         var reviewed = new BoxAgreement(iouThreshold);
@@ -42,7 +43,7 @@ public static class JobShard
             await foreach (var (lineNumber, bytes) in Utf8LineReader.ReadAsync(jobOutput, cancellationToken).ConfigureAwait(false))
             {
                 lines++;
-                var line = ManifestLineParser.Parse(bytes.Span);
+                var line = ManifestLineParser.Parse(bytes.Span, parsed);
                 var choice = LabelSelection.Choose(line, datasetAttribute, LabelRole.Human);
                 tally.Add(line, choice);
                 if (choice.Label is not { } label)
@@ -60,7 +61,7 @@ public static class JobShard
                     continue;
                 }
 
-                if (!labeledKeys.Add(ImageIdentity.Fingerprint(ImageIdentity.KeyOf(line.SourceRef!))))
+                if (!labeledKeys.Add(ImageIdentity.FingerprintOf(line.SourceRef!)))
                 {
                     // Ground Truth writes one line per object; a repeat is kept once, the first.
                     duplicates++;

@@ -35,10 +35,9 @@ public static class LabelSelection
             return new LabelChoice(null, null, problem, line.ProblemDetail);
         }
 
-        var priorName = LabelingConventions.PriorAttribute(datasetAttribute);
-        string[] preferred = role == LabelRole.Human
-            ? [LabelingConventions.HumanAttribute(datasetAttribute)]
-            : new[] { datasetAttribute, priorName };
+        var names = NamesOf(datasetAttribute);
+        var priorName = names.Prior;
+        var preferred = role == LabelRole.Human ? names.ForHuman : names.ForModel;
 
         foreach (var name in preferred)
         {
@@ -86,6 +85,23 @@ public static class LabelSelection
         }
 
         return WhyNone(line, role == LabelRole.Human ? priorName : null);
+    }
+
+    /// <summary>The attribute names derived from the dataset's, per thread for the last attribute asked (called once per line).</summary>
+    private sealed record AttributeNames(string Attribute, string Prior, string[] ForHuman, string[] ForModel);
+
+    [ThreadStatic]
+    private static AttributeNames? _names;
+
+    private static AttributeNames NamesOf(string datasetAttribute)
+    {
+        if (_names is { } known && string.Equals(known.Attribute, datasetAttribute, StringComparison.Ordinal))
+        {
+            return known;
+        }
+
+        var prior = LabelingConventions.PriorAttribute(datasetAttribute);
+        return _names = new AttributeNames(datasetAttribute, prior, [LabelingConventions.HumanAttribute(datasetAttribute)], [datasetAttribute, prior]);
     }
 
     private static bool Better(ManifestAttribute a, ManifestAttribute b, bool wantHuman)

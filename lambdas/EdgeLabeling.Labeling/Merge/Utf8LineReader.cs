@@ -15,7 +15,8 @@ public static class Utf8LineReader
 
     public static async IAsyncEnumerable<(long LineNumber, ReadOnlyMemory<byte> Line)> ReadAsync(Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        // 256 KiB per read: on a local file each ReadAsync is a thread-pool hop, four times fewer than with 64 KiB.
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 18);
         try
         {
             int start = 0, end = 0;

@@ -86,6 +86,56 @@ public sealed class ManifestLineParserTests
     }
 
     [Fact]
+    public void Parse_IntoOneReusedLine_SaysExactlyWhatAFreshParseSays()
+    {
+        // The merge and the export parse every line into one reused ManifestLine: nothing of the line before
+        // (attributes, boxes, class names, confidences, problems, provenance) may leak into the next.
+        string[] pool =
+        [
+            RealStyle(1), DocsStyle(2), Failed(3), Auto(4), Empty(5), Adjusted(6), "[1]", "nope", """{"a":1}""", "{\"source-ref\":42}",
+            RealStyle(7).Replace("\"left\":455.6", "\"left\":\"far left\"", StringComparison.Ordinal),
+            """{"source-ref":"s3://b/a.jpg","cat":{"image_size":{"width":"640","height":480},"annotations":[{"class_id":"1","left":"10.5","top":2,"width":3,"height":4}]},"cat-metadata":{"objects":[{"confidence":"0.5"}],"class-map":{"1":"nut"},"type":"groundtruth/object-detection"}}""",
+            """{"source-ref":"s3://b/c.jpg","parts-human":3,"parts-human-metadata":{"type":"groundtruth/image-classification","class-name":"bolt"},"reason":"audit-sample"}""",
+            """{"source-ref":"s3://b/d.jpg","parts-human":{"annotations":[{"class_id":0,"left":1,"top":1,"width":1,"height":1}]},"parts-human-metadata":{"type":"groundtruth/object-detection"}}""",
+            "\uFEFF" + """{"source\u002Dref":"s3://b/e.jpg","parts\u002Dhuman":{"image_size":[{"width":2,"height":2}],"annotations":[]},"parts-human\u002Dmetadata":{"type":"groundtruth/object-detection","human-annotated":"yes"}}""",
+        ];
+        Gen.Int[0, pool.Length - 1].Array[1, 12].Sample(order =>
+        {
+            var reused = ManifestLine.CreateReusable();
+            foreach (var i in order)
+            {
+                var bytes = Encoding.UTF8.GetBytes(pool[i]);
+                var again = ManifestLineParser.Parse(bytes, reused);
+                Assert.Same(reused, again);
+                Assert.Equal(Describe(ManifestLineParser.Parse(bytes)), Describe(again));
+            }
+        }, iter: 300);
+    }
+
+    /// <summary>Everything a reader can see of a parsed line, and what the label selection makes of it, as text.</summary>
+    private static string Describe(ManifestLine line)
+    {
+        var sb = new StringBuilder();
+        sb.Append(line.Problem).Append('|').Append(line.ProblemDetail).Append('|').Append(line.SourceRef).Append('|')
+            .Append(Encoding.UTF8.GetString(line.Provenance.Span)).Append('|').Append(line.EdgeReason).Append('|').Append(line.RoutingReason).Append('\n');
+        foreach (var a in line.Attributes)
+        {
+            sb.Append(a.Name).Append(' ').Append(a.HasLabel).Append(a.LabelIsObject).Append(a.HasMetadata).Append(' ').Append(a.Type).Append(' ').Append(a.Size)
+                .Append(' ').Append(a.HumanAnnotated).Append(' ').Append(a.JobName).Append(' ').Append(a.CreationDate).Append(' ').Append(a.AdjustmentStatus)
+                .Append(' ').Append(a.HasFailureReason).Append(' ').Append(a.LabelError).Append(' ').Append(a.IsUsableBoxLabel)
+                .Append(" boxes ").AppendJoin(';', a.Boxes).Append(" classes ").AppendJoin(';', a.ClassMap.OrderBy(kv => kv.Key)).Append('\n');
+        }
+
+        foreach (var role in new[] { LabelRole.Human, LabelRole.Model })
+        {
+            var choice = LabelSelection.Choose(line, "parts", role);
+            sb.Append(role).Append(": ").Append(choice.Label?.Name).Append('/').Append(choice.Prior?.Name).Append('/').Append(choice.Reason).Append('/').Append(choice.Detail).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    [Fact]
     public void GroundTruthManifestParse_UsesTheSameParserAndKeepsItsMessages()
     {
         var ex = Assert.Throws<FormatException>(() => GroundTruthManifest.Parse(DocsStyle(1), "parts"));
