@@ -334,8 +334,15 @@ public sealed class LabelingStack : Stack
                 mergeQueue.GrantSendMessages(fn);
             }
 
-            // Presigned image links are authorized as the API's role: it may read the incoming images, nothing else.
-            props.IncomingBucket.GrantRead(apiFn, ObjectKeyLayout.IncomingPrefix + "*");
+            // Presigned image links are authorized as the API's role: GetObject on the incoming images and the
+            // key's Decrypt, nothing else (no listing: a link names one object the API took from the task).
+            apiFn.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps
+            {
+                Sid = "ReadReviewImages",
+                Actions = ["s3:GetObject"],
+                Resources = [props.IncomingBucket.ArnForObjects(ObjectKeyLayout.IncomingPrefix + "*")],
+            }));
+            props.DataKey.GrantDecrypt(apiFn);
             var sweepSchedule = new Rule(this, "ReviewSweepSchedule", new RuleProps
             {
                 Description = "Completes built-in labeling jobs whose tasks are all done or whose availability ended",
@@ -350,6 +357,11 @@ public sealed class LabelingStack : Stack
                 UserPoolDomain = workforce.Domain,
                 ImageBucket = props.IncomingBucket,
                 PagePath = props.ReviewPagePath,
+                DeploymentLogGroup = new LogGroup(this, "ReviewPageDeploymentLogs", new Amazon.CDK.AWS.Logs.LogGroupProps
+                {
+                    Retention = retention,
+                    RemovalPolicy = keepOrDelete,
+                }),
             });
             ReviewApiFunction = apiFn;
             ReviewSweepFunction = sweepFn;

@@ -30,6 +30,9 @@ public sealed record ReviewAppProps
 
     /// <summary>Folder with the built page (review-app/dist, <c>npm run build:review</c>).</summary>
     public required string PagePath { get; init; }
+
+    /// <summary>Log group (with the environment's retention) of CDK's page-deployment function.</summary>
+    public required Amazon.CDK.AWS.Logs.ILogGroup DeploymentLogGroup { get; init; }
 }
 
 /// <summary>
@@ -196,10 +199,12 @@ public sealed class ReviewApp : Construct
                     },
                 }),
             ],
-            Distribution = distribution,
-            DistributionPaths = ["/*"],
+            // Every file is revalidated (ETag → 304) instead of invalidating the distribution after a deploy:
+            // the page is a few files, and an invalidation would need cloudfront:CreateInvalidation on "*".
+            CacheControl = [Amazon.CDK.AWS.S3.Deployment.CacheControl.NoCache()],
             Prune = true,
             MemoryLimit = 256,
+            LogGroup = props.DeploymentLogGroup,
         });
 
         PageBucket = pageBucket;
