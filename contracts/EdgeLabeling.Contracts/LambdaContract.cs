@@ -101,7 +101,7 @@ public static class LambdaEnvironment
 
     /// <summary>
     /// Built-in backend: URL of the merge queue. A finished built-in job's state-change event is sent there, the
-    /// queue the EventBridge rule fills for Ground Truth's jobs (an application cannot put aws.* events itself).
+    /// queue the EventBridge rule fills for Ground Truth's jobs, so the merge reads both the same way.
     /// </summary>
     public const string MergeQueueUrl = "MERGE_QUEUE_URL";
 

@@ -69,8 +69,9 @@ public sealed record BuiltInBackendSettings
 /// <summary>
 /// Sends a finished built-in job's state-change event to the merge queue: the same JSON EventBridge delivers
 /// for a Ground Truth job, to the queue the EventBridge rule fills, so the merge cannot tell the two apart.
-/// Not through EventBridge: PutEvents refuses sources starting with "aws." to applications, and the merge
-/// checks the source is aws.sagemaker.
+/// Straight to the queue rather than through EventBridge: the job state rule's only target is this queue anyway,
+/// and an event put by the application would have to claim the source aws.sagemaker (AWS's own namespace), which
+/// the rule matches and the merge checks.
 /// </summary>
 public sealed class SqsJobStateChangePublisher(IAmazonSQS sqs, string queueUrl) : IJobStateChangePublisher
 {
