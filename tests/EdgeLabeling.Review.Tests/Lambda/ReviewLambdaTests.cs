@@ -299,6 +299,41 @@ public sealed class ReviewLambdaTests : IAsyncLifetime, IDisposable
         Assert.IsType<SageMakerJsonClient>(provider.GetRequiredService<ISageMakerClient>());
     }
 
+    /// <summary>
+    /// The batch and merge functions are separate Lambdas: the batcher's composition creates a built-in job in
+    /// the DynamoDB task table (dynalite here, through the same settings and client the function builds), and the
+    /// merge's composition, a separate provider, describes it from there.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Composition_BuiltIn_BatcherCreatesTheJobInDynamoDbAndTheMergeDescribesIt()
+    {
+        var table = await Dynalite.CreateTaskTableAsync();
+        try
+        {
+            var root = _dir.File("objects");
+            await ReviewKit.GivenInputAsync(new FileSystemObjectStore(root), "job-dyn", 3);
+            var options = new LabelingOptions { Backend = LabelingBackends.BuiltIn, Region = "us-east-1", DataBucket = ReviewKit.Bucket, LocalStoreRoot = root, PendingDbPath = _dir.File("pending.db") };
+            var env = Env((LambdaEnvironment.ReviewTableName, table), (LambdaEnvironment.AccountId, "123456789012"), (LambdaEnvironment.Region, "us-east-1"),
+                (LambdaEnvironment.DynamoDbEndpoint, Dynalite.Endpoint));
+
+            using (var batch = new ServiceCollection().AddLabelingBackend(options, LambdaFunctions.Batch.Name, env).AddLabeling(options).BuildServiceProvider())
+            {
+                var created = await batch.GetRequiredService<ISageMakerClient>().CreateLabelingJobAsync(ReviewKit.Request("job-dyn"));
+                Assert.Equal("arn:aws:sagemaker:us-east-1:123456789012:labeling-job/job-dyn", created.LabelingJobArn);
+            }
+
+            using var merge = new ServiceCollection().AddLabelingBackend(options, LambdaFunctions.Merge.Name, env).AddLabeling(options).BuildServiceProvider();
+            var described = await merge.GetRequiredService<ISageMakerClient>().DescribeLabelingJobAsync("job-dyn");
+            Assert.Equal(("InProgress", 3), (described.LabelingJobStatus, described.LabelCounters!.Unlabeled));
+            Assert.Equal("s3://data-bucket/jobs/output/", described.OutputConfig!.S3OutputPath);
+        }
+        finally
+        {
+            await Dynalite.DeleteTableAsync(table);
+        }
+    }
+
     /// <summary>Records SendMessage calls instead of calling SQS (the client's methods are virtual).</summary>
     private sealed class RecordingSqs() : AmazonSQSClient(new Amazon.Runtime.BasicAWSCredentials("test", "test"), new AmazonSQSConfig { RegionEndpoint = Amazon.RegionEndpoint.EUWest1 })
     {
