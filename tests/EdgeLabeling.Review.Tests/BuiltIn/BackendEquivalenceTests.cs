@@ -108,8 +108,12 @@ public sealed class BackendEquivalenceTests : IDisposable
         clock.Advance(TimeSpan.FromHours(2));
         await service.SweepAsync();
 
-        var (gtResult, gtDataset, gtLedger) = await MergeAsync(gtStore, gtEvents.Single());
-        var (biResult, biDataset, biLedger) = await MergeAsync(biStore, biEvents.Single());
+        // The merge finds each job's output the way it does in AWS: DescribeLabelingJob. The built-in job is described
+        // by the built-in service itself; the simulator is gone by now, so its report is stated as it gave it.
+        var gtOutputs = new InMemoryJobOutputLocator();
+        gtOutputs.Set(Job, new JobOutputReport("Completed", $"s3://{ReviewKit.Bucket}/{LabelingConventions.JobOutputManifestKey(Job)}", null, answered.Count));
+        var (gtResult, gtDataset, gtLedger) = await MergeAsync(gtStore, gtEvents.Single(), gtOutputs);
+        var (biResult, biDataset, biLedger) = await MergeAsync(biStore, biEvents.Single(), new SageMakerJobOutputLocator(service));
 
         Assert.Equal(MergeResult.Merged, biResult.Outcome);
         Assert.Equal((gtResult.Outcome, gtResult.Status, gtResult.Labeled, gtResult.ReturnedItems, gtResult.OutputLines), (biResult.Outcome, biResult.Status, biResult.Labeled, biResult.ReturnedItems, biResult.OutputLines));
@@ -131,13 +135,14 @@ public sealed class BackendEquivalenceTests : IDisposable
         }
     }
 
-    private async Task<(MergeResult Result, Dictionary<string, ManifestLabel> Dataset, InMemoryJobItemsLedger Ledger)> MergeAsync(IObjectStore store, string eventJson)
+    private async Task<(MergeResult Result, Dictionary<string, ManifestLabel> Dataset, InMemoryJobItemsLedger Ledger)> MergeAsync(IObjectStore store, string eventJson, IJobOutputLocator outputs)
     {
         var ledger = new InMemoryJobItemsLedger();
         ledger.AddJob(Job, Enumerable.Range(1, Images).Select(ReviewKit.SourceRef));
-        var merger = new DatasetMerger(store, ledger, new MergeOptions { DataBucket = ReviewKit.Bucket, WorkDirectory = _dir.File("merge-" + Guid.NewGuid().ToString("N")) }, new DatasetBuilder());
+        var merger = new DatasetMerger(store, ledger, new MergeOptions { DataBucket = ReviewKit.Bucket, WorkDirectory = _dir.File("merge-" + Guid.NewGuid().ToString("N")) }, new DatasetBuilder(), outputs: outputs);
         var result = await merger.MergeAsync(Encoding.UTF8.GetBytes(eventJson));
-        var dataset = (await ReadLinesAsync(store, DatasetKeys.DatasetManifestKey("parts"))).Select(l => GroundTruthManifest.Parse(l, "parts")).ToDictionary(l => l.SourceRef);
+        // The merge writes each job's lines to its own shard (the whole dataset is exported on demand).
+        var dataset = (await ReadLinesAsync(store, DatasetKeys.JobShardKey("parts", Job))).Select(l => GroundTruthManifest.Parse(l, "parts")).ToDictionary(l => l.SourceRef);
         return (result, dataset, ledger);
     }
 
