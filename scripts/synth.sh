@@ -7,6 +7,7 @@
 #   EDGELABEL_LAMBDA_ASSETS   folder to use instead of publishing the Lambdas
 #   EDGELABEL_COMPONENT_DIR   folder with recipe.json + artifacts instead of packaging the component
 #   EDGELABEL_COMPONENT_VERSION  version to package (default: reuse the newest artifacts/component/<v>, else 0.1.0)
+#   EDGELABEL_REVIEW_PAGE     built review page folder instead of `npm run build:review` (labeling.backend builtin only)
 #   EDGELABEL_CDK_OUT         output root (default cdk.out); each environment goes to <root>/<env>
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
@@ -60,11 +61,23 @@ if [ -z "$component_dir" ]; then
 fi
 [ -d "$component_dir" ] || die "component folder '$component_dir' does not exist"
 
+# The review page is deployed only by environments with labeling.backend builtin.
+page_dir="${EDGELABEL_REVIEW_PAGE:-}"
+if [ -z "$page_dir" ]; then
+  page_dir=review-app/dist
+  builtin=$(python3 -c 'import json,sys; e=json.load(open("cdk.json"))["context"]["environments"]; print(sum(1 for n in sys.argv[1:] if e[n].get("labeling", {}).get("backend") == "builtin"))' "${envs[@]}") \
+    || die "cannot read labeling.backend of ${envs[*]} from cdk.json"
+  if [ "$builtin" -gt 0 ]; then
+    log "npm run build:review → $page_dir"
+    npm run --silent build:review >/dev/null || die "npm run build:review failed"
+  fi
+fi
+
 for env in "${envs[@]}"; do
   out="$out_root/$env"
   rm -rf "$out"
   log "cdk synth -c env=$env → $out"
-  npx --no-install cdk synth -c "env=$env" -c "lambdaAssetPath=$lambda_dir" -c "componentDir=$component_dir" \
+  npx --no-install cdk synth -c "env=$env" -c "lambdaAssetPath=$lambda_dir" -c "componentDir=$component_dir" -c "reviewPagePath=$page_dir" \
     --quiet --no-notices --output "$out" >/dev/null \
     || die "cdk synth failed for environment '$env'"
   for stack in Storage Labeling EdgeFleet; do

@@ -93,6 +93,33 @@ public static class LambdaEnvironment
     /// <summary>Local only: DynamoDB-compatible endpoint (dynalite).</summary>
     public const string DynamoDbEndpoint = "DYNAMODB_ENDPOINT";
 
+    /// <summary>Built-in backend: DynamoDB table of the review jobs and tasks (ReviewOptions; SQLite only off Lambda).</summary>
+    public const string ReviewTableName = "REVIEW_TABLE_NAME";
+
+    /// <summary>Built-in backend: the account id written into the built-in jobs' ARNs (the Lambda runtime does not set one).</summary>
+    public const string AccountId = "AWS_ACCOUNT_ID";
+
+    /// <summary>
+    /// Built-in backend: URL of the merge queue. A finished built-in job's state-change event is sent there, the
+    /// queue the EventBridge rule fills for Ground Truth's jobs, so the merge reads both the same way.
+    /// </summary>
+    public const string MergeQueueUrl = "MERGE_QUEUE_URL";
+
+    /// <summary>Built-in backend: seconds a lease lasts without a heartbeat (10-28800).</summary>
+    public const string ReviewLeaseSeconds = "REVIEW_LEASE_SECONDS";
+
+    /// <summary>Built-in backend: seconds an image link handed to the page stays valid (10-28800).</summary>
+    public const string ReviewImageUrlSeconds = "REVIEW_IMAGE_URL_SECONDS";
+
+    /// <summary>Built-in backend: the Cognito group whose members may label (default "labelers").</summary>
+    public const string ReviewLabelersGroup = "REVIEW_LABELERS_GROUP";
+
+    /// <summary>Local only: SQLite file of the review tasks when <see cref="ReviewTableName"/> is unset.</summary>
+    public const string ReviewDbPath = "REVIEW_DB_PATH";
+
+    /// <summary>Tunables of the review API an environment may set through cdk.json <c>lambdaEnvironment</c>.</summary>
+    public static IReadOnlyList<string> ReviewTunables { get; } = [ReviewLeaseSeconds, ReviewImageUrlSeconds];
+
     /// <summary>Set by the Lambda runtime (reserved; never set by the stack).</summary>
     public const string Region = "AWS_REGION";
 
@@ -109,7 +136,7 @@ public static class LambdaEnvironment
     public static IReadOnlyList<string> SetByLambda { get; } = [Region, DefaultRegion, LambdaFunctionName, LambdaExecutionEnv];
 
     /// <summary>Variables for local runs and tests only (emulators, SQLite); a deployed function never gets them.</summary>
-    public static IReadOnlyList<string> LocalOnly { get; } = [PendingDbPath, FleetDbPath, S3Endpoint, LocalStoreRoot, SageMakerEndpoint, DynamoDbEndpoint];
+    public static IReadOnlyList<string> LocalOnly { get; } = [PendingDbPath, FleetDbPath, ReviewDbPath, S3Endpoint, LocalStoreRoot, SageMakerEndpoint, DynamoDbEndpoint];
 
     /// <summary>Tunables of the batcher an environment may set through cdk.json <c>lambdaEnvironment</c>.</summary>
     public static IReadOnlyList<string> BatchTunables { get; } =
@@ -127,6 +154,18 @@ public static class LambdaEnvironment
 /// </summary>
 public sealed record LambdaFunctionContract(string Name, string Handler, IReadOnlyList<string> Required, IReadOnlyList<string> Optional)
 {
+    /// <summary>
+    /// Variables the stack sets in addition to <see cref="Required"/> only in an environment with
+    /// <c>labeling.backend: builtin</c> (the built-in backend's task table and account).
+    /// </summary>
+    public IReadOnlyList<string> BuiltInRequired { get; init; } = [];
+
+    /// <summary>True for functions that exist only with the built-in backend (the review API and its sweep).</summary>
+    public bool BuiltInOnly { get; init; }
+
+    /// <summary>The variables the stack must set for this function under <paramref name="builtIn"/>.</summary>
+    public IEnumerable<string> RequiredFor(bool builtIn) => builtIn ? Required.Concat(BuiltInRequired) : Required;
+
     /// <summary>Assembly, type and method of <see cref="Handler"/> ("Assembly::Namespace.Type::Method").</summary>
     public (string Assembly, string Type, string Method) HandlerParts
     {
@@ -160,7 +199,10 @@ public static class LambdaFunctions
             LambdaEnvironment.KmsKeyId, LambdaEnvironment.LabelAttribute, LambdaEnvironment.BatchMinItems, LambdaEnvironment.BatchMaxAgeMinutes,
             LambdaEnvironment.MonthlyBudgetUsd, LambdaEnvironment.JobNamePrefix, LambdaEnvironment.SetAsideAfterReturns, LambdaEnvironment.LabelingBackend,
         ],
-        LambdaEnvironment.BatchTunables);
+        LambdaEnvironment.BatchTunables)
+    {
+        BuiltInRequired = BuiltInBackendVariables,
+    };
 
     /// <summary>Ground Truth job state change → dataset merge.</summary>
     public static LambdaFunctionContract Merge { get; } = new(
@@ -169,7 +211,10 @@ public static class LambdaFunctions
         [LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.LabelAttribute, LambdaEnvironment.IncomingBucket, LambdaEnvironment.SetAsideAfterReturns,
             LambdaEnvironment.LabelingBackend,
         ],
-        []);
+        [])
+    {
+        BuiltInRequired = BuiltInBackendVariables,
+    };
 
     /// <summary>Device heartbeats (S3 <c>status/</c> notifications) → fleet table and per-device metrics.</summary>
     public static LambdaFunctionContract FleetHeartbeat { get; } = new(
@@ -185,14 +230,48 @@ public static class LambdaFunctions
         FleetVariables,
         []);
 
+    /// <summary>
+    /// Built-in backend only: the review API behind API Gateway's HTTP API (payload format 2.0 in, the
+    /// HTTP API response out). The JWT authorizer has checked the Cognito token; the core checks the group.
+    /// </summary>
+    public static LambdaFunctionContract ReviewApi { get; } = new(
+        "ReviewApiFunction",
+        HandlerAssembly + "::EdgeLabeling.Lambdas.ReviewApiFunction::HandleAsync",
+        [.. BuiltInBackendVariables, LambdaEnvironment.MergeQueueUrl, LambdaEnvironment.ReviewLabelersGroup],
+        LambdaEnvironment.ReviewTunables)
+    {
+        BuiltInOnly = true,
+    };
+
+    /// <summary>
+    /// Built-in backend only, scheduled: completes the jobs whose tasks are all done or whose availability
+    /// ended (open tasks expire, like Ground Truth's unanswered objects) and sends their state-change events.
+    /// </summary>
+    public static LambdaFunctionContract ReviewSweep { get; } = new(
+        "ReviewSweepFunction",
+        HandlerAssembly + "::EdgeLabeling.Lambdas.ReviewSweepFunction::HandleAsync",
+        [.. BuiltInBackendVariables, LambdaEnvironment.MergeQueueUrl],
+        [])
+    {
+        BuiltInOnly = true,
+    };
+
+    /// <summary>The functions of the built-in backend only.</summary>
+    public static IReadOnlyList<LambdaFunctionContract> Review { get; } = [ReviewApi, ReviewSweep];
+
     /// <summary>The labeling functions (they share the pending store and the data bucket).</summary>
     public static IReadOnlyList<LambdaFunctionContract> Labeling { get; } = [Ingest, Batch, Merge];
 
     /// <summary>The fleet-view functions (they use only the fleet table and the heartbeat objects).</summary>
     public static IReadOnlyList<LambdaFunctionContract> Fleet { get; } = [FleetHeartbeat, FleetCheck];
 
-    /// <summary>Every function, in deployment order.</summary>
-    public static IReadOnlyList<LambdaFunctionContract> All { get; } = [.. Labeling, .. Fleet];
+    /// <summary>Every function, in deployment order (the <see cref="Review"/> ones only with the built-in backend).</summary>
+    public static IReadOnlyList<LambdaFunctionContract> All { get; } = [.. Labeling, .. Fleet, .. Review];
+
+    /// <summary>The functions an environment deploys.</summary>
+    public static IEnumerable<LambdaFunctionContract> DeployedWith(bool builtIn) => All.Where(f => builtIn || !f.BuiltInOnly);
+
+    private static IReadOnlyList<string> BuiltInBackendVariables => [LambdaEnvironment.ReviewTableName, LambdaEnvironment.AccountId];
 
     private static IReadOnlyList<string> FleetVariables =>
     [

@@ -14,6 +14,12 @@ public sealed record AssetPaths
     /// <summary>Context key of the component folder (or the folder holding one subfolder per version).</summary>
     public const string ComponentKey = "componentDir";
 
+    /// <summary>Context key of the built review page (review-app/dist).</summary>
+    public const string ReviewPageKey = "reviewPagePath";
+
+    /// <summary>Folder with the built review page (<c>npm run build:review</c>); used with labeling.backend builtin.</summary>
+    public string ReviewPage { get; init; } = "";
+
     /// <summary>Folder with the <c>dotnet publish</c> output of lambdas/EdgeLabeling.Lambdas.</summary>
     public required string LambdaCode { get; init; }
 
@@ -69,6 +75,7 @@ public static class EdgeLabelingApp
         {
             LambdaCode = Path.GetFullPath(Get(AssetPaths.LambdaKey, "artifacts/lambdas")),
             ComponentDirectory = AssetPaths.ResolveComponentDirectory(Path.GetFullPath(Get(AssetPaths.ComponentKey, "artifacts/component"))),
+            ReviewPage = Path.GetFullPath(Get(AssetPaths.ReviewPageKey, "review-app/dist")),
         };
     }
 
@@ -97,7 +104,9 @@ public static class EdgeLabelingApp
             LabelingDataBucket = storage.LabelingDataBucket,
             DataKey = storage.DataKey,
             PendingItemsTable = storage.PendingItemsTable,
+            ReviewTasksTable = storage.ReviewTasksTable,
             LambdaCodePath = paths.LambdaCode,
+            ReviewPagePath = paths.ReviewPage,
         });
         var edge = new EdgeFleetStack(app, $"{prefix}-EdgeFleet", new EdgeFleetStackProps
         {

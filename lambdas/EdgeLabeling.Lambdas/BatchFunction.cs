@@ -16,7 +16,7 @@ public sealed class BatchFunction
 
     /// <summary>Lambda's constructor: options from environment variables.</summary>
     public BatchFunction()
-        : this(LabelingServiceCollectionExtensions.BuildLabelingProvider(LabelingOptions.FromEnvironment()))
+        : this(LambdaComposition.BuildLabelingProvider(LabelingOptions.FromEnvironment(), Contracts.LambdaFunctions.Batch.Name))
     {
     }
 

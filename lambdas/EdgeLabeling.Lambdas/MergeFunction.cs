@@ -18,9 +18,15 @@ public sealed class MergeFunction
 
     /// <summary>Lambda's constructor: options from environment variables.</summary>
     public MergeFunction()
+        : this(LabelingOptions.FromEnvironment())
+    {
+    }
+
+    private MergeFunction(LabelingOptions options)
         : this(new ServiceCollection()
             .AddLogging(b => b.AddSimpleConsole(o => o.SingleLine = true))
-            .AddLabeling(LabelingOptions.FromEnvironment())
+            .AddLabelingBackend(options, Contracts.LambdaFunctions.Merge.Name)
+            .AddLabeling(options)
             .BuildServiceProvider())
     {
     }

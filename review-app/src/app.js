@@ -3,17 +3,14 @@
 import { createImageAnnotator } from '@annotorious/annotorious';
 import '@annotorious/annotorious/annotorious.css';
 import './app.css';
+import { cognitoToken, forgetToken, localToken, storedToken } from './signin.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { token: null, task: null, anno: null, currentClass: 0, clockSkewMs: 0, timer: null, heartbeat: null, selectedId: null };
 
-function signIn() {
-  const m = /[#&]token=([^&]+)/.exec(location.hash);
-  if (m) {
-    sessionStorage.setItem('review-token', decodeURIComponent(m[1]));
-    history.replaceState(null, '', location.pathname);
-  }
-  state.token = sessionStorage.getItem('review-token');
+// The local server's token from the URL, a stored token, or (deployed) the user pool's sign-in.
+async function signIn() {
+  state.token = localToken() || storedToken() || await cognitoToken();
 }
 
 function say(text, error = false) {
@@ -28,6 +25,7 @@ async function api(method, path, body) {
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (r.status === 204) return null;
   const json = await r.json();
+  if (r.status === 401) forgetToken();
   if (!r.ok) throw Object.assign(new Error(json.message || r.statusText), { code: json.error, status: r.status });
   return json;
 }
@@ -253,8 +251,13 @@ function onKey(e) {
   }
 }
 
-document.addEventListener('DOMContentLoaded', () => {
-  signIn();
+document.addEventListener('DOMContentLoaded', async () => {
+  try {
+    await signIn();
+  } catch (e) {
+    say(e.message, true);
+    return;
+  }
   $('back').addEventListener('click', showJobs);
   $('delete').addEventListener('click', deleteSelected);
   $('undo').addEventListener('click', () => { state.anno.undo(); renderBoxes(); });

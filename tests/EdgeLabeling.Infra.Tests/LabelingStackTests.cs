@@ -28,7 +28,7 @@ public sealed class LabelingStackTests(SynthFixture synth)
     {
         var config = synth.Environments[env].Config;
 
-        foreach (var function in LambdaFunctions.All)
+        foreach (var function in LambdaFunctions.DeployedWith(config.Labeling.IsBuiltIn))
         {
             synth.Environments[env].Labeling.HasResourceProperties("AWS::Lambda::Function", Match.ObjectLike(Obj(
                 ("Handler", function.Handler),
@@ -104,7 +104,8 @@ public sealed class LabelingStackTests(SynthFixture synth)
     [Fact]
     public void Dev_GroundTruthAppClient_LeavesOAuthAndCallbackUrlsOutOfTheTemplate()
     {
-        var client = SecurityRules.Resources(Raw("dev"), "AWS::Cognito::UserPoolClient").Single().Resource["Properties"]!.AsObject();
+        // The workteam's client (the review page has its own public client, see ReviewAppTests).
+        var client = SecurityRules.Resources(Raw("dev"), "AWS::Cognito::UserPoolClient").Single(c => c.Id.Contains("GroundTruthClient", StringComparison.Ordinal)).Resource["Properties"]!.AsObject();
 
         // CloudFormation must never write the callback/sign-out URLs (nor the flows they belong to): an
         // UpdateUserPoolClient resets whatever it leaves out, so these stay with SageMaker / the operator.
@@ -350,7 +351,8 @@ public sealed class LabelingStackTests(SynthFixture synth)
         Assert.Equal(1, Business(LabelingMetrics.JobCreationFailures)["Threshold"]!.GetValue<double>());
         Assert.Equal("""[{"Name":"Reason","Value":"no-label-in-output"}]""", Business(LabelingMetrics.ItemsSetAside)["Dimensions"]!.ToJsonString());
         // Ingest, batch, merge, and the fleet check (FleetMonitoring).
-        Assert.Equal(4, alarms.Count(a => a["MetricName"]?.GetValue<string>() == "Errors" && a["Namespace"]!.GetValue<string>() == "AWS/Lambda"));
+        // Ingest, batch, merge, fleet check; with the built-in backend also the review API and the sweep.
+        Assert.Equal(synth.Environments[env].Config.Labeling.IsBuiltIn ? 6 : 4, alarms.Count(a => a["MetricName"]?.GetValue<string>() == "Errors" && a["Namespace"]!.GetValue<string>() == "AWS/Lambda"));
         Assert.Equal(1, Business(LabelingMetrics.JobsFailed)["Threshold"]!.GetValue<double>());
         var waiting = Business(LabelingMetrics.OldestPendingAgeMinutes);
         Assert.Equal("Maximum", waiting["Statistic"]!.GetValue<string>());
@@ -459,7 +461,8 @@ public sealed class LabelingStackTests(SynthFixture synth)
         var groups = SecurityRules.Resources(Raw(env), "AWS::Logs::LogGroup").ToList();
 
         // Ingest, batch, merge, fleet heartbeat, fleet check.
-        Assert.Equal(5, groups.Count);
+        // One per function (five; two more with the built-in backend) plus the page deployment's.
+        Assert.Equal(synth.Environments[env].Config.Labeling.IsBuiltIn ? 8 : 5, groups.Count);
         Assert.All(groups, g => Assert.Equal(synth.Environments[env].Config.LogRetentionDays, g.Resource["Properties"]!["RetentionInDays"]!.GetValue<int>()));
     }
 

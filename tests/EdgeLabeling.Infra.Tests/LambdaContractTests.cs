@@ -6,6 +6,7 @@ using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling;
 using EdgeLabeling.Labeling.Fleet;
 using EdgeLabeling.Labeling.Jobs;
+using EdgeLabeling.Lambdas;
 
 namespace EdgeLabeling.Infra.Tests;
 
@@ -19,25 +20,29 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
     public static TheoryData<string> Envs => new(SynthFixture.EnvironmentNames);
 
     /// <summary>How each variable the stack sets shows up in the options; every Required name must be here.</summary>
-    private static readonly Dictionary<string, Func<LabelingOptions, FleetOptions, string?>> RequiredReadBack = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<LabelingOptions, FleetOptions, BuiltInBackendSettings?, string?>> RequiredReadBack = new(StringComparer.Ordinal)
     {
-        [LambdaEnvironment.DataBucket] = (o, _) => o.DataBucket,
-        [LambdaEnvironment.TableName] = (o, _) => o.TableName,
-        [LambdaEnvironment.IncomingBucket] = (o, _) => o.IncomingBucket,
-        [LambdaEnvironment.WorkteamArn] = (o, _) => o.WorkteamArn,
-        [LambdaEnvironment.GroundTruthRoleArn] = (o, _) => o.GroundTruthRoleArn,
-        [LambdaEnvironment.KmsKeyId] = (o, _) => o.KmsKeyId,
-        [LambdaEnvironment.LabelAttribute] = (o, _) => o.LabelAttribute,
-        [LambdaEnvironment.BatchMinItems] = (o, _) => o.Batching.MinItems.ToString(CultureInfo.InvariantCulture),
-        [LambdaEnvironment.BatchMaxAgeMinutes] = (o, _) => o.Batching.MaxAge.TotalMinutes.ToString(CultureInfo.InvariantCulture),
-        [LambdaEnvironment.MonthlyBudgetUsd] = (o, _) => o.Budget.MonthlyBudgetUsd.ToString(CultureInfo.InvariantCulture),
-        [LambdaEnvironment.JobNamePrefix] = (o, _) => o.Batching.JobNamePrefix,
-        [LambdaEnvironment.SetAsideAfterReturns] = (o, _) => o.Batching.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture),
-        [LambdaEnvironment.LabelingBackend] = (o, _) => o.Backend,
-        [LambdaEnvironment.FleetTableName] = (_, f) => f.TableName,
-        [LambdaEnvironment.FleetSilentHours] = (_, f) => f.Thresholds.Silent.TotalHours.ToString(CultureInfo.InvariantCulture),
-        [LambdaEnvironment.FleetQueueGrowingHours] = (_, f) => f.Thresholds.QueueGrowing.TotalHours.ToString(CultureInfo.InvariantCulture),
-        [LambdaEnvironment.FleetMinFreeDiskBytes] = (_, f) => f.Thresholds.MinFreeDiskBytes.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.DataBucket] = (o, _, _) => o.DataBucket,
+        [LambdaEnvironment.TableName] = (o, _, _) => o.TableName,
+        [LambdaEnvironment.IncomingBucket] = (o, _, _) => o.IncomingBucket,
+        [LambdaEnvironment.WorkteamArn] = (o, _, _) => o.WorkteamArn,
+        [LambdaEnvironment.GroundTruthRoleArn] = (o, _, _) => o.GroundTruthRoleArn,
+        [LambdaEnvironment.KmsKeyId] = (o, _, _) => o.KmsKeyId,
+        [LambdaEnvironment.LabelAttribute] = (o, _, _) => o.LabelAttribute,
+        [LambdaEnvironment.BatchMinItems] = (o, _, _) => o.Batching.MinItems.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.BatchMaxAgeMinutes] = (o, _, _) => o.Batching.MaxAge.TotalMinutes.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.MonthlyBudgetUsd] = (o, _, _) => o.Budget.MonthlyBudgetUsd.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.JobNamePrefix] = (o, _, _) => o.Batching.JobNamePrefix,
+        [LambdaEnvironment.SetAsideAfterReturns] = (o, _, _) => o.Batching.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.LabelingBackend] = (o, _, _) => o.Backend,
+        [LambdaEnvironment.FleetTableName] = (_, f, _) => f.TableName,
+        [LambdaEnvironment.FleetSilentHours] = (_, f, _) => f.Thresholds.Silent.TotalHours.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.FleetQueueGrowingHours] = (_, f, _) => f.Thresholds.QueueGrowing.TotalHours.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.FleetMinFreeDiskBytes] = (_, f, _) => f.Thresholds.MinFreeDiskBytes.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.ReviewTableName] = (_, _, b) => b?.Review.TableName,
+        [LambdaEnvironment.AccountId] = (_, _, b) => b?.Review.AccountId,
+        [LambdaEnvironment.MergeQueueUrl] = (_, _, b) => b?.MergeQueueUrl,
+        [LambdaEnvironment.ReviewLabelersGroup] = (_, _, b) => b?.Review.LabelersGroup,
     };
 
     private JsonObject Raw(string env) => synth.Environments[env].RawTemplates[$"EdgeLabeling-{env}-Labeling"];
@@ -60,10 +65,11 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
         var config = synth.Environments[env].Config;
         var functions = FunctionsByHandler(env);
 
-        Assert.Equal(LambdaFunctions.All.Select(f => f.Handler).Order(StringComparer.Ordinal), functions.Keys.Order(StringComparer.Ordinal));
-        foreach (var contract in LambdaFunctions.All)
+        var builtIn = config.Labeling.IsBuiltIn;
+        Assert.Equal(LambdaFunctions.DeployedWith(builtIn).Select(f => f.Handler).Order(StringComparer.Ordinal), functions.Keys.Order(StringComparer.Ordinal));
+        foreach (var contract in LambdaFunctions.DeployedWith(builtIn))
         {
-            var expected = contract.Required
+            var expected = contract.RequiredFor(builtIn)
                 .Concat(config.LambdaEnvironment.Keys.Where(k => contract.Optional.Contains(k, StringComparer.Ordinal)))
                 .Order(StringComparer.Ordinal);
             Assert.Equal(expected, Variables(functions[contract.Handler]).Keys.Order(StringComparer.Ordinal));
@@ -73,7 +79,7 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
     [Fact]
     public void Contract_EveryRequiredVariableHasAReadBackCheck()
     {
-        Assert.All(LambdaFunctions.All.SelectMany(f => f.Required), name => Assert.True(RequiredReadBack.ContainsKey(name), $"{name} has no read-back check"));
+        Assert.All(LambdaFunctions.All.SelectMany(f => f.Required.Concat(f.BuiltInRequired)), name => Assert.True(RequiredReadBack.ContainsKey(name), $"{name} has no read-back check"));
     }
 
     [Theory]
@@ -81,7 +87,8 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
     public void Functions_EnvironmentIsReadByTheRuntimeWithoutFallingBackToDefaults(string env)
     {
         var config = synth.Environments[env].Config;
-        foreach (var contract in LambdaFunctions.All)
+        var builtIn = config.Labeling.IsBuiltIn;
+        foreach (var contract in LambdaFunctions.DeployedWith(builtIn))
         {
             var variables = Variables(FunctionsByHandler(env)[contract.Handler]);
             var reads = new HashSet<string>(StringComparer.Ordinal);
@@ -100,14 +107,18 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
 
             // As on Lambda: the runtime variables are present, so the Lambda-only checks run too. The fleet
             // functions read their handlers' way: labeling options without the labeling stores, plus the fleet options.
+            // The review functions read only the built-in backend's settings (ReviewApiFunction, ReviewSweepFunction);
+            // the batch and merge functions read them too when the backend is builtin (LambdaComposition).
             var fleetFunction = LambdaFunctions.Fleet.Contains(contract);
-            var options = LabelingOptions.FromEnvironment(Get, labelingStoresRequired: !fleetFunction);
+            var reviewFunction = LambdaFunctions.Review.Contains(contract);
+            var options = reviewFunction ? new LabelingOptions() : LabelingOptions.FromEnvironment(Get, labelingStoresRequired: !fleetFunction);
             var fleet = fleetFunction ? FleetOptions.FromEnvironment(Get) : new FleetOptions();
+            var backend = reviewFunction || (builtIn && contract.BuiltInRequired.Count > 0) ? BuiltInBackendSettings.FromEnvironment(Get, publishes: reviewFunction) : null;
 
             Assert.All(variables.Keys, name => Assert.True(reads.Contains(name), $"{contract.Name} gets {name}, which the runtime never reads"));
-            foreach (var name in contract.Required)
+            foreach (var name in contract.RequiredFor(builtIn))
             {
-                Assert.Equal(variables[name], RequiredReadBack[name](options, fleet));
+                Assert.Equal(variables[name], RequiredReadBack[name](options, fleet, backend));
             }
 
             if (contract == LambdaFunctions.Batch)

@@ -27,9 +27,14 @@ public sealed class SecurityRuleTests(SynthFixture synth)
         // Guards against the rules passing vacuously because nothing was synthesized.
         var all = synth.AllTemplates.Select(t => t.Template).ToList();
 
-        Assert.Equal(8, all.Sum(t => SecurityRules.Resources(t, "AWS::S3::Bucket").Count()));
-        // Per environment: batch schedule, job state, fleet check.
-        Assert.Equal(6, all.Sum(t => SecurityRules.Resources(t, "AWS::Events::Rule").Count()));
+        // Four per environment, plus the review page bucket of the built-in (dev) environment.
+        Assert.Equal(9, all.Sum(t => SecurityRules.Resources(t, "AWS::S3::Bucket").Count()));
+        // Per environment: batch schedule, job state, fleet check; plus dev's review sweep schedule.
+        Assert.Equal(7, all.Sum(t => SecurityRules.Resources(t, "AWS::Events::Rule").Count()));
+        // The new rules have something to check: dev's tables (pending, fleet, review tasks), distribution and routes.
+        Assert.Equal(1, all.Sum(t => SecurityRules.Resources(t, "AWS::CloudFront::Distribution").Count()));
+        Assert.Equal(4, all.Sum(t => SecurityRules.Resources(t, "AWS::ApiGatewayV2::Route").Count()));
+        Assert.Equal(5, all.Sum(t => SecurityRules.Resources(t, "AWS::DynamoDB::Table").Count()));
         Assert.True(all.Sum(t => SecurityRules.Resources(t, "AWS::IAM::Policy").Count()) >= 10);
     }
 
@@ -45,6 +50,59 @@ public sealed class SecurityRuleTests(SynthFixture synth)
     }
 
     // --- The rules catch what they are meant to catch ------------------------------------------
+
+    [Fact]
+    public void TablesEncryptedWithCustomerKey_DefaultEncryption_IsNamed()
+    {
+        var t = Template("""
+            "Plain": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+            "AwsManaged": {"Type": "AWS::DynamoDB::Table", "Properties": {"SSESpecification": {"SSEEnabled": true}}},
+            "Cmk": {"Type": "AWS::DynamoDB::Table", "Properties": {"SSESpecification": {"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": {"Ref": "Key"}}}}
+            """);
+
+        Assert.Equal(
+            ["s/Plain: table is not encrypted with a customer-managed KMS key", "s/AwsManaged: table is not encrypted with a customer-managed KMS key"],
+            SecurityRules.TablesEncryptedWithCustomerKey("s", t));
+    }
+
+    [Fact]
+    public void DistributionRules_PlainHttpNoHeadersAndIdentityOrigin_NamesEachProblem()
+    {
+        var t = Template("""
+            "Headers": {"Type": "AWS::CloudFront::ResponseHeadersPolicy", "Properties": {"ResponseHeadersPolicyConfig": {"SecurityHeadersConfig": {
+              "ContentSecurityPolicy": {}, "StrictTransportSecurity": {}, "ContentTypeOptions": {}, "FrameOptions": {}}}}},
+            "Dist": {"Type": "AWS::CloudFront::Distribution", "Properties": {"DistributionConfig": {
+              "DefaultCacheBehavior": {"ViewerProtocolPolicy": "allow-all", "ResponseHeadersPolicyId": {"Ref": "Headers"}},
+              "CacheBehaviors": [{"PathPattern": "/api/*", "ViewerProtocolPolicy": "https-only"}],
+              "Origins": [
+                {"Id": "page", "DomainName": {"Fn::GetAtt": ["Bucket", "RegionalDomainName"]}, "S3OriginConfig": {"OriginAccessIdentity": "origin-access-identity/cloudfront/E1"}},
+                {"Id": "api", "DomainName": "x.execute-api.eu-west-1.amazonaws.com", "CustomOriginConfig": {"OriginProtocolPolicy": "http-only"}}]}}}
+            """);
+
+        Assert.Equal(
+        [
+            "s/Dist: behavior default allows plain HTTP",
+            "s/Dist: behavior default does not send ReferrerPolicy",
+            "s/Dist: behavior /api/* does not send ContentSecurityPolicy",
+            "s/Dist: behavior /api/* does not send StrictTransportSecurity",
+            "s/Dist: behavior /api/* does not send ContentTypeOptions",
+            "s/Dist: behavior /api/* does not send FrameOptions",
+            "s/Dist: behavior /api/* does not send ReferrerPolicy",
+            "s/Dist: S3 origin page is not behind origin access control",
+            "s/Dist: origin api is reached with http-only",
+        ], SecurityRules.DistributionsTlsOnlyWithHeadersAndOac("s", t));
+    }
+
+    [Fact]
+    public void ApiRoutesAuthorized_OpenRoute_IsNamed()
+    {
+        var t = Template("""
+            "Open": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {"RouteKey": "GET /api/jobs", "AuthorizationType": "NONE"}},
+            "Closed": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {"RouteKey": "POST /api/jobs/{job}/lease", "AuthorizationType": "JWT", "AuthorizerId": {"Ref": "Auth"}}}
+            """);
+
+        Assert.Equal(["s/Open: route GET /api/jobs has no JWT authorizer"], SecurityRules.ApiRoutesAuthorized("s", t));
+    }
 
     private static JsonObject Template(string resources) => JsonNode.Parse("{\"Resources\":{" + resources + "}}")!.AsObject();
 

@@ -269,10 +269,76 @@ public static partial class SecurityRules
         return offenders;
     }
 
+    /// <summary>Every DynamoDB table is encrypted with a customer-managed KMS key (not the AWS-owned default).</summary>
+    public static IReadOnlyList<string> TablesEncryptedWithCustomerKey(string stack, JsonObject template) =>
+        Resources(template, "AWS::DynamoDB::Table")
+            .Where(t => t.Resource["Properties"]?["SSESpecification"] is not JsonObject sse
+                || sse["SSEEnabled"]?.GetValue<bool>() != true || sse["SSEType"]?.GetValue<string>() != "KMS" || sse["KMSMasterKeyId"] is null)
+            .Select(t => $"{stack}/{t.Id}: table is not encrypted with a customer-managed KMS key")
+            .ToList();
+
+    /// <summary>
+    /// Every CloudFront behavior refuses plain HTTP (redirect-to-https or https-only) and sends the security
+    /// headers policy (CSP, HSTS, nosniff, frame options, referrer policy); every S3 origin is reached through
+    /// origin access control, never a legacy origin access identity or a public website endpoint.
+    /// </summary>
+    public static IReadOnlyList<string> DistributionsTlsOnlyWithHeadersAndOac(string stack, JsonObject template)
+    {
+        var offenders = new List<string>();
+        var policies = Resources(template, "AWS::CloudFront::ResponseHeadersPolicy").ToDictionary(p => p.Id, p => p.Resource, StringComparer.Ordinal);
+        string[] headers = ["ContentSecurityPolicy", "StrictTransportSecurity", "ContentTypeOptions", "FrameOptions", "ReferrerPolicy"];
+        foreach (var (id, distribution) in Resources(template, "AWS::CloudFront::Distribution"))
+        {
+            var config = distribution["Properties"]?["DistributionConfig"];
+            var behaviors = new[] { config?["DefaultCacheBehavior"] }.Concat(config?["CacheBehaviors"] as JsonArray ?? []).OfType<JsonObject>();
+            foreach (var behavior in behaviors)
+            {
+                var path = behavior["PathPattern"]?.GetValue<string>() ?? "default";
+                if (behavior["ViewerProtocolPolicy"]?.GetValue<string>() is not ("redirect-to-https" or "https-only"))
+                {
+                    offenders.Add($"{stack}/{id}: behavior {path} allows plain HTTP");
+                }
+
+                var policyId = Flatten(behavior["ResponseHeadersPolicyId"]);
+                var policy = policyId.StartsWith("<Ref:", StringComparison.Ordinal) ? policies.GetValueOrDefault(policyId[5..^1]) : null;
+                var security = policy?["Properties"]?["ResponseHeadersPolicyConfig"]?["SecurityHeadersConfig"];
+                foreach (var header in headers.Where(h => security?[h] is null))
+                {
+                    offenders.Add($"{stack}/{id}: behavior {path} does not send {header}");
+                }
+            }
+
+            foreach (var origin in (config?["Origins"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                var originId = origin["Id"]?.GetValue<string>() ?? "?";
+                var isS3 = origin["S3OriginConfig"] is not null || Flatten(origin["DomainName"]).Contains(".s3.", StringComparison.Ordinal) || Flatten(origin["DomainName"]).Contains("RegionalDomainName", StringComparison.Ordinal);
+                if (isS3 && (origin["OriginAccessControlId"] is null || Flatten(origin["S3OriginConfig"]?["OriginAccessIdentity"]).Length > 0))
+                {
+                    offenders.Add($"{stack}/{id}: S3 origin {originId} is not behind origin access control");
+                }
+
+                if (origin["CustomOriginConfig"]?["OriginProtocolPolicy"]?.GetValue<string>() is { } p && p != "https-only")
+                {
+                    offenders.Add($"{stack}/{id}: origin {originId} is reached with {p}");
+                }
+            }
+        }
+
+        return offenders;
+    }
+
+    /// <summary>Every HTTP API route requires the JWT authorizer: none is reachable without a verified token.</summary>
+    public static IReadOnlyList<string> ApiRoutesAuthorized(string stack, JsonObject template) =>
+        Resources(template, "AWS::ApiGatewayV2::Route")
+            .Where(r => r.Resource["Properties"]?["AuthorizationType"]?.GetValue<string>() != "JWT" || r.Resource["Properties"]?["AuthorizerId"] is null)
+            .Select(r => $"{stack}/{r.Id}: route {Flatten(r.Resource["Properties"]?["RouteKey"])} has no JWT authorizer")
+            .ToList();
+
     public static IReadOnlyList<Func<string, JsonObject, IReadOnlyList<string>>> All { get; } =
     [
         BucketsEncrypted, BucketsBlockPublicAccess, BucketsEnforceSsl, NoWildcardActions, NoWildcardResources,
         DevicePoliciesScopedByThingName, AsyncLambdasHaveDeadLetters, LogGroupsHaveRetention, NoSecretsInEnvironment,
+        TablesEncryptedWithCustomerKey, DistributionsTlsOnlyWithHeadersAndOac, ApiRoutesAuthorized,
     ];
 
     /// <summary>A CloudFormation value as text: literals kept, references written as &lt;Ref:Id&gt; / &lt;GetAtt:Id.Attr&gt;.</summary>

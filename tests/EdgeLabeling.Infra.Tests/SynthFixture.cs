@@ -71,6 +71,7 @@ public sealed class SynthesizedEnvironment
         var context = (JsonObject)JsonNode.Parse(File.ReadAllText(RepoPaths.CdkJson))!["context"]!.DeepClone();
         context[ConfigLoader.EnvironmentKey] = env;
         context[AssetPaths.LambdaKey] = assets.LambdaDirectory;
+        context[AssetPaths.ReviewPageKey] = assets.ReviewPageDirectory;
         // The parent folder: exercises the artifacts/component/<version>/ lookup.
         context[AssetPaths.ComponentKey] = Path.GetDirectoryName(assets.ComponentDirectory);
         overrides?.Invoke(context);

@@ -24,6 +24,7 @@ public sealed class SynthScriptTests
         };
         start.Environment["EDGELABEL_LAMBDA_ASSETS"] = assets.LambdaDirectory;
         start.Environment["EDGELABEL_COMPONENT_DIR"] = assets.ComponentDirectory;
+        start.Environment["EDGELABEL_REVIEW_PAGE"] = assets.ReviewPageDirectory;
         start.Environment["EDGELABEL_CDK_OUT"] = output;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

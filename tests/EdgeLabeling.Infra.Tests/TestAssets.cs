@@ -21,6 +21,9 @@ internal sealed class TestAssets : IDisposable
         File.WriteAllText(Path.Combine(LambdaDirectory, "EdgeLabeling.Lambdas.dll"), "not a real assembly");
         // What scripts/publish-lambdas.sh writes for the configured arm64 functions (the stack checks the RID).
         File.WriteAllText(Path.Combine(LambdaDirectory, "EdgeLabeling.Lambdas.deps.json"), DepsJson("linux-arm64"));
+        // What `npm run build:review` writes to review-app/dist (the stack checks for index.html).
+        ReviewPageDirectory = Directory.CreateDirectory(Path.Combine(Root, "review-page")).FullName;
+        File.WriteAllText(Path.Combine(ReviewPageDirectory, "index.html"), "<!doctype html><title>review</title>");
         ComponentDirectory = Directory.CreateDirectory(Path.Combine(Root, "component", ComponentVersion)).FullName;
         File.WriteAllText(Path.Combine(ComponentDirectory, X64Zip), "x64");
         File.WriteAllText(Path.Combine(ComponentDirectory, Arm64Zip), "arm64");
@@ -34,6 +37,8 @@ internal sealed class TestAssets : IDisposable
         "{\"runtimeTarget\":{\"name\":\".NETCoreApp,Version=v10.0" + (rid.Length > 0 ? "/" + rid : "") + "\",\"signature\":\"\"},\"targets\":{},\"libraries\":{}}";
 
     public string LambdaDirectory { get; }
+
+    public string ReviewPageDirectory { get; }
 
     public string ComponentDirectory { get; }
 

@@ -42,6 +42,12 @@ public sealed record LabelingStackProps
 
     /// <summary>Folder holding the <c>dotnet publish</c> output of lambdas/EdgeLabeling.Lambdas.</summary>
     public required string LambdaCodePath { get; init; }
+
+    /// <summary>Jobs and tasks of the built-in backend (required when labeling.backend is builtin).</summary>
+    public ITable? ReviewTasksTable { get; init; }
+
+    /// <summary>Folder with the built review page (required when labeling.backend is builtin).</summary>
+    public string ReviewPagePath { get; init; } = "";
 }
 
 /// <summary>
@@ -90,11 +96,21 @@ public sealed class LabelingStack : Stack
         var keepOrDelete = config.DestroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
         var code = Code.FromAsset(props.LambdaCodePath);
 
+        var builtIn = config.Labeling.IsBuiltIn;
+        if (builtIn && (props.ReviewTasksTable is null || !config.CreateWorkteam))
+        {
+            throw new ConfigurationException(props.ReviewTasksTable is null
+                ? $"labeling.backend builtin in '{config.Name}' needs the review task table from the storage stack"
+                : $"labeling.backend builtin in '{config.Name}' needs workteam \"create\": the review API signs labelers in with the user pool the private workforce construct creates");
+        }
+
         // --- Workforce -------------------------------------------------------------------------
         string workteamArn;
+        PrivateWorkforce? workforce = null;
         if (config.CreateWorkteam)
         {
-            workteamArn = new PrivateWorkforce(this, "Workforce", config.Name, keepOrDelete).WorkteamArn;
+            workforce = new PrivateWorkforce(this, "Workforce", config.Name, keepOrDelete);
+            workteamArn = workforce.WorkteamArn;
         }
         else
         {
@@ -150,11 +166,17 @@ public sealed class LabelingStack : Stack
             [LambdaEnvironment.SetAsideAfterReturns] = config.Batch.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture),
             [LambdaEnvironment.LabelingBackend] = config.Labeling.Backend,
         };
+        if (builtIn)
+        {
+            stackValues[LambdaEnvironment.ReviewTableName] = props.ReviewTasksTable!.TableName;
+            stackValues[LambdaEnvironment.AccountId] = Account;
+            stackValues[LambdaEnvironment.ReviewLabelersGroup] = PrivateWorkforce.LabelersGroupName;
+        }
 
         Dictionary<string, string> EnvironmentOf(LambdaFunctionContract contract)
         {
             var env = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var name in contract.Required)
+            foreach (var name in contract.RequiredFor(builtIn))
             {
                 env[name] = stackValues.TryGetValue(name, out var value)
                     ? value
@@ -291,6 +313,62 @@ public sealed class LabelingStack : Stack
         }));
         var (mergeQueue, mergeDlq) = AddMergeQueue(config, mergeFn, eventsDlq);
 
+        // --- Built-in backend: the batcher creates and the merge describes built-in jobs -------------------
+        var functions = new List<IFunction> { ingestFn, batchFn, mergeFn };
+        if (builtIn)
+        {
+            var tasks = props.ReviewTasksTable!;
+            tasks.GrantReadWriteData(batchFn);
+            tasks.GrantReadData(mergeFn);
+            stackValues[LambdaEnvironment.MergeQueueUrl] = mergeQueue.QueueUrl;
+
+            // The review API: tasks and leases, presigned links to the incoming images, the job output when the
+            // last task is submitted, and the finished job's state-change event onto the merge queue.
+            var apiFn = NewFunction(LambdaFunctions.ReviewApi, "Review API of the built-in labeling backend (HTTP API, Cognito JWT)");
+            // The sweep completes jobs whose availability ended; scheduled like the batcher.
+            var sweepFn = NewFunction(LambdaFunctions.ReviewSweep, "Completes built-in labeling jobs whose tasks are done or whose time is up", eventsDlq);
+            foreach (var fn in new[] { apiFn, sweepFn })
+            {
+                tasks.GrantReadWriteData(fn);
+                props.LabelingDataBucket.GrantPut(fn, LabelingConventions.JobOutputPrefix + "*");
+                mergeQueue.GrantSendMessages(fn);
+            }
+
+            // Presigned image links are authorized as the API's role: GetObject on the incoming images and the
+            // key's Decrypt, nothing else (no listing: a link names one object the API took from the task).
+            apiFn.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps
+            {
+                Sid = "ReadReviewImages",
+                Actions = ["s3:GetObject"],
+                Resources = [props.IncomingBucket.ArnForObjects(ObjectKeyLayout.IncomingPrefix + "*")],
+            }));
+            props.DataKey.GrantDecrypt(apiFn);
+            var sweepSchedule = new Rule(this, "ReviewSweepSchedule", new RuleProps
+            {
+                Description = "Completes built-in labeling jobs whose tasks are all done or whose availability ended",
+                Schedule = Schedule.Rate(Duration.Minutes(config.Batch.ScheduleMinutes)),
+            });
+            sweepSchedule.AddTarget(Target(sweepFn, eventsDlq));
+
+            Review = new ReviewApp(this, "Review", new ReviewAppProps
+            {
+                ApiFunction = apiFn,
+                UserPool = workforce!.UserPool,
+                UserPoolDomain = workforce.Domain,
+                ImageBucket = props.IncomingBucket,
+                PagePath = props.ReviewPagePath,
+                DeploymentLogGroup = new LogGroup(this, "ReviewPageDeploymentLogs", new Amazon.CDK.AWS.Logs.LogGroupProps
+                {
+                    Retention = retention,
+                    RemovalPolicy = keepOrDelete,
+                }),
+            });
+            ReviewApiFunction = apiFn;
+            ReviewSweepFunction = sweepFn;
+            functions.Add(apiFn);
+            functions.Add(sweepFn);
+        }
+
         var mergeLogs = logGroups["MergeFunction"];
         IngestFunction = ingestFn;
         BatchFunction = batchFn;
@@ -305,7 +383,7 @@ public sealed class LabelingStack : Stack
         var monitoring = new LabelingMonitoring(this, "Monitoring", new LabelingMonitoringProps
         {
             Config = config,
-            Functions = [ingestFn, batchFn, mergeFn],
+            Functions = [.. functions],
             DeadLetterQueues = [ingestDlq, eventsDlq, mergeDlq],
             IngestQueue = ingestQueue,
         });
@@ -318,6 +396,15 @@ public sealed class LabelingStack : Stack
         new CfnOutput(this, "WorkteamArnOutput", new CfnOutputProps { Value = workteamArn });
         new CfnOutput(this, "GroundTruthRoleArn", new CfnOutputProps { Value = gtRole.RoleArn });
     }
+
+    /// <summary>The review page and API (labeling.backend builtin only).</summary>
+    public ReviewApp? Review { get; }
+
+    /// <summary>The review API Lambda (labeling.backend builtin only).</summary>
+    public IFunction? ReviewApiFunction { get; }
+
+    /// <summary>The scheduled sweep completing built-in jobs (labeling.backend builtin only).</summary>
+    public IFunction? ReviewSweepFunction { get; }
 
     /// <summary>The fleet view (heartbeat and check Lambdas, fleet table, fleet alarms).</summary>
     public FleetMonitoring Fleet { get; }

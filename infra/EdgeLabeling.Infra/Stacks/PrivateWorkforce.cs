@@ -40,7 +40,7 @@ public sealed class PrivateWorkforce : Construct
             RemovalPolicy = removal,
         });
 
-        new UserPoolDomain(this, "Domain", new UserPoolDomainProps
+        Domain = new UserPoolDomain(this, "Domain", new UserPoolDomainProps
         {
             UserPool = pool,
             CognitoDomain = new CognitoDomainOptions { DomainPrefix = $"edgelabeling-{environmentName}-{Aws.ACCOUNT_ID}" },
@@ -65,7 +65,7 @@ public sealed class PrivateWorkforce : Construct
         var group = new CfnUserPoolGroup(this, "Labelers", new CfnUserPoolGroupProps
         {
             UserPoolId = pool.UserPoolId,
-            GroupName = "labelers",
+            GroupName = LabelersGroupName,
             Description = "Members of the EdgeLabeling private workteam",
         });
 
@@ -92,6 +92,12 @@ public sealed class PrivateWorkforce : Construct
         // Ref of AWS::SageMaker::Workteam is the workteam ARN.
         WorkteamArn = team.Ref;
     }
+
+    /// <summary>The Cognito group of the labelers: the workteam's members, and the only callers the review API serves.</summary>
+    public const string LabelersGroupName = "labelers";
+
+    /// <summary>The user pool's hosted sign-in domain (&lt;prefix&gt;.auth.&lt;region&gt;.amazoncognito.com).</summary>
+    public IUserPoolDomain Domain { get; }
 
     /// <summary>App client the workteam signs workers in with (its OAuth settings are left to SageMaker / the operator).</summary>
     public IUserPoolClient AppClient { get; }

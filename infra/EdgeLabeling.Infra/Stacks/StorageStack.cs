@@ -44,7 +44,13 @@ public sealed class StorageStack : Stack
 
         /// <summary>Pending-item table.</summary>
         public const string PendingItemsTable = "PendingItemsTable";
+
+        /// <summary>Jobs and tasks of the built-in labeling backend (labeling.backend builtin only).</summary>
+        public const string ReviewTasksTable = "ReviewTasksTable";
     }
+
+    /// <summary>The review task table's index of open tasks (DynamoDbReviewTaskStore.OpenIndex).</summary>
+    public const string ReviewOpenIndexName = "open";
 
     /// <summary>Sparse status index: pending items, half pairs and open batches (keys only).</summary>
     public const string StatusIndexName = "gsi1";
@@ -230,6 +236,34 @@ public sealed class StorageStack : Stack
         Pin(artifacts, LogicalIds.ComponentArtifactsBucket);
         ComponentArtifactsBucket = artifacts;
 
+        if (config.Labeling.IsBuiltIn)
+        {
+            // The schema DynamoDbReviewTaskStore uses (its TableDefinition): pk/sk, and the sparse "open" index of
+            // tasks still pending or leased, keyed by job and lease expiry, projecting the lease owner.
+            var reviewTable = new Table(this, "ReviewTasksTable", new TableProps
+            {
+                PartitionKey = new Amazon.CDK.AWS.DynamoDB.Attribute { Name = "pk", Type = AttributeType.STRING },
+                SortKey = new Amazon.CDK.AWS.DynamoDB.Attribute { Name = "sk", Type = AttributeType.STRING },
+                BillingMode = BillingMode.PAY_PER_REQUEST,
+                Encryption = TableEncryption.CUSTOMER_MANAGED,
+                EncryptionKey = key,
+                PointInTimeRecovery = true,
+                DeletionProtection = !config.DestroyOnRemoval,
+                RemovalPolicy = removal,
+            });
+            reviewTable.AddGlobalSecondaryIndex(new GlobalSecondaryIndexProps
+            {
+                IndexName = ReviewOpenIndexName,
+                PartitionKey = new Amazon.CDK.AWS.DynamoDB.Attribute { Name = "openJob", Type = AttributeType.STRING },
+                SortKey = new Amazon.CDK.AWS.DynamoDB.Attribute { Name = "openAt", Type = AttributeType.NUMBER },
+                ProjectionType = ProjectionType.INCLUDE,
+                NonKeyAttributes = ["owner"],
+            });
+            Pin(reviewTable, LogicalIds.ReviewTasksTable);
+            ReviewTasksTable = reviewTable;
+            new CfnOutput(this, "ReviewTasksTableName", new CfnOutputProps { Value = reviewTable.TableName });
+        }
+
         new CfnOutput(this, "IncomingBucketName", new CfnOutputProps { Value = incoming.BucketName });
         new CfnOutput(this, "LabelingDataBucketName", new CfnOutputProps { Value = data.BucketName });
         new CfnOutput(this, "PendingItemsTableName", new CfnOutputProps { Value = table.TableName });
@@ -252,6 +286,9 @@ public sealed class StorageStack : Stack
 
     /// <summary>Pending-item table of the labeling core.</summary>
     public ITable PendingItemsTable { get; }
+
+    /// <summary>Jobs and tasks of the built-in backend; null unless labeling.backend is builtin.</summary>
+    public ITable? ReviewTasksTable { get; }
 
     private static void Pin(Construct construct, string logicalId)
     {

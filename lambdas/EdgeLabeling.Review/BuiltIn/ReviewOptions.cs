@@ -1,4 +1,5 @@
 using System.Globalization;
+using EdgeLabeling.Contracts;
 
 namespace EdgeLabeling.Review.BuiltIn;
 
@@ -43,13 +44,13 @@ public sealed record ReviewOptions
         var d = new ReviewOptions();
         return new ReviewOptions
         {
-            Region = Str("AWS_REGION") ?? Str("AWS_DEFAULT_REGION") ?? d.Region,
-            AccountId = Str("AWS_ACCOUNT_ID") ?? d.AccountId,
-            TableName = Str("REVIEW_TABLE_NAME"),
-            DbPath = Str("REVIEW_DB_PATH") ?? d.DbPath,
-            LeaseDuration = TimeSpan.FromSeconds(Seconds("REVIEW_LEASE_SECONDS", d.LeaseDuration.TotalSeconds)),
-            ImageUrlLifetime = TimeSpan.FromSeconds(Seconds("REVIEW_IMAGE_URL_SECONDS", d.ImageUrlLifetime.TotalSeconds)),
-            LabelersGroup = Str("REVIEW_LABELERS_GROUP") ?? d.LabelersGroup,
+            Region = Str(LambdaEnvironment.Region) ?? Str(LambdaEnvironment.DefaultRegion) ?? d.Region,
+            AccountId = Str(LambdaEnvironment.AccountId) ?? d.AccountId,
+            TableName = Str(LambdaEnvironment.ReviewTableName),
+            DbPath = Str(LambdaEnvironment.ReviewDbPath) ?? d.DbPath,
+            LeaseDuration = TimeSpan.FromSeconds(Seconds(LambdaEnvironment.ReviewLeaseSeconds, d.LeaseDuration.TotalSeconds)),
+            ImageUrlLifetime = TimeSpan.FromSeconds(Seconds(LambdaEnvironment.ReviewImageUrlSeconds, d.ImageUrlLifetime.TotalSeconds)),
+            LabelersGroup = Str(LambdaEnvironment.ReviewLabelersGroup) ?? d.LabelersGroup,
         };
     }
 }
