@@ -34,6 +34,8 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
         [LambdaEnvironment.JobNamePrefix] = (o, _) => o.Batching.JobNamePrefix,
         [LambdaEnvironment.SetAsideAfterReturns] = (o, _) => o.Batching.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.LabelingBackend] = (o, _) => o.Backend,
+        [LambdaEnvironment.PrecisionWindowDays] = (o, _) => o.ProductionPrecision.WindowDays.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.PrecisionMinBoxes] = (o, _) => o.ProductionPrecision.MinBoxes.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.FleetTableName] = (_, f) => f.TableName,
         [LambdaEnvironment.FleetSilentHours] = (_, f) => f.Thresholds.Silent.TotalHours.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.FleetQueueGrowingHours] = (_, f) => f.Thresholds.QueueGrowing.TotalHours.ToString(CultureInfo.InvariantCulture),

@@ -47,6 +47,16 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
     /// </remarks>
     public static int Match(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human, double iouThreshold)
     {
+        var (matchedModel, _) = MatchFlags(model, human, iouThreshold);
+        return matchedModel.Count(m => m);
+    }
+
+    /// <summary>
+    /// The same matching as <see cref="Match"/>, telling which model box and which human box found a partner
+    /// (what per-class and per-confidence precision need).
+    /// </summary>
+    public static (bool[] Model, bool[] Human) MatchFlags(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human, double iouThreshold)
+    {
         var pairs = new List<(double Iou, int M, int H)>();
         for (var m = 0; m < model.Count; m++)
         {
@@ -66,17 +76,15 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
         pairs.Sort((a, b) => b.Iou.CompareTo(a.Iou));
         var usedM = new bool[model.Count];
         var usedH = new bool[human.Count];
-        var count = 0;
         foreach (var (_, m, h) in pairs)
         {
             if (!usedM[m] && !usedH[h])
             {
                 usedM[m] = usedH[h] = true;
-                count++;
             }
         }
 
-        return count;
+        return (usedM, usedH);
     }
 
     public AgreementSummary ToSummary() => AgreementSummary.From(IouThreshold, Images, ImagesInFullAgreement, ModelBoxes, HumanBoxes, MatchedBoxes);
