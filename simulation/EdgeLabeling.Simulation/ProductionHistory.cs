@@ -99,9 +99,16 @@ public static class ProductionHistory
                 {
                     // A wrong box (no object): far from every real one, unsure more often than not.
                     var lowFalse = audit ? r.AutoAcceptThreshold : r.UncertainLow;
-                    var confidence = Math.Round(lowFalse + ((0.97 - lowFalse) * Math.Pow(random.NextDouble(), 2)), 3);
+                    var confidence = Math.Round(lowFalse + ((0.9 - lowFalse) * Math.Pow(random.NextDouble(), 3)), 3);
                     model.Add(new PixelBox(c, 40 + (slot * 150), 520, 90, 80, confidence));
                 }
+            }
+
+            if (!audit && random.NextDouble() < 0.6)
+            {
+                // Why the edge was unsure: a wrong box in the uncertain band.
+                var confidence = Math.Round(r.UncertainLow + ((r.AutoAcceptThreshold - r.UncertainLow) * random.NextDouble()), 3);
+                model.Add(new PixelBox(c, 40 + (c * 300), 640, 70, 60, Math.Min(confidence, r.AutoAcceptThreshold - 0.001)));
             }
         }
 

@@ -47,7 +47,11 @@ public sealed record PrecisionEvidence
 
     /// <summary>SHA-256 of the model that made the boxes (the edge's provenance), or "unknown".</summary>
     public required string Model { get; init; }
+    /// <summary>The class name; <see cref="AllClasses"/> ("") on the cell that counts every image of its day, device, model and sample.</summary>
     public required string Class { get; init; }
+
+    /// <summary>Class of the per-image tally cell (no boxes): images people answered, whatever classes they hold.</summary>
+    public const string AllClasses = "";
 
     /// <summary><see cref="EvidenceSamples.Audit"/> or <see cref="EvidenceSamples.Reviewed"/>.</summary>
     public required string Sample { get; init; }
@@ -126,6 +130,14 @@ public sealed class PrecisionEvidenceBuilder(double iouThreshold = 0.5)
         var (matchedModel, _) = BoxAgreement.MatchFlags(modelBoxes, humanBoxes, IouThreshold);
         var dayText = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var tallyKey = (dayText, device, model, PrecisionEvidence.AllClasses, sample);
+        if (!_cells.TryGetValue(tallyKey, out var tally))
+        {
+            _cells[tallyKey] = tally = new Cell();
+        }
+
+        // The share of images sent to people needs image counts whatever the classes: one tally cell per group.
+        tally.Images++;
         Cell CellOf(string className)
         {
             var key = (dayText, device, model, className, sample);

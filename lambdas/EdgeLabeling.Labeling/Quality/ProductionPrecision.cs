@@ -129,7 +129,7 @@ public static class ProductionPrecision
     public static ProductionPrecisionReport Compute(IEnumerable<PrecisionEvidence> cells, DateOnly today, ProductionPrecisionOptions options)
     {
         options.Validate();
-        var audit = InWindow(cells, today, options.WindowDays).Where(c => c.Sample == EvidenceSamples.Audit).ToList();
+        var audit = InWindow(cells, today, options.WindowDays).Where(c => c.Sample == EvidenceSamples.Audit && c.Class != PrecisionEvidence.AllClasses).ToList();
         IReadOnlyList<PrecisionRow> Group(Func<PrecisionEvidence, (string? Class, string? Device, string? Model)> key) =>
             audit.GroupBy(key)
                 .Select(g => Row(g, g.Key.Class, g.Key.Device, g.Key.Model, options))

@@ -92,6 +92,7 @@ public sealed class ProductionPrecisionTests : IDisposable
 
         var summary = history.Jobs[0].Shard!;
         Assert.All(summary.Evidence, c => Assert.Equal("2026-11-01", c.Day));
+        Assert.Equal(60, summary.Evidence.Where(c => c is { Class: PrecisionEvidence.AllClasses, Sample: EvidenceSamples.Audit }).Sum(c => c.Images));
         Assert.Equal(["cam-other", "cam-steady"], summary.Evidence.Select(c => c.Device).Distinct().Order(StringComparer.Ordinal));
         Assert.Equal([EvidenceSamples.Audit, EvidenceSamples.Reviewed], summary.Evidence.Select(c => c.Sample).Distinct().Order(StringComparer.Ordinal));
         // 2 devices × 30 audit images × 2 bolts: every real bolt's model box is in the audit cells.
@@ -177,7 +178,9 @@ public sealed class ProductionPrecisionTests : IDisposable
 
         builder.Add(parsed, parsed.Find("parts-model")!, parsed.Find("parts-human")!, DateTimeOffset.UnixEpoch);
 
-        var cells = builder.ToEvidence();
+        var all = builder.ToEvidence();
+        Assert.Equal(1, Assert.Single(all, c => c.Class == PrecisionEvidence.AllClasses).Images);
+        var cells = all.Where(c => c.Class != PrecisionEvidence.AllClasses).ToList();
         Assert.Equal(2, cells.Count);
         Assert.All(cells, c => Assert.Equal(("2026-11-01", "cam-7", EvidenceSamples.Audit, 2L, 2L, 2L), (c.Day, c.Device, c.Sample, c.ModelBoxes, c.MatchedBoxes, c.HumanBoxes)));
         Assert.All(cells, c => Assert.StartsWith("5f1e2d3c", c.Model, StringComparison.Ordinal));

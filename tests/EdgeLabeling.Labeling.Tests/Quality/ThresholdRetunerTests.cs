@@ -1,0 +1,95 @@
+using EdgeLabeling.Labeling.Quality;
+using EdgeLabeling.Simulation;
+
+namespace EdgeLabeling.Labeling.Tests.Quality;
+
+public sealed class ThresholdRetunerTests
+{
+    private static readonly RoutingSettings Today = new() { AutoAcceptThreshold = 0.5, UncertainLow = 0.25, AuditRate = 0.05 };
+
+    /// <summary>The evidence cells the merge would keep for a generated history (the builder over every line).</summary>
+    internal static IReadOnlyList<PrecisionEvidence> EvidenceOf(ProductionHistoryRequest request)
+    {
+        var builder = new PrecisionEvidenceBuilder();
+        foreach (var line in ProductionHistory.Generate(request).SelectMany(d => d))
+        {
+            var parsed = EdgeLabeling.Contracts.ManifestLineParser.Parse(line);
+            builder.Add(parsed, parsed.Find("parts-model")!, parsed.Find("parts-human")!, DateTimeOffset.UnixEpoch);
+        }
+
+        return builder.ToEvidence();
+    }
+
+    private static DateOnly LastDay(ProductionHistoryRequest r) => r.FirstDay.AddDays(r.Days - 1);
+
+    [Fact]
+    public void Recommend_DeviceWhoseCameraDegrades_RaisesThatClassOnly()
+    {
+        var request = ProductionPrecisionTests.DegradingFleet();
+
+        var result = ThresholdRetuner.Recommend(EvidenceOf(request), LastDay(request), Today, new RetuneOptions { TargetPrecision = 0.95, WindowDays = 4 });
+
+        var bolt = result.Classes.Single(c => c.Class == "bolt");
+        Assert.Equal(RetuneSources.Production, bolt.Source);
+        Assert.True(bolt.RecommendedThreshold > 0.5, bolt.Note);
+        Assert.True(bolt.AtCurrent!.Lower < 0.95);
+        Assert.True(bolt.AtRecommended!.Lower >= 0.95, $"lower bound at {bolt.RecommendedThreshold}: {bolt.AtRecommended.Lower}");
+        Assert.False(result.Classes.Single(c => c.Class == "nut").Changed);
+        Assert.Equal(0.5, result.Recommended.AutoAcceptThreshold);
+        Assert.Equal(bolt.RecommendedThreshold, result.Recommended.ClassThresholds["bolt"]);
+        Assert.True(result.AtRecommended.HumanShare > result.Today.HumanShare, "a higher threshold sends more images to people");
+        Assert.True(result.AtRecommended.MonthlyCostUsd > result.Today.MonthlyCostUsd);
+    }
+
+    [Fact]
+    public void Recommend_SteadyFleet_RecommendsNoChange()
+    {
+        var request = ProductionPrecisionTests.SteadyFleet();
+
+        var result = ThresholdRetuner.Recommend(EvidenceOf(request), LastDay(request), Today, new RetuneOptions { TargetPrecision = 0.95, WindowDays = 4 });
+
+        Assert.All(result.Classes, c => Assert.False(c.Changed, $"{c.Class}: {c.Note}"));
+        Assert.False(result.AnyChange);
+        Assert.Equal(result.Today, result.AtRecommended);
+        Assert.Empty(result.TooFewAudits);
+    }
+
+    [Fact]
+    public void Recommend_ClassWithTooFewAudits_FallsBackToCalibrationAndRaisesTheAuditRateWithinItsBound()
+    {
+        var request = ProductionPrecisionTests.SteadyFleet(days: 1) with { AuditImagesPerDay = 5 };
+        var options = new RetuneOptions
+        {
+            TargetPrecision = 0.95, WindowDays = 4, MinBoxes = 50, MaxAuditRate = 0.12,
+            CalibrationThresholds = new Dictionary<string, double> { ["bolt"] = 0.62 },
+        };
+
+        var result = ThresholdRetuner.Recommend(EvidenceOf(request), LastDay(request), Today, options);
+
+        var bolt = result.Classes.Single(c => c.Class == "bolt");
+        Assert.Equal((RetuneSources.Calibration, 0.62), (bolt.Source, bolt.RecommendedThreshold));
+        Assert.Contains("calibration", bolt.Note, StringComparison.Ordinal);
+        var nut = result.Classes.Single(c => c.Class == "nut");
+        Assert.Equal((RetuneSources.Kept, 0.5), (nut.Source, nut.RecommendedThreshold));
+        Assert.Equal(["bolt", "nut"], result.TooFewAudits);
+        Assert.Equal(0.12, result.Recommended.AuditRate);
+        Assert.Contains("no per-class rate", result.AuditRateNote, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Recommend_AuditRaiseDisabled_KeepsTheRateButSaysSo()
+    {
+        var request = ProductionPrecisionTests.SteadyFleet(days: 1) with { AuditImagesPerDay = 5 };
+
+        var result = ThresholdRetuner.Recommend(EvidenceOf(request), LastDay(request), Today, new RetuneOptions { TargetPrecision = 0.95, RaiseAuditRate = false });
+
+        Assert.Equal(0.05, result.Recommended.AuditRate);
+        Assert.NotNull(result.AuditRateNote);
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.0)]
+    public void Recommend_TargetOutsideTheOpenInterval_Throws(double target) =>
+        Assert.Throws<ArgumentException>(() => ThresholdRetuner.Recommend([], new DateOnly(2026, 11, 1), Today, new RetuneOptions { TargetPrecision = target }));
+}
