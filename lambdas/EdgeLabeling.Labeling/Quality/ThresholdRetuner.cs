@@ -244,7 +244,10 @@ public static class ThresholdRetuner
         var meeting = above.FirstOrDefault(p => p.Lower >= options.TargetPrecision && p.Boxes >= options.MinBoxes);
         if (meeting is not null && ReferenceEquals(meeting, above[0]))
         {
-            var lowered = curve.Where(p => p.Band).Reverse().TakeWhile(p => p.Boxes == 0 || p.Lower >= options.TargetPrecision).LastOrDefault(p => p.Boxes > 0);
+            // Walk down from today's threshold: the band [t, today) grows; once it holds enough boxes to judge, it must
+            // keep meeting the target, and the lowest t where it still does is the new threshold.
+            var lowered = curve.Where(p => p.Band).Reverse().SkipWhile(p => p.Boxes < options.MinBoxes)
+                .TakeWhile(p => p.Lower >= options.TargetPrecision).LastOrDefault();
             meeting = lowered ?? meeting;
         }
         if (meeting is null)

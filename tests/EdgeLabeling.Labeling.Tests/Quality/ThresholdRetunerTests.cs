@@ -87,6 +87,37 @@ public sealed class ThresholdRetunerTests
         Assert.NotNull(result.AuditRateNote);
     }
 
+    /// <summary>Audits of everything at or above 0.6 (all right), reviewed boxes in [0.5, 0.6) all right, in [0.4, 0.5) half wrong.</summary>
+    private static IReadOnlyList<PrecisionEvidence> PreciseBandBelowToday()
+    {
+        PrecisionEvidence Cell(string sample, long[] bins) => new() { Day = "2026-11-01", Device = "d", Model = "m", Class = "bolt", Sample = sample, Images = 100, HumanBoxes = 100, Bins = bins };
+        var audit = Enumerable.Range(30, 20).SelectMany(b => new long[] { b, 25, 25 }).ToArray();
+        var band = Enumerable.Range(25, 5).SelectMany(b => new long[] { b, 150, 150 }).Concat(Enumerable.Range(20, 5).SelectMany(b => new long[] { b, 150, 75 })).ToArray();
+        return [Cell(EvidenceSamples.Audit, audit), Cell(EvidenceSamples.Reviewed, band)];
+    }
+
+    [Fact]
+    public void Recommend_ReviewedBandBelowTodayMeetsTheTargetOnItsOwn_LowersToWhereItStopsMeetingIt()
+    {
+        var today = Today with { AutoAcceptThreshold = 0.6 };
+
+        var result = ThresholdRetuner.Recommend(PreciseBandBelowToday(), new DateOnly(2026, 11, 1), today, new RetuneOptions { TargetPrecision = 0.95, WindowDays = 1 });
+
+        var bolt = Assert.Single(result.Classes);
+        Assert.Equal(0.5, bolt.RecommendedThreshold);
+        Assert.Contains("lower to 0.50", bolt.Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Recommend_LoweringSmallerThanMinChange_KeepsToday()
+    {
+        var today = Today with { AutoAcceptThreshold = 0.6 };
+
+        var result = ThresholdRetuner.Recommend(PreciseBandBelowToday(), new DateOnly(2026, 11, 1), today, new RetuneOptions { TargetPrecision = 0.95, WindowDays = 1, MinChange = 0.15 });
+
+        Assert.False(Assert.Single(result.Classes).Changed);
+    }
+
     [Theory]
     [InlineData(1.0)]
     [InlineData(0.0)]
