@@ -49,6 +49,9 @@ public sealed class RetuneCommandTests : IDisposable
         Assert.Equal(bolt["recommendedThreshold"]!.GetValue<double>(), fragment["classThresholds"]!["bolt"]!.GetValue<double>());
         Assert.Equal(0.5, fragment["autoAcceptThreshold"]!.GetValue<double>());
         Assert.True(new FileInfo(report["chart"]!.GetValue<string>()).Length > 1000);
+        var devices = report["productionPrecision"]!["byDevice"]!.AsArray().ToDictionary(d => d!["device"]!.GetValue<string>(), d => d!["precisionLower"]!.GetValue<double>());
+        Assert.True(devices["cam-dirty"] < devices["cam-steady"]);
+        Assert.Single(report["productionPrecision"]!["byModel"]!.AsArray());
     }
 
     [Fact]

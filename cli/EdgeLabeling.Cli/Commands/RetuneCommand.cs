@@ -127,6 +127,9 @@ internal static class RetuneCommand
         var indented = new JsonSerializerOptions { WriteIndented = true };
         File.WriteAllText(fragmentPath, fragment.ToJsonString(indented) + "\n");
         var report = ToJson(result, r.Env, chartPath, fragmentPath);
+        // The same window per class, device and model version: what the merge emits, and what a canary is compared on.
+        var production = ProductionPrecision.Compute(evidence, today, new ProductionPrecisionOptions { WindowDays = options.WindowDays, MinBoxes = options.MinBoxes, Z = options.Z, TargetPrecision = target });
+        report["productionPrecision"] = Pipeline.PipelinePrecision.ToJson(production);
         File.WriteAllText(Path.Combine(r.Output, "retune.json"), report.ToJsonString(indented) + "\n");
         if (r.Json)
         {
@@ -135,6 +138,15 @@ internal static class RetuneCommand
         else
         {
             Print(result, r.Env, chartPath, fragmentPath, fragment);
+            var groups = new Table().Title("Production precision per device and model version (audits, 95 % Wilson interval)");
+            groups.AddColumns("group", "audited boxes", "precision", "interval", "recall");
+            foreach (var row in production.ByModel.Concat(production.ByDevice))
+            {
+                groups.AddRow(Markup.Escape(row.Model is null ? "device " + row.Device : "model " + ProductionPrecision.ShortModel(row.Model)), row.ModelBoxes.ToString("N0", CultureInfo.InvariantCulture),
+                    P(row.Precision), $"[[{P(row.PrecisionLower)}, {P(row.PrecisionUpper)}]]", P(row.Recall));
+            }
+
+            AnsiConsole.Write(groups);
         }
 
         return result.Classes.Any(c => c.Source == RetuneSources.NoThreshold) ? NoThresholdMeetsTarget : 0;
