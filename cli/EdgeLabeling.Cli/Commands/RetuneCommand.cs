@@ -294,6 +294,7 @@ internal static class RetuneCommand
     private static JsonObject Forecast(RoutingForecast f) => new()
     {
         ["humanShare"] = f.HumanShare, ["imagesPerMonth"] = f.ImagesPerMonth, ["imagesToPeoplePerMonth"] = f.ImagesToPeoplePerMonth, ["monthlyCostUsd"] = f.MonthlyCostUsd,
+        ["autoVolumeKnown"] = f.AutoVolumeKnown,
     };
 
     private static JsonObject ToJson(RetuneResult r, string env, string chart, string fragment) => new()
@@ -344,6 +345,10 @@ internal static class RetuneCommand
         forecast.AddRow("images to people", r.Today.ImagesToPeoplePerMonth.ToString("N0", CultureInfo.InvariantCulture), r.AtRecommended.ImagesToPeoplePerMonth.ToString("N0", CultureInfo.InvariantCulture));
         forecast.AddRow("labeling cost (USD)", r.Today.MonthlyCostUsd.ToString("N2", CultureInfo.InvariantCulture), r.AtRecommended.MonthlyCostUsd.ToString("N2", CultureInfo.InvariantCulture));
         AnsiConsole.Write(forecast);
+        if (!r.Today.AutoVolumeKnown)
+        {
+            AnsiConsole.MarkupLine("[yellow]No audit image in the window:[/] the auto-labeled volume is unknown, so the share and cost count only the images people saw.");
+        }
         if (r.AuditRateNote is { } note)
         {
             AnsiConsole.MarkupLine($"[yellow]Audit rate:[/] {Markup.Escape(note)}");

@@ -112,8 +112,11 @@ public sealed record ClassRetune
     public required IReadOnlyList<CurvePoint> Curve { get; init; }
 }
 
-/// <summary>Images to people and their monthly cost at one set of thresholds.</summary>
-public sealed record RoutingForecast(double HumanShare, double ImagesPerMonth, double ImagesToPeoplePerMonth, decimal MonthlyCostUsd);
+/// <summary>
+/// Images to people and their monthly cost at one set of thresholds. <see cref="AutoVolumeKnown"/> is false when the window
+/// has no audit image: the auto-labeled volume is then unknown and only the images people saw are counted.
+/// </summary>
+public sealed record RoutingForecast(double HumanShare, double ImagesPerMonth, double ImagesToPeoplePerMonth, decimal MonthlyCostUsd, bool AutoVolumeKnown = true);
 
 /// <summary>The recommendation.</summary>
 public sealed record RetuneResult
@@ -165,7 +168,7 @@ public static class ThresholdRetuner
         if (tooFew.Count > 0)
         {
             var fewest = Math.Max(1, classes.Where(c => tooFew.Contains(c.Class)).Min(c => c.AuditedBoxes));
-            var wanted = current.AuditRate <= 0 ? options.MaxAuditRate : current.AuditRate * options.MinBoxes / fewest;
+            var wanted = Math.Min(1, current.AuditRate <= 0 ? options.MaxAuditRate : current.AuditRate * options.MinBoxes / fewest);
             var bounded = Math.Min(options.MaxAuditRate, Math.Round(wanted, 4));
             auditNote = $"too few audited boxes (< {options.MinBoxes} in {options.WindowDays} days) for {string.Join(", ", tooFew)}: an audit rate of {wanted:0.###} would give enough; " +
                 $"the edge's audit rate is one rate for every class (no per-class rate), so the fleet rate is {(options.RaiseAuditRate ? "raised" : "left")} to {(options.RaiseAuditRate ? bounded : current.AuditRate):0.###} (at most {options.MaxAuditRate:0.###})";
@@ -334,7 +337,7 @@ public static class ThresholdRetuner
         var perMonth = 30.0 / days;
         var peoplePerMonth = people * perMonth;
         var cost = new CostForecaster(options.Budget).Forecast(0, (long)Math.Round(peoplePerMonth));
-        return new RoutingForecast(total == 0 ? 0 : Math.Round(people / total, 4), Math.Round(total * perMonth, 1), Math.Round(peoplePerMonth, 1), Math.Round(cost, 2));
+        return new RoutingForecast(total == 0 ? 0 : Math.Round(people / total, 4), Math.Round(total * perMonth, 1), Math.Round(peoplePerMonth, 1), Math.Round(cost, 2), auditImages > 0);
     }
 
     private static CurvePoint Point(double threshold, long boxes, long matched, double z)

@@ -74,6 +74,7 @@ public sealed class ThresholdRetunerTests
         Assert.Equal(["bolt", "nut"], result.TooFewAudits);
         Assert.Equal(0.12, result.Recommended.AuditRate);
         Assert.Contains("no per-class rate", result.AuditRateNote, StringComparison.Ordinal);
+        Assert.True(result.Today.AutoVolumeKnown);
     }
 
     [Fact]
@@ -85,6 +86,7 @@ public sealed class ThresholdRetunerTests
 
         Assert.Equal(0.05, result.Recommended.AuditRate);
         Assert.NotNull(result.AuditRateNote);
+        Assert.Contains("the fleet rate is left to 0.05", result.AuditRateNote, StringComparison.Ordinal);
     }
 
     /// <summary>Audits of everything at or above 0.6 (all right), reviewed boxes in [0.5, 0.6) all right, in [0.4, 0.5) half wrong.</summary>
@@ -106,6 +108,17 @@ public sealed class ThresholdRetunerTests
         var bolt = Assert.Single(result.Classes);
         Assert.Equal(0.5, bolt.RecommendedThreshold);
         Assert.Contains("lower to 0.50", bolt.Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Recommend_NoAuditImage_ForecastSaysTheAutoVolumeIsUnknown()
+    {
+        var request = ProductionPrecisionTests.SteadyFleet(days: 1) with { AuditImagesPerDay = 0 };
+
+        var result = ThresholdRetuner.Recommend(EvidenceOf(request), LastDay(request), Today, new RetuneOptions { TargetPrecision = 0.95 });
+
+        Assert.False(result.Today.AutoVolumeKnown);
+        Assert.Contains("audit rate of 1 would", result.AuditRateNote, StringComparison.Ordinal);
     }
 
     [Fact]
