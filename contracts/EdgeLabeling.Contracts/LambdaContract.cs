@@ -63,6 +63,12 @@ public static class LambdaEnvironment
     public const string ClassNames = "CLASS_NAMES";
     public const string JobTags = "JOB_TAGS";
 
+    /// <summary>Days of capture time the merge's production precision covers (default 7).</summary>
+    public const string PrecisionWindowDays = "PRECISION_WINDOW_DAYS";
+
+    /// <summary>Audited boxes a class, device or model needs before the merge reports its production precision (default 50).</summary>
+    public const string PrecisionMinBoxes = "PRECISION_MIN_BOXES";
+
     /// <summary>DynamoDB fleet table (one item per device); required on Lambda for the fleet functions.</summary>
     public const string FleetTableName = "FLEET_TABLE_NAME";
 
@@ -209,7 +215,7 @@ public static class LambdaFunctions
         "MergeFunction",
         HandlerAssembly + "::EdgeLabeling.Lambdas.MergeFunction::HandleAsync",
         [LambdaEnvironment.DataBucket, LambdaEnvironment.TableName, LambdaEnvironment.LabelAttribute, LambdaEnvironment.IncomingBucket, LambdaEnvironment.SetAsideAfterReturns,
-            LambdaEnvironment.LabelingBackend,
+            LambdaEnvironment.LabelingBackend, LambdaEnvironment.PrecisionWindowDays, LambdaEnvironment.PrecisionMinBoxes,
         ],
         [])
     {
@@ -325,13 +331,35 @@ public static class LabelingMetricNames
     /// <summary>Items set aside after coming back unlabeled from too many completed jobs (dimension Reason).</summary>
     public const string ItemsSetAside = "ItemsSetAside";
 
+    /// <summary>
+    /// Production precision of auto-accepted boxes over the rolling window, percent, from audit images (DatasetMerger
+    /// through ProductionPrecision.Emit); one dimension of <see cref="ClassDimension"/>, <see cref="FleetMetricNames.ThingDimension"/>
+    /// or <see cref="ModelVersionDimension"/>. Emitted only for groups with enough audited boxes.
+    /// </summary>
+    public const string ProductionPrecision = "ProductionPrecision";
+
+    /// <summary>Wilson lower bound of <see cref="ProductionPrecision"/>, percent; the per-class alarm compares it with the target.</summary>
+    public const string ProductionPrecisionLowerBound = "ProductionPrecisionLowerBound";
+
+    /// <summary>Recall of the automatic labels on audit images (people's boxes the model found), percent.</summary>
+    public const string ProductionRecall = "ProductionRecall";
+
+    /// <summary>Audited model boxes in the window (the sample size), every group.</summary>
+    public const string ProductionAuditedBoxes = "ProductionAuditedBoxes";
+
+    /// <summary>Dimension of the per-class production metrics.</summary>
+    public const string ClassDimension = "Class";
+
+    /// <summary>Dimension of the per-model production metrics: the first 12 hex digits of the model's SHA-256.</summary>
+    public const string ModelVersionDimension = "ModelVersion";
+
     /// <summary>Every name above.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         StaleHalfPairs, BatchRuns, PendingItems, OldestPendingAgeMinutes, JobsCreated, BudgetShrunkJobs, JobItems, JobsRejected,
         BudgetBlockedItems, PriorBoxesDropped, ImagesSetAside, IngestRecords, IngestDropped, MergeEventsRejected, MergeReturnedToPending,
         JobsFailed, AuditModelPrecision, AuditModelRecall, DatasetHumanImages, MergeLabeledObjects, MergeMalformedLines, JobCreationFailures,
-        JobCreationBackoffRuns, ItemsSetAside,
+        JobCreationBackoffRuns, ItemsSetAside, ProductionPrecision, ProductionPrecisionLowerBound, ProductionRecall, ProductionAuditedBoxes,
     ];
 }
 

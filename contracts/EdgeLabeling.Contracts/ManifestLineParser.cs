@@ -78,6 +78,31 @@ public sealed class ManifestLine
         Attributes.Clear();
     }
 
+    /// <summary>A string member of the provenance object (e.g. "device", "model-sha256"), or null.</summary>
+    public string? ProvenanceString(string name)
+    {
+        if (Provenance.IsEmpty)
+        {
+            return null;
+        }
+
+        var reader = new Utf8JsonReader(Provenance.Span);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var match = reader.ValueTextEquals(name);
+            reader.Read();
+            if (match && reader.TokenType == JsonTokenType.String)
+            {
+                return reader.GetString();
+            }
+
+            reader.Skip();
+        }
+
+        return null;
+    }
+
     public ManifestAttribute? Find(string name)
     {
         foreach (var a in Attributes)

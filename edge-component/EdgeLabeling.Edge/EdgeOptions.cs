@@ -64,6 +64,34 @@ public sealed class EdgeOptions
     /// <summary>Share of auto-labelable images also sent to people as audit samples.</summary>
     public double AuditRate { get; set; } = 0.02;
 
+    /// <summary>
+    /// Per-class auto-accept thresholds as "class=threshold,class=threshold" (cdk.json routing.classThresholds, which
+    /// <c>edgelabel retune</c> writes); empty keeps the routing file's. A flat string because the recipe passes every
+    /// setting on the command line.
+    /// </summary>
+    public string ClassThresholds { get; set; } = "";
+
+    /// <summary>Parses <see cref="ClassThresholds"/>; throws <see cref="FormatException"/> naming the bad entry.</summary>
+    public static IReadOnlyDictionary<string, double> ParseClassThresholds(string value)
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var entry in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = entry.LastIndexOf('=');
+            if (eq <= 0 || !double.TryParse(entry[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var threshold) || !(threshold is > 0 and <= 1))
+            {
+                throw new FormatException($"'{entry}' is not class=threshold with a threshold in (0, 1]");
+            }
+
+            if (!result.TryAdd(entry[..eq].Trim(), threshold))
+            {
+                throw new FormatException($"class '{entry[..eq].Trim()}' is listed twice");
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Label attribute of auto-label lines (the dataset attribute).</summary>
     public string LabelAttribute { get; set; } = LabelingConventions.DefaultDatasetAttribute;
 
@@ -205,6 +233,17 @@ public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         Check(o.AutoAcceptThreshold is > 0 and <= 1, nameof(o.AutoAcceptThreshold), $"{o.AutoAcceptThreshold} must be in (0, 1]");
         Check(o.UncertainLow >= 0 && o.UncertainLow < o.AutoAcceptThreshold, nameof(o.UncertainLow), $"{o.UncertainLow} must be >= 0 and below AutoAcceptThreshold ({o.AutoAcceptThreshold})");
         Check(o.AuditRate is >= 0 and <= 1, nameof(o.AuditRate), $"{o.AuditRate} must be in [0, 1]");
+        try
+        {
+            foreach (var (className, threshold) in EdgeOptions.ParseClassThresholds(o.ClassThresholds ?? ""))
+            {
+                Check(threshold > o.UncertainLow, nameof(o.ClassThresholds), $"'{className}' threshold {threshold} must be above UncertainLow ({o.UncertainLow})");
+            }
+        }
+        catch (FormatException ex)
+        {
+            Check(false, nameof(o.ClassThresholds), ex.Message);
+        }
         Check(o.InferenceThreads is >= 1 and <= 64, nameof(o.InferenceThreads), $"{o.InferenceThreads} must be 1-64");
         Check(GroundTruthManifest.IsValidName(o.LabelAttribute, 127), nameof(o.LabelAttribute), $"'{o.LabelAttribute}' must be 1-127 letters, digits or inner hyphens");
         Check(IsValidBucket(o.Bucket), nameof(o.Bucket), $"'{o.Bucket}' is not a valid S3 bucket name (3-63 of a-z, 0-9, '-', '.')");

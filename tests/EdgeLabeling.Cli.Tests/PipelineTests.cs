@@ -170,6 +170,15 @@ public sealed class PipelineTests
         Assert.Equal(parsed.Count, L(merged["images"]));
         Assert.Contains("## Dataset quality", File.ReadAllText(Path.Combine(output, "report.md")), StringComparison.Ordinal);
 
+        // Production precision: the merge kept evidence for every image people answered; the report shows it per class.
+        Assert.Contains("## Production precision", File.ReadAllText(Path.Combine(output, "report.md")), StringComparison.Ordinal);
+        var precision = report["productionPrecision"]!;
+        Assert.Equal(precision["byClass"]!.AsArray().Sum(c => L(c!["modelBoxes"])), L(precision["overall"]!["modelBoxes"]));
+        if (audit == 0)
+        {
+            Assert.Equal(0, L(precision["overall"]!["modelBoxes"]));
+        }
+
         // The lead's `estimate --from-run` reads the edge numbers back.
         var (share, averageBytes) = EstimateCommand.FromRun(output);
         Assert.Equal(edge["reviewShare"]!.GetValue<double>(), share);

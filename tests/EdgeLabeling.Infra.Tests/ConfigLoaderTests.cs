@@ -149,6 +149,41 @@ public sealed class ConfigLoaderTests
         Assert.Contains("routing.uncertainLow", ex.Message);
     }
 
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.0)]
+    public void Parse_TargetPrecisionOutsideTheOpenInterval_IsRejected(double target)
+    {
+        var env = Dev();
+        env["routing"]!["targetPrecision"] = target;
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("routing.targetPrecision", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_ClassThresholdBelowTheUncertainBand_IsRejected()
+    {
+        var env = Dev();
+        env["routing"]!["classThresholds"] = new System.Text.Json.Nodes.JsonObject { ["bolt"] = 0.1 };
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("routing.classThresholds.bolt", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_DuplicateAlarmClasses_AreRejected()
+    {
+        var env = Dev();
+        env["productionPrecision"] = new System.Text.Json.Nodes.JsonObject { ["alarmClasses"] = new System.Text.Json.Nodes.JsonArray("bolt", "bolt") };
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("productionPrecision.alarmClasses", ex.Message);
+    }
+
     [Fact]
     public void Parse_RetentionNotSupportedByCloudWatch_ListsAllowedValues()
     {

@@ -170,6 +170,8 @@ public sealed class EdgeFleetStackTests(SynthFixture synth)
         Assert.Equal(config.Routing.AutoAcceptThreshold, double.Parse(merge["AutoAcceptThreshold"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(config.Routing.UncertainLow, double.Parse(merge["UncertainLow"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(config.LabelAttribute, merge["LabelAttribute"]!.GetValue<string>());
+        Assert.Equal(string.Join(',', config.Routing.ClassThresholds.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}")),
+            merge["ClassThresholds"]!.GetValue<string>());
         // Every merged key must be one the component declares, or the device ignores it.
         var declared = synth.Environments[env].Stacks.EdgeFleet.Recipe.DefaultConfiguration;
         Assert.All(merge, p => Assert.True(declared.ContainsKey(p.Key), $"merge key {p.Key} is not in the recipe's DefaultConfiguration"));

@@ -371,6 +371,39 @@ public sealed class LabelingStackTests(SynthFixture synth)
 
     [Theory]
     [MemberData(nameof(Envs))]
+    public void ProductionPrecisionAlarms_OnePerConfiguredClass_FireBelowTheTargetLowerBound(string env)
+    {
+        var config = synth.Environments[env].Config;
+        var alarms = SecurityRules.Resources(Raw(env), "AWS::CloudWatch::Alarm").Select(a => a.Resource["Properties"]!)
+            .Where(a => a["MetricName"]?.GetValue<string>() == LabelingMetrics.ProductionPrecisionLowerBound).ToList();
+
+        Assert.NotEmpty(config.ProductionPrecision.AlarmClasses);
+        var dimensions = alarms.Select(a => Assert.Single(a["Dimensions"]!.AsArray())!).ToList();
+        Assert.All(dimensions, d => Assert.Equal(LabelingMetrics.ClassDimension, d["Name"]!.GetValue<string>()));
+        Assert.Equal(config.ProductionPrecision.AlarmClasses.Order(StringComparer.Ordinal), dimensions.Select(d => d["Value"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.All(alarms, a =>
+        {
+            Assert.Equal(LabelingMetrics.Namespace, a["Namespace"]!.GetValue<string>());
+            Assert.Equal(config.Routing.TargetPrecision * 100, a["Threshold"]!.GetValue<double>(), 6);
+            Assert.Equal("LessThanThreshold", a["ComparisonOperator"]!.GetValue<string>());
+            Assert.Equal("Minimum", a["Statistic"]!.GetValue<string>());
+            Assert.Equal(86400, a["Period"]!.GetValue<int>());
+        });
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
+    public void MergeFunction_GetsTheProductionPrecisionWindowFromConfig(string env)
+    {
+        var config = synth.Environments[env].Config;
+        var variables = Function(env, LabelingStack.Handlers.Merge).Props["Environment"]!["Variables"]!.AsObject();
+
+        Assert.Equal(config.ProductionPrecision.WindowDays.ToString(System.Globalization.CultureInfo.InvariantCulture), variables["PRECISION_WINDOW_DAYS"]!.GetValue<string>());
+        Assert.Equal(config.ProductionPrecision.MinAuditedBoxes.ToString(System.Globalization.CultureInfo.InvariantCulture), variables["PRECISION_MIN_BOXES"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [MemberData(nameof(Envs))]
     public void ItemsWaitingTooLongAlarm_KeepsItsConstructIdAndWatchesTheAge(string env)
     {
         var alarm = Assert.Single(SecurityRules.Resources(Raw(env), "AWS::CloudWatch::Alarm"), a => a.Id.Contains("ItemsWaitingTooLong", StringComparison.Ordinal));

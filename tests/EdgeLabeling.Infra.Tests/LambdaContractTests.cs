@@ -35,6 +35,8 @@ public sealed partial class LambdaContractTests(SynthFixture synth)
         [LambdaEnvironment.JobNamePrefix] = (o, _, _) => o.Batching.JobNamePrefix,
         [LambdaEnvironment.SetAsideAfterReturns] = (o, _, _) => o.Batching.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.LabelingBackend] = (o, _, _) => o.Backend,
+        [LambdaEnvironment.PrecisionWindowDays] = (o, _, _) => o.ProductionPrecision.WindowDays.ToString(CultureInfo.InvariantCulture),
+        [LambdaEnvironment.PrecisionMinBoxes] = (o, _, _) => o.ProductionPrecision.MinBoxes.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.FleetTableName] = (_, f, _) => f.TableName,
         [LambdaEnvironment.FleetSilentHours] = (_, f, _) => f.Thresholds.Silent.TotalHours.ToString(CultureInfo.InvariantCulture),
         [LambdaEnvironment.FleetQueueGrowingHours] = (_, f, _) => f.Thresholds.QueueGrowing.TotalHours.ToString(CultureInfo.InvariantCulture),

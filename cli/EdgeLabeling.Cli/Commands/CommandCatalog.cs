@@ -9,6 +9,7 @@ internal static class CommandCatalog
     {
         yield return LabelCommand.Create();
         yield return CalibrateCommand.Create();
+        yield return RetuneCommand.Create();
         yield return EstimateCommand.Create();
         yield return MergeCommand.Create();
         yield return ExportCommand.Create();

@@ -201,6 +201,7 @@ internal static class PipelineReportWriter
             ["charts"] = charts,
             ["timingsSeconds"] = timings,
             ["fleet"] = r.Fleet is null ? null : PipelineFleet.ToJson(r.Fleet),
+            ["productionPrecision"] = r.Precision is null ? null : PipelinePrecision.ToJson(r.Precision),
         };
     }
 
@@ -324,6 +325,8 @@ internal static class PipelineReportWriter
         {
             PipelineFleet.AppendMarkdown(sb, r.Fleet);
         }
+
+        PipelinePrecision.AppendMarkdown(sb, r.Precision);
 
         L("## Charts");
         L();

@@ -40,6 +40,9 @@ internal sealed record PipelineResult
     public required List<(string Stage, TimeSpan Elapsed)> Timings { get; init; }
     public Labeling.Fleet.FleetReport? Fleet { get; init; }
 
+    /// <summary>Production precision measured by the merge on this run's audit images; null when there were none.</summary>
+    public Labeling.Quality.ProductionPrecisionReport? Precision { get; init; }
+
 }
 
 /// <summary>
@@ -122,6 +125,7 @@ internal static class PipelineRunner
         var (manifest, coco, build) = await cloud.ExportDatasetAsync(Path.Combine(request.OutputDirectory, "dataset"), ct).ConfigureAwait(false);
         var dataset = Describe(manifest, coco, build, options.LabelAttribute);
         var pending = await cloud.PendingAsync(ct).ConfigureAwait(false);
+        var precision = await PipelinePrecision.RunAsync(store, storeInfo.DataBucket, options.LabelAttribute, options.ProductionPrecision, ct).ConfigureAwait(false);
         timings.Add(("merge", watch.Elapsed));
         progress.Done("merge", $"{dataset.Lines} dataset lines ({dataset.HumanLines} by people, {dataset.ModelLines} automatic), {cloud.Jobs.Sum(j => j.Returned)} image(s) back to pending", watch.Elapsed);
 
@@ -152,6 +156,7 @@ internal static class PipelineRunner
             Backlog = Forecast(BacklogImages, edge.ReviewShare, edge.AverageImageBytes, options.Budget),
             Timings = timings,
             Fleet = fleet,
+            Precision = precision,
         };
 
         watch.Restart();

@@ -69,6 +69,44 @@ internal static class Charts
         plot.SavePng(path, Width, Height);
     }
 
+    /// <summary>
+    /// Per class: the Wilson lower bound of production precision of the boxes at or above each threshold (x), the target as a
+    /// dashed line, and a marker where today's and the recommended threshold sit on the class's curve.
+    /// </summary>
+    public static void PrecisionCurves(string path, IReadOnlyList<(string Class, IReadOnlyList<(double Threshold, double? Lower)> Curve, double Current, double Recommended)> classes, double target)
+    {
+        var plot = NewPlot();
+        foreach (var (name, curve, current, recommended) in classes)
+        {
+            var points = curve.Where(p => p.Lower is not null).ToList();
+            if (points.Count == 0)
+            {
+                continue;
+            }
+
+            var line = plot.Add.Scatter(points.Select(p => p.Threshold).ToArray(), points.Select(p => p.Lower!.Value * 100).ToArray());
+            line.LegendText = name;
+            foreach (var (x, size) in new[] { (current, 8f), (recommended, 14f) })
+            {
+                if (points.FirstOrDefault(p => p.Threshold >= x - 1e-9) is { Lower: { } y })
+                {
+                    var marker = plot.Add.Marker(x, y * 100);
+                    marker.Size = size;
+                    marker.Color = line.Color;
+                }
+            }
+        }
+
+        var targetLine = plot.Add.HorizontalLine(target * 100);
+        targetLine.LegendText = $"target {target:P0}";
+        targetLine.LinePattern = LinePattern.Dashed;
+        plot.Title("Production precision (Wilson lower bound) by auto-accept threshold; small: today, large: recommended");
+        plot.XLabel("auto-accept threshold");
+        plot.YLabel("precision lower bound (%)");
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.SavePng(path, Width, Height);
+    }
+
     /// <summary>A labeled bar chart (counts, bytes, dollars).</summary>
     public static void Bars(string path, string title, string yLabel, IReadOnlyList<(string Label, double Value)> bars)
     {

@@ -129,6 +129,12 @@ public static class EdgeComponentServiceCollectionExtensions
     public static RoutingOptions BuildRoutingOptions(EdgeOptions o)
     {
         var baseOptions = string.IsNullOrEmpty(o.RoutingConfigPath) ? new RoutingOptions() : RoutingOptions.Load(o.RoutingConfigPath);
+        if (!string.IsNullOrWhiteSpace(o.ClassThresholds))
+        {
+            // The deployment's per-class thresholds (cdk.json routing.classThresholds) replace the file's as a whole.
+            baseOptions = baseOptions with { ClassThresholds = EdgeOptions.ParseClassThresholds(o.ClassThresholds) };
+        }
+
         return (baseOptions with
         {
             AutoAcceptThreshold = o.AutoAcceptThreshold,

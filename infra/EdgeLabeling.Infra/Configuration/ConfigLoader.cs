@@ -170,6 +170,20 @@ public static partial class ConfigLoader
         Check(c.Routing.AutoAcceptThreshold is > 0 and <= 1, "routing.autoAcceptThreshold must be within (0, 1]");
         Check(c.Routing.UncertainLow >= 0 && c.Routing.UncertainLow < c.Routing.AutoAcceptThreshold, "routing.uncertainLow must be >= 0 and below routing.autoAcceptThreshold");
         Check(c.Routing.AuditRate is >= 0 and <= 1, "routing.auditRate must be within [0, 1]");
+        Check(c.Routing.TargetPrecision is > 0 and < 1, "routing.targetPrecision must be within (0, 1)");
+        foreach (var (name, threshold) in c.Routing.ClassThresholds)
+        {
+            Check(name.Length > 0 && !name.Contains('=', StringComparison.Ordinal) && !name.Contains(',', StringComparison.Ordinal) && !name.Contains('\'', StringComparison.Ordinal),
+                $"routing.classThresholds: class name '{name}' must be non-empty without '=', ',' or quotes");
+            Check(threshold is > 0 and <= 1, $"routing.classThresholds.{name} must be within (0, 1]");
+            Check(threshold > c.Routing.UncertainLow, $"routing.classThresholds.{name} ({threshold}) must be above routing.uncertainLow");
+        }
+
+        Check(c.ProductionPrecision.WindowDays is >= 1 and <= 366, "productionPrecision.windowDays must be 1-366");
+        Check(c.ProductionPrecision.MinAuditedBoxes >= 1, "productionPrecision.minAuditedBoxes must be at least 1");
+        Check(c.ProductionPrecision.AlarmClasses.Count <= 50, "productionPrecision.alarmClasses: at most 50 classes (a bounding-box job has at most 50)");
+        Check(c.ProductionPrecision.AlarmClasses.All(n => n.Trim().Length > 0) && c.ProductionPrecision.AlarmClasses.Distinct(StringComparer.Ordinal).Count() == c.ProductionPrecision.AlarmClasses.Count,
+            "productionPrecision.alarmClasses must be distinct non-empty class names");
         Check(c.Batch.MinItems is >= 1 and <= 100_000, "batch.minItems must be 1-100000 (GT allows 100K objects per job)");
         Check(c.Batch.MaxAgeMinutes >= 1, "batch.maxAgeMinutes must be positive");
         Check(c.Batch.ScheduleMinutes is >= 1 and <= 1440, "batch.scheduleMinutes must be 1-1440");

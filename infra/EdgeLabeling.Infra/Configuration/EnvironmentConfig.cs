@@ -66,6 +66,9 @@ public sealed record EnvironmentConfig
     /// <summary>When the fleet view flags a device and how often the fleet check runs (optional; defaults below).</summary>
     public FleetHealthConfig FleetHealth { get; init; } = new();
 
+    /// <summary>Production precision window and the classes whose precision is alarmed on (optional).</summary>
+    public ProductionPrecisionConfig ProductionPrecision { get; init; } = new();
+
     /// <summary>Who labels: Ground Truth (the default) or the built-in review app.</summary>
     public LabelingBackendConfig Labeling { get; init; } = new();
 
@@ -113,6 +116,31 @@ public sealed record RoutingConfig
 
     /// <summary>Share of auto-labelable images also sent to people as an audit sample.</summary>
     public required double AuditRate { get; init; }
+
+    /// <summary>
+    /// Precision the automatic labels must keep: the target <c>edgelabel calibrate</c> and <c>edgelabel retune</c>
+    /// recommend thresholds for, and the threshold of the per-class production-precision alarms.
+    /// </summary>
+    public double TargetPrecision { get; init; } = 0.95;
+
+    /// <summary>Per-class auto-accept thresholds (class name → threshold; <c>edgelabel retune</c> writes them); other classes use <see cref="AutoAcceptThreshold"/>.</summary>
+    public IReadOnlyDictionary<string, double> ClassThresholds { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+}
+
+/// <summary>Production precision the merge measures on audit images, and which classes get an alarm (cdk.json <c>productionPrecision</c>).</summary>
+public sealed record ProductionPrecisionConfig
+{
+    /// <summary>Days of capture time the measurement covers.</summary>
+    public int WindowDays { get; init; } = 7;
+
+    /// <summary>Audited boxes a class needs before its precision is reported (and can alarm).</summary>
+    public int MinAuditedBoxes { get; init; } = 50;
+
+    /// <summary>
+    /// Classes with an alarm on their Wilson lower bound (one alarm each; metric ProductionPrecisionLowerBound{Class}).
+    /// Empty: no production-precision alarm.
+    /// </summary>
+    public IReadOnlyList<string> AlarmClasses { get; init; } = [];
 }
 
 /// <summary>Batching rules for Ground Truth jobs.</summary>

@@ -54,6 +54,12 @@ public static class LabelingMetrics
     /// <summary>Items set aside after coming back unlabeled too often, dimension Reason (DatasetMerger.ItemsSetAsideMetric).</summary>
     public const string ItemsSetAside = LabelingMetricNames.ItemsSetAside;
 
+    /// <summary>Wilson lower bound of the production precision, percent, dimension <see cref="ClassDimension"/> (ProductionPrecision.Emit, called by the merge).</summary>
+    public const string ProductionPrecisionLowerBound = LabelingMetricNames.ProductionPrecisionLowerBound;
+
+    /// <summary>Dimension of the per-class production metrics.</summary>
+    public const string ClassDimension = LabelingMetricNames.ClassDimension;
+
     /// <summary>The only Reason an item is set aside for: it came back without a label from a completed job (ReturnReasons.NoLabelInOutput).</summary>
     public const string NoLabelInOutputReason = "no-label-in-output";
 }

@@ -128,6 +128,7 @@ public sealed class LabelingMonitoring : Construct
         }));
 
         AddJobOutcomeAlarms(alarms);
+        AddProductionPrecisionAlarms(alarms, config);
         Alarms = alarms;
 
         // Not KMS-encrypted on purpose: CloudWatch cannot publish to a topic under the AWS-managed SNS
@@ -233,6 +234,32 @@ public sealed class LabelingMonitoring : Construct
                 ComparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 TreatMissingData = TreatMissingData.NOT_BREACHING,
             }));
+    }
+
+    /// <summary>
+    /// One alarm per configured class on the Wilson lower bound of its production precision (the merge emits it after
+    /// every job, for classes with enough audited boxes in the window). Per class rather than one Metrics Insights
+    /// alarm over all classes: the alarm's name says which class drifted, its threshold is a plain static one, and
+    /// the count is bounded by the classes of a job (at most 50). A SEARCH expression cannot back an alarm at all.
+    /// Daily minimum: one low merge in the day is enough; no merge that day is not a breach (missing data).
+    /// </summary>
+    private void AddProductionPrecisionAlarms(List<Alarm> alarms, EnvironmentConfig config)
+    {
+        var target = config.Routing.TargetPrecision;
+        foreach (var (className, index) in config.ProductionPrecision.AlarmClasses.Select((c, i) => (c, i)))
+        {
+            var metric = Business(LabelingMetrics.ProductionPrecisionLowerBound, "Minimum", Duration.Days(1), (LabelingMetrics.ClassDimension, className));
+            alarms.Add(metric.CreateAlarm(this, $"ProductionPrecisionLow{index}", new CreateAlarmOptions
+            {
+                AlarmDescription = $"Production precision of class '{className}' may be below the target {target:P1}: the Wilson lower bound over the last " +
+                    $"{config.ProductionPrecision.WindowDays} days of audits fell under it (new parts, a moved camera, dirt on a lens). " +
+                    "See which device and model with 'edgelabel retune --dataset …'.",
+                Threshold = Math.Round(target * 100, 4),
+                EvaluationPeriods = 1,
+                ComparisonOperator = ComparisonOperator.LESS_THAN_THRESHOLD,
+                TreatMissingData = TreatMissingData.NOT_BREACHING,
+            }));
+        }
     }
 
     private static Metric Business(string name, string statistic, Duration period, (string Name, string Value)? dimension = null) => new(new MetricProps

@@ -165,6 +165,8 @@ public sealed class LabelingStack : Stack
             [LambdaEnvironment.JobNamePrefix] = config.Batch.JobNamePrefix,
             [LambdaEnvironment.SetAsideAfterReturns] = config.Batch.SetAsideAfterReturns.ToString(CultureInfo.InvariantCulture),
             [LambdaEnvironment.LabelingBackend] = config.Labeling.Backend,
+            [LambdaEnvironment.PrecisionWindowDays] = config.ProductionPrecision.WindowDays.ToString(CultureInfo.InvariantCulture),
+            [LambdaEnvironment.PrecisionMinBoxes] = config.ProductionPrecision.MinAuditedBoxes.ToString(CultureInfo.InvariantCulture),
         };
         if (builtIn)
         {

@@ -63,6 +63,9 @@ public sealed record LabelingOptions
     /// <summary>Tags put on every labeling job (besides the batch id tag).</summary>
     public IReadOnlyDictionary<string, string> JobTags { get; init; } = new Dictionary<string, string> { ["project"] = "edgelabeling" };
 
+    /// <summary>Window and sample floor of the production precision the merge reports.</summary>
+    public Quality.ProductionPrecisionOptions ProductionPrecision { get; init; } = new();
+
     /// <summary>
     /// Reads options from environment variables (see lambdas/README.md); unknown or malformed values throw naming the variable.
     /// <paramref name="labelingStoresRequired"/> is false for the fleet functions, which use the object store and
@@ -140,6 +143,11 @@ public sealed record LabelingOptions
             },
             JobTags = Str(Env.JobTags) is { } tags ? ParseTags(tags) : defaults.JobTags,
             Backend = backend,
+            ProductionPrecision = new Quality.ProductionPrecisionOptions
+            {
+                WindowDays = Int(Env.PrecisionWindowDays, defaults.ProductionPrecision.WindowDays),
+                MinBoxes = Int(Env.PrecisionMinBoxes, defaults.ProductionPrecision.MinBoxes),
+            },
         };
         options.Validate();
         return options;
@@ -156,6 +164,14 @@ public sealed record LabelingOptions
         GroundTruthManifest.ValidateLabelAttributeName(LabelingConventions.HumanAttribute(LabelAttribute));
         Batching.Validate(Task.WorkersPerObject);
         Budget.Validate();
+        try
+        {
+            ProductionPrecision.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"{Env.PrecisionWindowDays}/{Env.PrecisionMinBoxes}: {ex.Message}", ex);
+        }
         if (!SageMaker.BuiltInLambdas.AccountByRegion.ContainsKey(Region))
         {
             throw new ArgumentException($"AWS_REGION '{Region}' has no documented Ground Truth built-in Lambdas; use one of {string.Join(", ", SageMaker.BuiltInLambdas.AccountByRegion.Keys)}");

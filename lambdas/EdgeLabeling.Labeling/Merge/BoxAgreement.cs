@@ -48,6 +48,26 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
     public static int Match(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human, double iouThreshold)
     {
         // Called once per reviewed image by the merge: the usual handful of boxes stays on the stack.
+        Span<bool> usedM = model.Count <= 64 ? stackalloc bool[model.Count] : new bool[model.Count];
+        Span<bool> usedH = human.Count <= 64 ? stackalloc bool[human.Count] : new bool[human.Count];
+        return MatchInto(model, human, iouThreshold, usedM, usedH);
+    }
+
+    /// <summary>
+    /// The same matching as <see cref="Match"/>, telling which model box and which human box found a partner
+    /// (what per-class and per-confidence precision need).
+    /// </summary>
+    public static (bool[] Model, bool[] Human) MatchFlags(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human, double iouThreshold)
+    {
+        var usedM = new bool[model.Count];
+        var usedH = new bool[human.Count];
+        MatchInto(model, human, iouThreshold, usedM, usedH);
+        return (usedM, usedH);
+    }
+
+    /// <summary>Marks the matched boxes in <paramref name="usedM"/> and <paramref name="usedH"/>; returns the number of pairs.</summary>
+    private static int MatchInto(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human, double iouThreshold, Span<bool> usedM, Span<bool> usedH)
+    {
         var most = (long)model.Count * human.Count;
         Span<(double Iou, int M, int H)> pairs = stackalloc (double Iou, int M, int H)[(int)Math.Min(most, 64)];
         if (most <= 64)
@@ -62,8 +82,6 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
         }
 
         pairs.Sort((a, b) => b.Iou.CompareTo(a.Iou));
-        Span<bool> usedM = model.Count <= 64 ? stackalloc bool[model.Count] : new bool[model.Count];
-        Span<bool> usedH = human.Count <= 64 ? stackalloc bool[human.Count] : new bool[human.Count];
         var count = 0;
         foreach (var (_, m, h) in pairs)
         {

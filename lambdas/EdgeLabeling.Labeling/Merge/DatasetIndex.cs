@@ -19,6 +19,12 @@ public sealed record ShardSummary
 
     /// <summary>Label attributes found in the job's output, mapped onto the dataset's.</summary>
     public IReadOnlyDictionary<string, AttributeTally> Attributes { get; init; } = new Dictionary<string, AttributeTally>();
+
+    /// <summary>
+    /// Production evidence of the job's audited and reviewed images (per day, device, model, class: model boxes and
+    /// matches per confidence bin). Summaries written before this existed have none.
+    /// </summary>
+    public IReadOnlyList<Quality.PrecisionEvidence> Evidence { get; init; } = [];
     public DateTimeOffset MergedAt { get; init; }
 }
 
@@ -36,6 +42,9 @@ public sealed record DatasetIndex
     public required string Attribute { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
     public required List<ShardSummary> Shards { get; init; }
+
+    /// <summary>Every job's evidence cells.</summary>
+    public IEnumerable<Quality.PrecisionEvidence> Evidence => Shards.SelectMany(s => s.Evidence);
 
     public DatasetTotals Totals(double iouThreshold)
     {

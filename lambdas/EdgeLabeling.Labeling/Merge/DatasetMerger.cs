@@ -31,6 +31,9 @@ public sealed record MergeOptions
     /// reports before it gives the job's items back without labels. Completed jobs always wait.
     /// </summary>
     public TimeSpan OutputWaitLimit { get; init; } = TimeSpan.FromHours(2);
+
+    /// <summary>Window and sample floor of the production precision emitted after each merged job.</summary>
+    public Quality.ProductionPrecisionOptions ProductionPrecision { get; init; } = new();
 }
 
 /// <summary>Where the merge writes, all under dataset/&lt;attr&gt;/.</summary>
@@ -95,6 +98,9 @@ public sealed record MergeResult
     /// <summary>Totals over every shard merged so far (from the index).</summary>
     public DatasetTotals? Dataset { get; init; }
 
+    /// <summary>Production precision over the window ending with the event's day, from the index's evidence.</summary>
+    public Quality.ProductionPrecisionReport? Precision { get; init; }
+
     /// <summary>Named reason when the event was rejected or ignored.</summary>
     public string? Reason { get; init; }
 }
@@ -117,7 +123,8 @@ public sealed record MergeDoneMarker(string JobName, string Status, string Outco
 /// <remarks>
 /// Metrics (CloudWatch EMF through <see cref="ILabelingMetrics"/>): MergeLabeledObjects,
 /// MergeReturnedToPending{Reason}, ItemsSetAside{Reason}, LabelingJobsFailed, MergeMalformedLines{Reason}, MergeEventsRejected{Reason},
-/// DatasetHumanImages, AuditModelPrecision and AuditModelRecall (percent, over all audit images so far).
+/// DatasetHumanImages, AuditModelPrecision and AuditModelRecall (percent, over all audit images so far), and the production
+/// precision over the rolling window per class, device and model version (see <see cref="Quality.ProductionPrecision.Emit"/>).
 /// </remarks>
 public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, MergeOptions options, DatasetBuilder builder, ILogger<DatasetMerger>? logger = null, ILabelingMetrics? metrics = null,
     IJobOutputLocator? outputs = null, TimeProvider? time = null)
@@ -317,6 +324,7 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
             Audit = shard.Audit,
             Reviewed = shard.Reviewed,
             Attributes = shard.Source.Attributes,
+            Evidence = shard.Evidence,
             MergedAt = change.Time,
         };
         await store.PutBytesAsync(options.DataBucket, DatasetKeys.JobSummaryKey(attr, job), JsonSerializer.SerializeToUtf8Bytes(summary, DatasetIndexJsonContext.Default.ShardSummary), "application/json", cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -332,6 +340,15 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
         }
 
         _metrics.Emit(LabelingMetricNames.DatasetHumanImages, totals.HumanImages, "Count");
+
+        // O(index): the evidence cells of every job are already in the index just read; no shard is opened.
+        var production = Quality.ProductionPrecision.Compute(index.Evidence, DateOnly.FromDateTime(change.Time.UtcDateTime), options.ProductionPrecision);
+        Quality.ProductionPrecision.Emit(_metrics, production, options.ProductionPrecision);
+        foreach (var pair in production.ByClassAndDevice.Where(r => r.Enough))
+        {
+            _logger.LogInformation("Production precision {Group}: {Precision} [{Lower}, {Upper}] over {Boxes} audited boxes ({From}..{To})",
+                pair.Label, pair.Precision, pair.PrecisionLower, pair.PrecisionUpper, pair.ModelBoxes, production.From, production.To);
+        }
 
         var props = new Dictionary<string, string> { ["Job"] = job };
         _metrics.Emit(LabelingMetricNames.MergeLabeledObjects, shard.Labeled, "Count", null, props);
@@ -359,6 +376,7 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
             ShardKey = shardKey,
             Shard = summary,
             Dataset = totals,
+            Precision = production,
         };
     }
 

@@ -16,6 +16,9 @@ public sealed record JobShardResult
     public required SourceReport Source { get; init; }
     public required AgreementSummary Audit { get; init; }
     public required AgreementSummary Reviewed { get; init; }
+
+    /// <summary>Production evidence of the job's audited and reviewed images.</summary>
+    public IReadOnlyList<Quality.PrecisionEvidence> Evidence { get; init; } = [];
 }
 
 /// <summary>
@@ -36,6 +39,7 @@ public static class JobShard
         var tally = new SourceTally(sourceName, "job-output");
         var audit = new BoxAgreement(iouThreshold);
         var reviewed = new BoxAgreement(iouThreshold);
+        var evidence = new Quality.PrecisionEvidenceBuilder(iouThreshold);
         long lines = 0, labeled = 0, unlabeled = 0, duplicates = 0, boxes = 0;
         var buffered = new BufferedStream(shard, 1 << 16);
         using (var writer = new DatasetLineWriter(buffered))
@@ -71,6 +75,7 @@ public static class JobShard
                 if (choice.Prior is { } prior)
                 {
                     (line.RoutingReason == LabelingConventions.AuditSampleReason ? audit : reviewed).Add(prior.Boxes, label.Boxes);
+                    evidence.Add(line, prior, label, fallbackCreationDate);
                 }
 
                 writer.Write(line, label, datasetAttribute, human: true, fallbackCreationDate);
@@ -92,6 +97,7 @@ public static class JobShard
             Source = tally.ToReport(),
             Audit = audit.ToSummary(),
             Reviewed = reviewed.ToSummary(),
+            Evidence = evidence.ToEvidence(),
         };
     }
 }

@@ -44,5 +44,6 @@ public static class MergeServiceCollectionExtensions
             DataBucket = options.DataBucket,
             DatasetAttribute = options.LabelAttribute,
             AutoLabelBuckets = options.IncomingBucket is { } incoming && incoming != options.DataBucket ? [incoming, options.DataBucket] : [options.DataBucket],
+            ProductionPrecision = options.ProductionPrecision,
         });
 }

@@ -1,0 +1,240 @@
+using System.Globalization;
+using EdgeLabeling.Contracts;
+using EdgeLabeling.Labeling.Merge;
+
+namespace EdgeLabeling.Labeling.Quality;
+
+/// <summary>Which human answer a piece of evidence comes from.</summary>
+public static class EvidenceSamples
+{
+    /// <summary>An auto-accepted image also sent to people (<see cref="LabelingConventions.AuditSampleReason"/>): an unbiased sample of the automatic labels.</summary>
+    public const string Audit = "audit";
+
+    /// <summary>An image the edge was unsure about: people checked every box, but the images are harder than average.</summary>
+    public const string Reviewed = "reviewed";
+}
+
+/// <summary>
+/// Model confidences in fixed bins of width 1/<see cref="Count"/>; evidence stores counts per bin so that the
+/// precision at any threshold on that grid can be read back without keeping single boxes.
+/// </summary>
+public static class ConfidenceBins
+{
+    /// <summary>50 bins: thresholds are recommended on a 0.02 grid.</summary>
+    public const int Count = 50;
+
+    public static int Of(double confidence) =>
+        double.IsFinite(confidence) ? Math.Clamp((int)Math.Floor((confidence * Count) + 1e-9), 0, Count - 1) : 0;
+
+    /// <summary>The lowest confidence that falls in <paramref name="bin"/>.</summary>
+    public static double LowerEdge(int bin) => Math.Round((double)bin / Count, 4);
+
+    /// <summary>The first bin whose boxes are all at or above <paramref name="threshold"/> (a threshold between grid points rounds up).</summary>
+    public static int FirstAtOrAbove(double threshold) => Math.Clamp((int)Math.Ceiling((threshold * Count) - 1e-9), 0, Count);
+}
+
+/// <summary>
+/// One cell of production evidence: for one capture day, device, model (SHA-256), class and sample kind, how
+/// many model boxes people saw per confidence bin, how many of them people kept (matched at the IoU threshold),
+/// and how many boxes people drew. Cells are what a job's summary carries into the dataset index, so the
+/// production precision over any window is a sum over cells, never a re-read of the dataset.
+/// </summary>
+public sealed record PrecisionEvidence
+{
+    /// <summary>Capture day (UTC) as yyyy-MM-dd: the day in the image's key, else the day of the human label.</summary>
+    public required string Day { get; init; }
+    public required string Device { get; init; }
+
+    /// <summary>SHA-256 of the model that made the boxes (the edge's provenance), or "unknown".</summary>
+    public required string Model { get; init; }
+    /// <summary>The class name; <see cref="AllClasses"/> ("") on the cell that counts every image of its day, device, model and sample.</summary>
+    public required string Class { get; init; }
+
+    /// <summary>Class of the per-image tally cell (no boxes): images people answered, whatever classes they hold.</summary>
+    public const string AllClasses = "";
+
+    /// <summary><see cref="EvidenceSamples.Audit"/> or <see cref="EvidenceSamples.Reviewed"/>.</summary>
+    public required string Sample { get; init; }
+
+    /// <summary>Images in which this class appeared (model or people).</summary>
+    public long Images { get; init; }
+
+    /// <summary>Boxes of this class people drew.</summary>
+    public long HumanBoxes { get; init; }
+
+    /// <summary>Flat triples (bin, model boxes, matched boxes) for every non-empty confidence bin, bins ascending.</summary>
+    public required long[] Bins { get; init; }
+
+    public DateOnly CaptureDay => DateOnly.ParseExact(Day, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>Model boxes in the cell.</summary>
+    public long ModelBoxes
+    {
+        get
+        {
+            long n = 0;
+            for (var i = 0; i + 2 < Bins.Length; i += 3)
+            {
+                n += Bins[i + 1];
+            }
+
+            return n;
+        }
+    }
+
+    /// <summary>Model boxes people kept.</summary>
+    public long MatchedBoxes
+    {
+        get
+        {
+            long n = 0;
+            for (var i = 0; i + 2 < Bins.Length; i += 3)
+            {
+                n += Bins[i + 2];
+            }
+
+            return n;
+        }
+    }
+}
+
+/// <summary>
+/// Builds <see cref="PrecisionEvidence"/> cells from human answers next to the model's prior boxes, one image at a
+/// time (the merge feeds it the lines of one job, so its size is O(job)).
+/// </summary>
+public sealed class PrecisionEvidenceBuilder(double iouThreshold = 0.5)
+{
+    private const string Unknown = "unknown";
+    private readonly Dictionary<(string Day, string Device, string Model, string Class, string Sample), Cell> _cells = [];
+
+    public double IouThreshold { get; } = iouThreshold;
+
+    /// <summary>Images added so far.</summary>
+    public long Images { get; private set; }
+
+    /// <summary>Adds one image: its human line (provenance gives device and model), the model's boxes and people's.</summary>
+    public void Add(ManifestLine line, ManifestAttribute prior, ManifestAttribute human, DateTimeOffset fallbackTime)
+    {
+        var sample = line.RoutingReason == LabelingConventions.AuditSampleReason ? EvidenceSamples.Audit : EvidenceSamples.Reviewed;
+        var keyDay = CaptureDayOf(line.SourceRef);
+        var day = keyDay ?? DayOf(human.CreationDate) ?? DateOnly.FromDateTime(fallbackTime.UtcDateTime);
+        var device = line.ProvenanceString("device") is { Length: > 0 } d ? d : ThingOf(line.SourceRef) ?? Unknown;
+        var model = line.ProvenanceString("model-sha256") is { Length: > 0 } m ? m : Unknown;
+        Add(day, device, model, sample, prior.Boxes, prior.ClassMap, human.Boxes, human.ClassMap);
+    }
+
+    /// <summary>Adds one image from its parts (tests and the CLI's generated histories use this directly).</summary>
+    public void Add(DateOnly day, string device, string model, string sample, IReadOnlyList<PixelBox> modelBoxes, IReadOnlyDictionary<int, string> modelClasses,
+        IReadOnlyList<PixelBox> humanBoxes, IReadOnlyDictionary<int, string> humanClasses)
+    {
+        var (matchedModel, _) = BoxAgreement.MatchFlags(modelBoxes, humanBoxes, IouThreshold);
+        var dayText = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var tallyKey = (dayText, device, model, PrecisionEvidence.AllClasses, sample);
+        if (!_cells.TryGetValue(tallyKey, out var tally))
+        {
+            _cells[tallyKey] = tally = new Cell();
+        }
+
+        // The share of images sent to people needs image counts whatever the classes: one tally cell per group.
+        tally.Images++;
+        Cell CellOf(string className)
+        {
+            var key = (dayText, device, model, className, sample);
+            if (!_cells.TryGetValue(key, out var cell))
+            {
+                _cells[key] = cell = new Cell();
+            }
+
+            if (seen.Add(className))
+            {
+                cell.Images++;
+            }
+
+            return cell;
+        }
+
+        for (var i = 0; i < modelBoxes.Count; i++)
+        {
+            var cell = CellOf(ClassName(modelBoxes[i].ClassId, modelClasses, humanClasses));
+            var bin = ConfidenceBins.Of(modelBoxes[i].Confidence);
+            cell.Boxes[bin]++;
+            if (matchedModel[i])
+            {
+                cell.Matched[bin]++;
+            }
+        }
+
+        foreach (var h in humanBoxes)
+        {
+            CellOf(ClassName(h.ClassId, humanClasses, modelClasses)).HumanBoxes++;
+        }
+
+        Images++;
+    }
+
+    /// <summary>The cells, in a stable order.</summary>
+    public IReadOnlyList<PrecisionEvidence> ToEvidence() =>
+        _cells.OrderBy(kv => kv.Key.Day, StringComparer.Ordinal).ThenBy(kv => kv.Key.Device, StringComparer.Ordinal).ThenBy(kv => kv.Key.Model, StringComparer.Ordinal)
+            .ThenBy(kv => kv.Key.Class, StringComparer.Ordinal).ThenBy(kv => kv.Key.Sample, StringComparer.Ordinal)
+            .Select(kv => new PrecisionEvidence
+            {
+                Day = kv.Key.Day,
+                Device = kv.Key.Device,
+                Model = kv.Key.Model,
+                Class = kv.Key.Class,
+                Sample = kv.Key.Sample,
+                Images = kv.Value.Images,
+                HumanBoxes = kv.Value.HumanBoxes,
+                Bins = kv.Value.ToBins(),
+            })
+            .ToList();
+
+    private static string ClassName(int id, IReadOnlyDictionary<int, string> first, IReadOnlyDictionary<int, string> second) =>
+        first.TryGetValue(id, out var name) || second.TryGetValue(id, out name) ? name : id.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The date in an incoming/{thing}/{yyyy}/{MM}/{dd}/… key of an s3:// source-ref.</summary>
+    private static DateOnly? CaptureDayOf(string? sourceRef) =>
+        IncomingKeyOf(sourceRef) is { } key && ObjectKeyLayout.TryParse(key, out var parsed, out _) ? parsed.Date : null;
+
+    private static string? ThingOf(string? sourceRef) =>
+        IncomingKeyOf(sourceRef) is { } key && ObjectKeyLayout.TryParse(key, out var parsed, out _) ? parsed.ThingName : null;
+
+    private static string? IncomingKeyOf(string? sourceRef)
+    {
+        if (sourceRef is null || !sourceRef.StartsWith("s3://", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var slash = sourceRef.IndexOf('/', 5);
+        return slash < 0 ? null : sourceRef[(slash + 1)..];
+    }
+
+    private static DateOnly? DayOf(string? creationDate) =>
+        creationDate is { Length: >= 10 } && DateOnly.TryParseExact(creationDate[..10], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d : null;
+
+    private sealed class Cell
+    {
+        public long Images;
+        public long HumanBoxes;
+        public readonly long[] Boxes = new long[ConfidenceBins.Count];
+        public readonly long[] Matched = new long[ConfidenceBins.Count];
+
+        public long[] ToBins()
+        {
+            var bins = new List<long>();
+            for (var b = 0; b < ConfidenceBins.Count; b++)
+            {
+                if (Boxes[b] > 0)
+                {
+                    bins.Add(b);
+                    bins.Add(Boxes[b]);
+                    bins.Add(Matched[b]);
+                }
+            }
+
+            return [.. bins];
+        }
+    }
+}
