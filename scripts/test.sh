@@ -14,6 +14,9 @@ export RGW_DIR=${RGW_DIR:-${TMPDIR:-/tmp}/rgw-s3}
 started_rgw=0
 started_dynamodb=0
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/edgelabel-tests.XXXXXX")
+# Like /tmp itself: the Greengrass harness runs the component as an unprivileged user, which must reach its
+# folders under this one (mktemp makes it 0700, root only).
+chmod 1777 "$scratch"
 cleanup() {
   if [ "$started_rgw" = 1 ]; then scripts/rgw.sh stop || true; fi
   if [ "$started_dynamodb" = 1 ]; then scripts/dynamodb.sh stop || true; fi
