@@ -19,12 +19,10 @@ public sealed class FleetDynamoRgwTests
 {
     private static async Task<DynamoDbFleetStore> NewTableAsync()
     {
-        await DynamoDbTestServer.EnsureReachableAsync();
         DynamoDbTestServer.EnsureSdkCredentialsInEnvironment();
         var name = $"it-fleet-{Guid.NewGuid():N}";
-        var client = DynamoDbTestServer.CreateClient();
-        await client.CreateTableAsync(DynamoDbFleetStore.TableDefinition(name));
-        return new DynamoDbFleetStore(client, name);
+        await DynamoDbTestServer.CreateActiveTableAsync(DynamoDbFleetStore.TableDefinition(name));
+        return new DynamoDbFleetStore(DynamoDbTestServer.CreateClient(), name);
     }
 
     [Fact]

@@ -72,16 +72,25 @@ public static class DynamoDbTestServer
     {
         await EnsureReachableAsync();
         var name = $"{prefix}-{Guid.NewGuid():N}";
+        await CreateActiveTableAsync(DynamoDbPendingStore.TableDefinition(name));
+        return name;
+    }
+
+    /// <summary>Creates the table and waits until it and its indexes are ACTIVE.</summary>
+    public static async Task CreateActiveTableAsync(CreateTableRequest definition)
+    {
+        await EnsureReachableAsync();
+        var name = definition.TableName;
         using var client = CreateClient();
-        await client.CreateTableAsync(DynamoDbPendingStore.TableDefinition(name));
-        // scripts/dynamodb.sh starts dynalite with --createTableMs 0, but a server started otherwise (or
-        // DynamoDB Local) may take a moment; the GSIs must be ACTIVE too before queries use them.
+        await client.CreateTableAsync(definition);
+        // Even with --createTableMs 0 dynalite answers CREATING first and turns ACTIVE on a later tick (a busy
+        // server answers a request before that); DynamoDB Local may take longer. The GSIs must be ACTIVE too.
         for (var attempt = 0; attempt < 100; attempt++)
         {
             var table = (await client.DescribeTableAsync(name)).Table;
             if (table.TableStatus == TableStatus.ACTIVE && (table.GlobalSecondaryIndexes ?? []).All(i => i.IndexStatus == IndexStatus.ACTIVE))
             {
-                return name;
+                return;
             }
 
             await Task.Delay(100);
