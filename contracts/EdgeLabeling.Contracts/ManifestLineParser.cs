@@ -78,6 +78,41 @@ public sealed class ManifestLine
         Attributes.Clear();
     }
 
+    /// <summary>
+    /// The raw UTF-8 of a string member of the provenance object, without allocating; false when it is missing,
+    /// not a string, or escaped (then <see cref="ProvenanceString"/> gives the unescaped value).
+    /// </summary>
+    public bool TryGetProvenanceUtf8(ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    {
+        value = default;
+        if (Provenance.IsEmpty)
+        {
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(Provenance.Span);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var match = reader.ValueTextEquals(name);
+            reader.Read();
+            if (match)
+            {
+                if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || reader.HasValueSequence)
+                {
+                    return false;
+                }
+
+                value = reader.ValueSpan;
+                return true;
+            }
+
+            reader.Skip();
+        }
+
+        return false;
+    }
+
     /// <summary>A string member of the provenance object (e.g. "device", "model-sha256"), or null.</summary>
     public string? ProvenanceString(string name)
     {

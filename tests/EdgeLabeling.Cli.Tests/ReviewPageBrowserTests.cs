@@ -133,10 +133,16 @@ public sealed class ReviewPageBrowserTests(Xunit.Abstractions.ITestOutputHelper 
         // Relabel the third box (40,200 80×60) from bolt to nut with key 2.
         await Click(80, 230);
         await page.Keyboard.PressAsync("2");
+        await Assertions.Expect(page.Locator("#classes li.current")).ToHaveTextAsync("nut");
         await page.Keyboard.PressAsync("Escape");
+        // Selecting a box makes its class the current one (selectionChanged): wait until the page has seen the
+        // deselection, so no late selection event can override the class chosen next.
+        await Assertions.Expect(page.Locator("#boxes li.selected")).ToHaveCountAsync(0);
 
-        // Draw a new box (class 1, bolt) from (220,200) to (300,280).
+        // Draw a new box (class 1, bolt) from (220,200) to (300,280). The key is seen once the class list
+        // shows it; drawing before that would race the page's own handling of the key.
         await page.Keyboard.PressAsync("1");
+        await Assertions.Expect(page.Locator("#classes li.current")).ToHaveTextAsync("bolt");
         await Drag(220, 200, 300, 280);
         await page.Keyboard.PressAsync("Escape");
         await Assertions.Expect(page.Locator("#boxes li")).ToHaveCountAsync(3);

@@ -65,6 +65,19 @@ public sealed class BoxAgreement(double iouThreshold = 0.5)
         return (usedM, usedH);
     }
 
+    /// <summary>
+    /// The same matching as <see cref="Match"/> into caller-provided flags (cleared first; at least as long as the
+    /// box lists), so a per-line caller can keep them on the stack; returns the number of pairs.
+    /// </summary>
+    public static int MatchFlags(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human, double iouThreshold, Span<bool> usedM, Span<bool> usedH)
+    {
+        usedM = usedM[..model.Count];
+        usedH = usedH[..human.Count];
+        usedM.Clear();
+        usedH.Clear();
+        return MatchInto(model, human, iouThreshold, usedM, usedH);
+    }
+
     /// <summary>Marks the matched boxes in <paramref name="usedM"/> and <paramref name="usedH"/>; returns the number of pairs.</summary>
     private static int MatchInto(IReadOnlyList<PixelBox> model, IReadOnlyList<PixelBox> human, double iouThreshold, Span<bool> usedM, Span<bool> usedH)
     {

@@ -105,7 +105,14 @@ public sealed record PrecisionEvidence
 public sealed class PrecisionEvidenceBuilder(double iouThreshold = 0.5)
 {
     private const string Unknown = "unknown";
+
+    // Distinct devices / models remembered as shared strings; more than this in one job are decoded per line.
+    private const int MaxInterned = 64;
     private readonly Dictionary<(string Day, string Device, string Model, string Class, string Sample), Cell> _cells = [];
+    private readonly Dictionary<DateOnly, string> _dayText = [];
+    private readonly HashSet<string> _seenClasses = new(StringComparer.Ordinal);
+    private readonly List<(byte[] Utf8, string Value)> _devices = [];
+    private readonly List<(byte[] Utf8, string Value)> _models = [];
 
     public double IouThreshold { get; } = iouThreshold;
 
@@ -118,45 +125,62 @@ public sealed class PrecisionEvidenceBuilder(double iouThreshold = 0.5)
         var sample = line.RoutingReason == LabelingConventions.AuditSampleReason ? EvidenceSamples.Audit : EvidenceSamples.Reviewed;
         var keyDay = CaptureDayOf(line.SourceRef);
         var day = keyDay ?? DayOf(human.CreationDate) ?? DateOnly.FromDateTime(fallbackTime.UtcDateTime);
-        var device = line.ProvenanceString("device") is { Length: > 0 } d ? d : ThingOf(line.SourceRef) ?? Unknown;
-        var model = line.ProvenanceString("model-sha256") is { Length: > 0 } m ? m : Unknown;
+        var device = ProvenanceValue(line, "device"u8, "device", _devices) ?? ThingOf(line.SourceRef) ?? Unknown;
+        var model = ProvenanceValue(line, "model-sha256"u8, "model-sha256", _models) ?? Unknown;
         Add(day, device, model, sample, prior.Boxes, prior.ClassMap, human.Boxes, human.ClassMap);
+    }
+
+    /// <summary>
+    /// A provenance value as a string shared by every line that carries the same bytes: a job has a handful of
+    /// devices and models, so the lines of 100,000 images need no string each.
+    /// </summary>
+    private static string? ProvenanceValue(ManifestLine line, ReadOnlySpan<byte> utf8Name, string name, List<(byte[] Utf8, string Value)> seen)
+    {
+        if (!line.TryGetProvenanceUtf8(utf8Name, out var raw))
+        {
+            return line.ProvenanceString(name) is { Length: > 0 } escaped ? escaped : null;
+        }
+
+        if (raw.IsEmpty)
+        {
+            return null;
+        }
+
+        foreach (var (utf8, value) in seen)
+        {
+            if (raw.SequenceEqual(utf8))
+            {
+                return value;
+            }
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(raw);
+        if (seen.Count < MaxInterned)
+        {
+            seen.Add((raw.ToArray(), text));
+        }
+
+        return text;
     }
 
     /// <summary>Adds one image from its parts (tests and the CLI's generated histories use this directly).</summary>
     public void Add(DateOnly day, string device, string model, string sample, IReadOnlyList<PixelBox> modelBoxes, IReadOnlyDictionary<int, string> modelClasses,
         IReadOnlyList<PixelBox> humanBoxes, IReadOnlyDictionary<int, string> humanClasses)
     {
-        var (matchedModel, _) = BoxAgreement.MatchFlags(modelBoxes, humanBoxes, IouThreshold);
-        var dayText = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var tallyKey = (dayText, device, model, PrecisionEvidence.AllClasses, sample);
-        if (!_cells.TryGetValue(tallyKey, out var tally))
+        // Called per reviewed or audited line by the merge: flags on the stack, one reused set, cached day text.
+        Span<bool> matchedModel = modelBoxes.Count <= 64 ? stackalloc bool[modelBoxes.Count] : new bool[modelBoxes.Count];
+        Span<bool> matchedHuman = humanBoxes.Count <= 64 ? stackalloc bool[humanBoxes.Count] : new bool[humanBoxes.Count];
+        BoxAgreement.MatchFlags(modelBoxes, humanBoxes, IouThreshold, matchedModel, matchedHuman);
+        if (!_dayText.TryGetValue(day, out var dayText))
         {
-            _cells[tallyKey] = tally = new Cell();
+            _dayText[day] = dayText = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         }
 
-        // The share of images sent to people needs image counts whatever the classes: one tally cell per group.
-        tally.Images++;
-        Cell CellOf(string className)
-        {
-            var key = (dayText, device, model, className, sample);
-            if (!_cells.TryGetValue(key, out var cell))
-            {
-                _cells[key] = cell = new Cell();
-            }
-
-            if (seen.Add(className))
-            {
-                cell.Images++;
-            }
-
-            return cell;
-        }
-
+        _seenClasses.Clear();
+        CellOf(dayText, device, model, PrecisionEvidence.AllClasses, sample, countImage: false).Images++;
         for (var i = 0; i < modelBoxes.Count; i++)
         {
-            var cell = CellOf(ClassName(modelBoxes[i].ClassId, modelClasses, humanClasses));
+            var cell = CellOf(dayText, device, model, ClassName(modelBoxes[i].ClassId, modelClasses, humanClasses), sample, countImage: true);
             var bin = ConfidenceBins.Of(modelBoxes[i].Confidence);
             cell.Boxes[bin]++;
             if (matchedModel[i])
@@ -167,10 +191,29 @@ public sealed class PrecisionEvidenceBuilder(double iouThreshold = 0.5)
 
         foreach (var h in humanBoxes)
         {
-            CellOf(ClassName(h.ClassId, humanClasses, modelClasses)).HumanBoxes++;
+            CellOf(dayText, device, model, ClassName(h.ClassId, humanClasses, modelClasses), sample, countImage: true).HumanBoxes++;
         }
 
         Images++;
+    }
+
+    /// <summary>The cell of one group; the first time a class shows up in the current image, it counts the image.</summary>
+    private Cell CellOf(string dayText, string device, string model, string className, string sample, bool countImage)
+    {
+        var key = (dayText, device, model, className, sample);
+        if (!_cells.TryGetValue(key, out var cell))
+        {
+            _cells[key] = cell = new Cell();
+        }
+
+        // The share of images sent to people needs image counts whatever the classes: the tally cell counts
+        // every image (by its caller), the class cells once per image in which the class appears.
+        if (countImage && _seenClasses.Add(className))
+        {
+            cell.Images++;
+        }
+
+        return cell;
     }
 
     /// <summary>The cells, in a stable order.</summary>
