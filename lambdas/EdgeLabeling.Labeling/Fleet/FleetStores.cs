@@ -3,6 +3,7 @@ using System.Text.Json;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Labeling.Pending;
 using Microsoft.Data.Sqlite;
 
 namespace EdgeLabeling.Labeling.Fleet;
@@ -27,31 +28,12 @@ internal static class DeviceRecordJson
 /// <summary>The fleet table in one SQLite file (local runs, the demo, the CLI without AWS).</summary>
 public sealed class SqliteFleetStore : IFleetStore
 {
-    private readonly string _connectionString;
+    private readonly SharedSqliteFile _file;
 
-    public SqliteFleetStore(string path)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = full,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 60,
-        }.ToString();
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS devices(thing TEXT PRIMARY KEY, record TEXT NOT NULL);";
-        cmd.ExecuteNonQuery();
-    }
+    public SqliteFleetStore(string path) =>
+        _file = new SharedSqliteFile(path, "CREATE TABLE IF NOT EXISTS devices(thing TEXT PRIMARY KEY, record TEXT NOT NULL);");
 
-    private SqliteConnection Open()
-    {
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        return c;
-    }
+    private SqliteConnection Open() => _file.Open();
 
     public Task<DeviceRecord> ApplyAsync(FleetHeartbeat heartbeat, DateTimeOffset receivedUtc, CancellationToken cancellationToken = default)
     {

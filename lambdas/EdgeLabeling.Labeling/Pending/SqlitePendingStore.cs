@@ -12,24 +12,12 @@ namespace EdgeLabeling.Labeling.Pending;
 /// </summary>
 public sealed class SqlitePendingStore : IPendingStore
 {
-    private readonly string _connectionString;
+    private readonly SharedSqliteFile _file;
 
     /// <summary>Opens (and creates when missing) the store at <paramref name="path"/>.</summary>
     public SqlitePendingStore(string path)
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = full,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            // Racing writers wait for the lock instead of failing with SQLITE_BUSY.
-            DefaultTimeout = 60,
-        }.ToString();
-        using var c = Open();
-        Exec(c, null, """
-            PRAGMA journal_mode=WAL;
+        _file = new SharedSqliteFile(path, """
             CREATE TABLE IF NOT EXISTS items(
               image_key TEXT PRIMARY KEY,
               bucket TEXT NOT NULL,
@@ -66,6 +54,7 @@ public sealed class SqlitePendingStore : IPendingStore
               next_attempt TEXT NOT NULL,
               reason TEXT NOT NULL);
             """);
+        using var c = Open();
         AddColumnIfMissing(c, "return_count", "INTEGER NOT NULL DEFAULT 0");
         AddColumnIfMissing(c, "last_return_reason", "TEXT");
         AddColumnIfMissing(c, "set_aside_at", "TEXT");
@@ -82,14 +71,7 @@ public sealed class SqlitePendingStore : IPendingStore
         }
     }
 
-    private SqliteConnection Open()
-    {
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commit.
-        Exec(c, null, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000;");
-        return c;
-    }
+    private SqliteConnection Open() => _file.Open();
 
     public Task<RegisterOutcome> RegisterImageAsync(ImageArrival arrival, CancellationToken cancellationToken = default) =>
         Task.FromResult(Register(arrival.ImageKey, arrival.Bucket, arrival.ThingName, arrival.SeenAt, isImage: true, payload: null));

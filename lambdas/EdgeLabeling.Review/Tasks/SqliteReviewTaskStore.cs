@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Labeling.Pending;
 using Microsoft.Data.Sqlite;
 
 namespace EdgeLabeling.Review.Tasks;
@@ -14,22 +15,11 @@ namespace EdgeLabeling.Review.Tasks;
 /// </summary>
 public sealed class SqliteReviewTaskStore : IReviewTaskStore
 {
-    private readonly string _connectionString;
+    private readonly SharedSqliteFile _file;
 
     public SqliteReviewTaskStore(string path)
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = full,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 60,
-        }.ToString();
-        using var c = Open();
-        Exec(c, null, """
-            PRAGMA journal_mode=WAL;
+        _file = new SharedSqliteFile(path, """
             CREATE TABLE IF NOT EXISTS review_jobs(
               job_key TEXT PRIMARY KEY,
               created_at TEXT NOT NULL,
@@ -57,13 +47,7 @@ public sealed class SqliteReviewTaskStore : IReviewTaskStore
             """);
     }
 
-    private SqliteConnection Open()
-    {
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        Exec(c, null, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000;");
-        return c;
-    }
+    private SqliteConnection Open() => _file.Open();
 
     public Task<bool> TryCreateJobAsync(ReviewJob job, IReadOnlyList<ReviewTask> tasks, CancellationToken cancellationToken = default)
     {
