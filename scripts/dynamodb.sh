@@ -24,7 +24,7 @@ up() { # any DynamoDB answers an unsigned request with a JSON error; only a list
     -H 'X-Amz-Target: DynamoDB_20120810.ListTables' -d '{}' | grep -q '__type\|TableNames'
 }
 
-ours() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "dynalite/cli.js .*--port $PORT"; }
+ours() { { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | grep -q "dynalite/cli.js .*--port $PORT"; }
 
 start() {
   [ -f "$CLI" ] || { log "dynalite is not installed: run 'npm ci' (or scripts/setup.sh)"; exit 1; }

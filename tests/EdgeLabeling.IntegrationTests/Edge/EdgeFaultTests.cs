@@ -243,9 +243,12 @@ public sealed class EdgeServerRestartTests(PackagedComponent package)
         var first = EdgeTestKit.Variants(1, seed: 5)[0];
         EdgeTestKit.Drop(inbox, "first.jpg", first);
         await EdgeTestKit.WaitUntilAsync(
-            async () => (await EdgeTestKit.IncomingImagesAsync(bucket, rgw.Endpoint)).Count == 1,
+            // The item is done only when its image and its pre-label record are both stored: seeing the image
+            // alone and stopping the server then would leave the first item queued too.
+            async () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == 0
+                        && (await EdgeTestKit.IncomingImagesAsync(bucket, rgw.Endpoint)).Count == 1,
             TimeSpan.FromSeconds(60),
-            () => "first upload; output:\n" + run.Output);
+            () => $"first upload; status {StatusFile.TryRead(work)?.ToJsonString()}; output:\n" + run.Output);
 
         await rgw.StopAsync();
         var frames = EdgeTestKit.Variants(8, seed: 6);
