@@ -814,7 +814,8 @@ public static class ManifestLineParser
         switch (reader.TokenType)
         {
             case JsonTokenType.Number:
-                return reader.TryGetDouble(out value);
+                // Numbers are never escaped, so the token's bytes are the number as written.
+                return TryParseShortDecimal(reader.ValueSpan, out value) || reader.TryGetDouble(out value);
             case JsonTokenType.String:
                 return double.TryParse(reader.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out value);
             default:
@@ -822,6 +823,61 @@ public static class ManifestLineParser
                 value = 0;
                 return false;
         }
+    }
+
+    private static readonly double[] PowersOfTen = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+    /// <summary>
+    /// The value of a plain decimal of at most 15 digits (<c>40.5</c>, <c>-3</c>, <c>0.4123</c>; no exponent),
+    /// as <see cref="double.Parse(string)"/> gives it: the digits as an integer and the power of ten are both
+    /// exact doubles, and one IEEE division rounds correctly. Boxes and confidences are such numbers, and the
+    /// general parser cost a tenth of the merge. Anything else returns false for the general path.
+    /// </summary>
+    private static bool TryParseShortDecimal(ReadOnlySpan<byte> number, out double value)
+    {
+        value = 0;
+        var negative = !number.IsEmpty && number[0] == (byte)'-';
+        long digitsValue = 0;
+        var digits = 0;
+        var decimals = -1;
+        for (var i = negative ? 1 : 0; i < number.Length; i++)
+        {
+            var c = number[i];
+            if ((uint)(c - '0') <= 9)
+            {
+                if (++digits > 15)
+                {
+                    return false;
+                }
+
+                digitsValue = (digitsValue * 10) + (c - '0');
+                if (decimals >= 0)
+                {
+                    decimals++;
+                }
+            }
+            else if (c == (byte)'.' && decimals < 0)
+            {
+                decimals = 0;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        if (digits == 0)
+        {
+            return false;
+        }
+
+        value = digitsValue / PowersOfTen[Math.Max(decimals, 0)];
+        if (negative)
+        {
+            value = -value;
+        }
+
+        return true;
     }
 
     private static bool TryReadNonNegativeInt(ref Utf8JsonReader reader, out int value)

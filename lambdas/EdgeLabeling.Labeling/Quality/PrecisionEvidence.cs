@@ -108,11 +108,13 @@ public sealed class PrecisionEvidenceBuilder(double iouThreshold = 0.5)
 
     // Distinct devices / models remembered as shared strings; more than this in one job are decoded per line.
     private const int MaxInterned = 64;
-    private readonly Dictionary<(string Day, string Device, string Model, string Class, string Sample), Cell> _cells = [];
+    // Cells by group, then by class: an image looks its group up once and each of its boxes by class name only.
+    private readonly Dictionary<(string Day, string Device, string Model, string Sample), Dictionary<string, Cell>> _groups = [];
     private readonly Dictionary<DateOnly, string> _dayText = [];
     private readonly HashSet<string> _seenClasses = new(StringComparer.Ordinal);
     private readonly List<(byte[] Utf8, string Value)> _devices = [];
     private readonly List<(byte[] Utf8, string Value)> _models = [];
+    private readonly List<string> _keyDevices = [];
 
     public double IouThreshold { get; } = iouThreshold;
 
@@ -123,9 +125,11 @@ public sealed class PrecisionEvidenceBuilder(double iouThreshold = 0.5)
     public void Add(ManifestLine line, ManifestAttribute prior, ManifestAttribute human, DateTimeOffset fallbackTime)
     {
         var sample = line.RoutingReason == LabelingConventions.AuditSampleReason ? EvidenceSamples.Audit : EvidenceSamples.Reviewed;
-        var keyDay = CaptureDayOf(line.SourceRef);
-        var day = keyDay ?? DayOf(human.CreationDate) ?? DateOnly.FromDateTime(fallbackTime.UtcDateTime);
-        var device = ProvenanceValue(line, "device"u8, "device", _devices) ?? ThingOf(line.SourceRef) ?? Unknown;
+        // One look at the key for both the capture day and the device (the provenance's device wins).
+        var key = IncomingKeyOf(line.SourceRef);
+        var inLayout = ObjectKeyLayout.TryParseLayout(key, out var layout, out _);
+        var day = inLayout ? layout.Date : DayOf(human.CreationDate) ?? DateOnly.FromDateTime(fallbackTime.UtcDateTime);
+        var device = ProvenanceValue(line, "device"u8, "device", _devices) ?? (inLayout ? SharedString(key[layout.ThingName], _keyDevices) : Unknown);
         var model = ProvenanceValue(line, "model-sha256"u8, "model-sha256", _models) ?? Unknown;
         Add(day, device, model, sample, prior.Boxes, prior.ClassMap, human.Boxes, human.ClassMap);
     }
@@ -177,10 +181,16 @@ public sealed class PrecisionEvidenceBuilder(double iouThreshold = 0.5)
         }
 
         _seenClasses.Clear();
-        CellOf(dayText, device, model, PrecisionEvidence.AllClasses, sample, countImage: false).Images++;
+        var groupKey = (dayText, device, model, sample);
+        if (!_groups.TryGetValue(groupKey, out var group))
+        {
+            _groups[groupKey] = group = new Dictionary<string, Cell>(StringComparer.Ordinal);
+        }
+
+        CellOf(group, PrecisionEvidence.AllClasses, countImage: false).Images++;
         for (var i = 0; i < modelBoxes.Count; i++)
         {
-            var cell = CellOf(dayText, device, model, ClassName(modelBoxes[i].ClassId, modelClasses, humanClasses), sample, countImage: true);
+            var cell = CellOf(group, ClassName(modelBoxes[i].ClassId, modelClasses, humanClasses), countImage: true);
             var bin = ConfidenceBins.Of(modelBoxes[i].Confidence);
             cell.Boxes[bin]++;
             if (matchedModel[i])
@@ -191,19 +201,18 @@ public sealed class PrecisionEvidenceBuilder(double iouThreshold = 0.5)
 
         foreach (var h in humanBoxes)
         {
-            CellOf(dayText, device, model, ClassName(h.ClassId, humanClasses, modelClasses), sample, countImage: true).HumanBoxes++;
+            CellOf(group, ClassName(h.ClassId, humanClasses, modelClasses), countImage: true).HumanBoxes++;
         }
 
         Images++;
     }
 
     /// <summary>The cell of one group; the first time a class shows up in the current image, it counts the image.</summary>
-    private Cell CellOf(string dayText, string device, string model, string className, string sample, bool countImage)
+    private Cell CellOf(Dictionary<string, Cell> group, string className, bool countImage)
     {
-        var key = (dayText, device, model, className, sample);
-        if (!_cells.TryGetValue(key, out var cell))
+        if (!group.TryGetValue(className, out var cell))
         {
-            _cells[key] = cell = new Cell();
+            group[className] = cell = new Cell();
         }
 
         // The share of images sent to people needs image counts whatever the classes: the tally cell counts
@@ -218,40 +227,55 @@ public sealed class PrecisionEvidenceBuilder(double iouThreshold = 0.5)
 
     /// <summary>The cells, in a stable order.</summary>
     public IReadOnlyList<PrecisionEvidence> ToEvidence() =>
-        _cells.OrderBy(kv => kv.Key.Day, StringComparer.Ordinal).ThenBy(kv => kv.Key.Device, StringComparer.Ordinal).ThenBy(kv => kv.Key.Model, StringComparer.Ordinal)
-            .ThenBy(kv => kv.Key.Class, StringComparer.Ordinal).ThenBy(kv => kv.Key.Sample, StringComparer.Ordinal)
-            .Select(kv => new PrecisionEvidence
+        _groups.SelectMany(g => g.Value.Select(c => (Group: g.Key, Class: c.Key, Cell: c.Value)))
+            .OrderBy(x => x.Group.Day, StringComparer.Ordinal).ThenBy(x => x.Group.Device, StringComparer.Ordinal).ThenBy(x => x.Group.Model, StringComparer.Ordinal)
+            .ThenBy(x => x.Class, StringComparer.Ordinal).ThenBy(x => x.Group.Sample, StringComparer.Ordinal)
+            .Select(x => new PrecisionEvidence
             {
-                Day = kv.Key.Day,
-                Device = kv.Key.Device,
-                Model = kv.Key.Model,
-                Class = kv.Key.Class,
-                Sample = kv.Key.Sample,
-                Images = kv.Value.Images,
-                HumanBoxes = kv.Value.HumanBoxes,
-                Bins = kv.Value.ToBins(),
+                Day = x.Group.Day,
+                Device = x.Group.Device,
+                Model = x.Group.Model,
+                Class = x.Class,
+                Sample = x.Group.Sample,
+                Images = x.Cell.Images,
+                HumanBoxes = x.Cell.HumanBoxes,
+                Bins = x.Cell.ToBins(),
             })
             .ToList();
 
     private static string ClassName(int id, IReadOnlyDictionary<int, string> first, IReadOnlyDictionary<int, string> second) =>
         first.TryGetValue(id, out var name) || second.TryGetValue(id, out name) ? name : id.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The date in an incoming/{thing}/{yyyy}/{MM}/{dd}/… key of an s3:// source-ref.</summary>
-    private static DateOnly? CaptureDayOf(string? sourceRef) =>
-        IncomingKeyOf(sourceRef) is { } key && ObjectKeyLayout.TryParse(key, out var parsed, out _) ? parsed.Date : null;
-
-    private static string? ThingOf(string? sourceRef) =>
-        IncomingKeyOf(sourceRef) is { } key && ObjectKeyLayout.TryParse(key, out var parsed, out _) ? parsed.ThingName : null;
-
-    private static string? IncomingKeyOf(string? sourceRef)
+    /// <summary>The key of an s3:// source-ref (empty when there is none): incoming/{thing}/{yyyy}/{MM}/{dd}/… for edge images.</summary>
+    private static ReadOnlySpan<char> IncomingKeyOf(string? sourceRef)
     {
         if (sourceRef is null || !sourceRef.StartsWith("s3://", StringComparison.Ordinal))
         {
-            return null;
+            return default;
         }
 
         var slash = sourceRef.IndexOf('/', 5);
-        return slash < 0 ? null : sourceRef[(slash + 1)..];
+        return slash < 0 ? default : sourceRef.AsSpan(slash + 1);
+    }
+
+    /// <summary>A device name from a key as a string shared by every line of the same device (see <see cref="ProvenanceValue"/>).</summary>
+    private static string SharedString(ReadOnlySpan<char> value, List<string> seen)
+    {
+        foreach (var known in seen)
+        {
+            if (value.SequenceEqual(known))
+            {
+                return known;
+            }
+        }
+
+        var text = value.ToString();
+        if (seen.Count < MaxInterned)
+        {
+            seen.Add(text);
+        }
+
+        return text;
     }
 
     private static DateOnly? DayOf(string? creationDate) =>

@@ -57,6 +57,32 @@ public sealed class ManifestLineParserTests
     }
 
     [Fact]
+    public void Parse_NumbersInEveryWrittenForm_AreTheValuesDoubleParseGives()
+    {
+        // Plain decimals take a fast path; exponents, long mantissas and the rest the general parser. Both must give
+        // exactly what double.Parse gives for the text, bit for bit.
+        var rng = new Random(7);
+        var texts = new List<string> { "0", "-0", "0.0", "40.5", "455.6", "0.41", "0.1", "0.7", "1e2", "1.5E-3", "123456789012345", "1234567890123456", "0.000000000000001", "9007199254740993", "-3.25", "100.00", "0.30000000000000004" };
+        for (var i = 0; i < 3_000; i++)
+        {
+            var v = (rng.NextDouble() - 0.2) * Math.Pow(10, rng.Next(-6, 9));
+            texts.Add(v.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            texts.Add(v.ToString("F" + rng.Next(0, 8).ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture));
+            texts.Add(rng.Next(-5000, 5000).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        foreach (var text in texts)
+        {
+            var line = P($$$"""{"source-ref":"s3://b/a.jpg","cat":{"image_size":[{"width":640,"height":480}],"annotations":[{"class_id":1,"left":{{{text}}},"top":0,"width":1,"height":1}]},"cat-metadata":{"objects":[{"confidence":{{{text}}}}],"class-map":{"1":"nut"},"type":"groundtruth/object-detection"}}""");
+
+            var expected = double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+            var box = Assert.Single(line.Find("cat")!.Boxes);
+            Assert.True(BitConverter.DoubleToInt64Bits(expected) == BitConverter.DoubleToInt64Bits(box.Left), $"left {text}: expected {expected:R}, got {box.Left:R}");
+            Assert.True(BitConverter.DoubleToInt64Bits(expected) == BitConverter.DoubleToInt64Bits(box.Confidence), $"confidence {text}");
+        }
+    }
+
+    [Fact]
     public void Parse_OneBrokenAttribute_DoesNotSpoilTheOther()
     {
         var broken = RealStyle(3).Replace("\"left\":455.6", "\"left\":\"far left\"", StringComparison.Ordinal);
