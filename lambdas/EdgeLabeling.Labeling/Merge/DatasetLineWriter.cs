@@ -51,25 +51,37 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         WriteProvenance(w, line, label, human);
 
         w.WriteStartObject(_attributeName);
-        w.WriteStartArray(Names.ImageSize);
-        w.WriteStartObject();
+        // Fixed-shape parts (image size, each box, each confidence) go in as one raw value each: they hold only
+        // constant names and numbers, and a writer call per name and number was most of the writer's time.
+        Span<byte> raw = stackalloc byte[256];
         var size = label.Size!.Value;
-        w.WriteNumber(Names.Width, size.Width);
-        w.WriteNumber(Names.Height, size.Height);
-        w.WriteNumber(Names.Depth, size.Depth);
-        w.WriteEndObject();
-        w.WriteEndArray();
+        var n = 0;
+        Append(raw, ref n, "[{\"width\":"u8);
+        AppendInt(raw, ref n, size.Width);
+        Append(raw, ref n, ",\"height\":"u8);
+        AppendInt(raw, ref n, size.Height);
+        Append(raw, ref n, ",\"depth\":"u8);
+        AppendInt(raw, ref n, size.Depth);
+        Append(raw, ref n, "}]"u8);
+        w.WritePropertyName(Names.ImageSize);
+        w.WriteRawValue(raw[..n], skipInputValidation: true);
         w.WriteStartArray(Names.Annotations);
         _classIds.Clear();
         foreach (var b in label.Boxes)
         {
-            w.WriteStartObject();
-            w.WriteNumber(Names.ClassId, b.ClassId);
-            WriteRounded(w, Names.Top, b.Top, 2);
-            WriteRounded(w, Names.Left, b.Left, 2);
-            WriteRounded(w, Names.Height, b.Height, 2);
-            WriteRounded(w, Names.Width, b.Width, 2);
-            w.WriteEndObject();
+            n = 0;
+            Append(raw, ref n, "{\"class_id\":"u8);
+            AppendInt(raw, ref n, b.ClassId);
+            Append(raw, ref n, ",\"top\":"u8);
+            AppendRounded(raw, ref n, b.Top, 2);
+            Append(raw, ref n, ",\"left\":"u8);
+            AppendRounded(raw, ref n, b.Left, 2);
+            Append(raw, ref n, ",\"height\":"u8);
+            AppendRounded(raw, ref n, b.Height, 2);
+            Append(raw, ref n, ",\"width\":"u8);
+            AppendRounded(raw, ref n, b.Width, 2);
+            Append(raw, ref n, "}"u8);
+            w.WriteRawValue(raw[..n], skipInputValidation: true);
             if (!_classIds.Contains(b.ClassId))
             {
                 _classIds.Add(b.ClassId);
@@ -83,9 +95,11 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
         w.WriteStartArray(Names.Objects);
         foreach (var b in label.Boxes)
         {
-            w.WriteStartObject();
-            WriteRounded(w, Names.Confidence, b.Confidence, 4);
-            w.WriteEndObject();
+            n = 0;
+            Append(raw, ref n, "{\"confidence\":"u8);
+            AppendRounded(raw, ref n, b.Confidence, 4);
+            Append(raw, ref n, "}"u8);
+            w.WriteRawValue(raw[..n], skipInputValidation: true);
         }
 
         w.WriteEndArray();
@@ -126,18 +140,32 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
 
     private static readonly long[] Scales = [1, 10, 100, 1000, 10000];
 
+    private static void Append(Span<byte> raw, ref int n, ReadOnlySpan<byte> text)
+    {
+        text.CopyTo(raw[n..]);
+        n += text.Length;
+    }
+
+    private static void AppendInt(Span<byte> raw, ref int n, int value)
+    {
+        value.TryFormat(raw[n..], out var written, default, CultureInfo.InvariantCulture);
+        n += written;
+    }
+
     /// <summary>
-    /// Writes <c>Math.Round(value, decimals)</c> as the shortest decimal (what <see cref="Utf8JsonWriter.WriteNumber(string, double)"/>
+    /// Appends <c>Math.Round(value, decimals)</c> as the shortest decimal (what <see cref="Utf8JsonWriter.WriteNumber(string, double)"/>
     /// prints for such a value: 455.6, 41, 0.41) without the cost of general double formatting.
     /// </summary>
-    private static void WriteRounded(Utf8JsonWriter w, JsonEncodedText name, double value, int decimals)
+    private static void AppendRounded(Span<byte> raw, ref int n, double value, int decimals)
     {
         var rounded = Math.Round(value, decimals);
         var scale = Scales[decimals];
         var scaled = Math.Round(rounded * scale);
         if (Math.Abs(scaled) >= 1e15)
         {
-            w.WriteNumber(name, rounded);
+            // Out of the range the integer path covers: the writer's own shortest round-trip form.
+            rounded.TryFormat(raw[n..], out var written, default, CultureInfo.InvariantCulture);
+            n += written;
             return;
         }
 
@@ -178,8 +206,7 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
             text[--pos] = (byte)'-';
         }
 
-        w.WritePropertyName(name);
-        w.WriteRawValue(text[pos..], skipInputValidation: true);
+        Append(raw, ref n, text[pos..]);
     }
 
     /// <summary>Names of class ids come from the line's class-map; an id without one gets a placeholder.</summary>
@@ -312,26 +339,19 @@ public sealed class DatasetLineWriter(Stream output) : IDisposable
     {
         public static readonly JsonEncodedText AdjustmentStatus = JsonEncodedText.Encode("adjustment-status");
         public static readonly JsonEncodedText Annotations = JsonEncodedText.Encode("annotations");
-        public static readonly JsonEncodedText ClassId = JsonEncodedText.Encode("class_id");
         public static readonly JsonEncodedText ClassMap = JsonEncodedText.Encode("class-map");
-        public static readonly JsonEncodedText Confidence = JsonEncodedText.Encode("confidence");
         public static readonly JsonEncodedText CreationDate = JsonEncodedText.Encode("creation-date");
-        public static readonly JsonEncodedText Depth = JsonEncodedText.Encode("depth");
         public static readonly JsonEncodedText EdgeReason = JsonEncodedText.Encode("edge-reason");
-        public static readonly JsonEncodedText Height = JsonEncodedText.Encode("height");
         public static readonly JsonEncodedText Human = JsonEncodedText.Encode("human");
         public static readonly JsonEncodedText HumanAnnotated = JsonEncodedText.Encode("human-annotated");
         public static readonly JsonEncodedText ImageSize = JsonEncodedText.Encode("image_size");
         public static readonly JsonEncodedText JobName = JsonEncodedText.Encode("job-name");
-        public static readonly JsonEncodedText Left = JsonEncodedText.Encode("left");
         public static readonly JsonEncodedText Model = JsonEncodedText.Encode("model");
         public static readonly JsonEncodedText No = JsonEncodedText.Encode("no");
         public static readonly JsonEncodedText Objects = JsonEncodedText.Encode("objects");
         public static readonly JsonEncodedText Source = JsonEncodedText.Encode("source");
         public static readonly JsonEncodedText SourceRef = JsonEncodedText.Encode("source-ref");
-        public static readonly JsonEncodedText Top = JsonEncodedText.Encode("top");
         public static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
-        public static readonly JsonEncodedText Width = JsonEncodedText.Encode("width");
         public static readonly JsonEncodedText Yes = JsonEncodedText.Encode("yes");
         public static readonly JsonEncodedText ObjectDetectionType = JsonEncodedText.Encode(GroundTruthManifest.ObjectDetectionType);
     }

@@ -279,6 +279,28 @@ public sealed class DatasetLineWriterTests
         }, iter: 500);
     }
 
+    [Theory]
+    [InlineData(1e13, 0.5)]
+    [InlineData(123456789012.345, 0.99999)]
+    [InlineData(1e17, 1e-7)]
+    [InlineData(0.005, 0.00005)]
+    public void Write_NumbersBeyondTheShortPath_AreStillWhatBuildLineWrites(double coordinate, double confidence)
+    {
+        PixelBox[] boxes = [new(1, coordinate, coordinate / 3, coordinate * 2, 0.125, confidence)];
+        var stamp = new DateTimeOffset(2026, 11, 26, 7, 1, 2, TimeSpan.Zero);
+        var expected = GroundTruthManifest.BuildLine("s3://b/x.jpg", "parts", new ImageSize(10, 10), boxes, Classes, true, "labeling-job/j", stamp,
+            [new KeyValuePair<string, JsonNode?>(DatasetProvenance.Key, new JsonObject { ["source"] = "human", ["job-name"] = "j" })]).ToJsonString();
+        var line = ManifestLineParser.Parse(Encoding.UTF8.GetBytes(GroundTruthManifest.BuildLine("s3://b/x.jpg", "parts-human", new ImageSize(10, 10), boxes, Classes, true, "labeling-job/j", stamp).ToJsonString()));
+
+        using var ms = new MemoryStream();
+        using (var writer = new DatasetLineWriter(ms))
+        {
+            writer.Write(line, line.Find("parts-human")!, "parts", human: true, DateTimeOffset.UnixEpoch);
+        }
+
+        Assert.Equal(expected + "\n", Encoding.UTF8.GetString(ms.ToArray()));
+    }
+
     [Fact]
     public void Write_EdgeProvenance_IsKeptAndWhoLabeledItIsAdded()
     {
