@@ -17,7 +17,8 @@ namespace EdgeLabeling.Cli.Commands;
 /// count reset. <c>--requeue --model-sha SHA</c> sends the automatic labels of a bad model version (found through the
 /// dataset's provenance) back to people (<see cref="ModelRequeue"/>). The store is the one the Lambdas use (TABLE_NAME →
 /// DynamoDB, else PENDING_DB_PATH).
-/// Exit codes: 0 done, 1 some keys were not set aside (named on stderr), 2 bad input or store unreachable.
+/// Exit codes: 0 done, 1 some keys were not set aside or some automatic labels could not be requeued (named with the
+/// reason), 2 bad input or store unreachable.
 /// </summary>
 internal static class PendingCommand
 {
@@ -175,7 +176,8 @@ internal static class PendingCommand
         try
         {
             await using var provider = new ServiceCollection().AddSingleton<ILabelingMetrics>(NullLabelingMetrics.Instance).AddLabeling(options).BuildServiceProvider();
-            var requeue = new ModelRequeue(provider.GetRequiredService<EdgeLabeling.Storage.IObjectStore>(), provider.GetRequiredService<IPendingStore>(), options, provider.GetRequiredService<TimeProvider>());
+            var requeue = new ModelRequeue(provider.GetRequiredService<EdgeLabeling.Storage.IObjectStore>(), provider.GetRequiredService<IPendingStore>(),
+                provider.GetRequiredService<EdgeLabeling.Labeling.Merge.MergeOptions>(), options, provider.GetRequiredService<TimeProvider>());
             result = await requeue.RequeueAsync(sha, max, ct).ConfigureAwait(false);
         }
         catch (ArgumentException ex)

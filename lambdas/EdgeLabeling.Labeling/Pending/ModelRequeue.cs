@@ -1,4 +1,3 @@
-using System.Text.Json;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Merge;
 using EdgeLabeling.Storage;
@@ -17,14 +16,15 @@ public sealed record RequeueRefusal(string SourceRef, string Reason);
 public sealed record RequeueResult(string Model, int AutoLabels, int Requeued, int AlreadyQueued, IReadOnlyList<RequeueRefusal> Refused);
 
 /// <summary>
-/// Sends the automatic labels of one model version back to people: a bad release is traced through the dataset's
-/// provenance (<c>edgelabel-provenance.model-sha256</c> on every line) and each of its auto-labeled images becomes a
+/// Sends the automatic labels of one model version back to people: a bad release is traced through the provenance every
+/// automatic label carries (<c>edgelabel-provenance.model-sha256</c> on the edge's auto-label lines, which the dataset
+/// export merges under the human labels), and each of its auto-labeled images that no person has answered becomes a
 /// pending item with the model's boxes as the pre-annotation, so the next batch asks people to adjust them and the next
-/// merge replaces the automatic label with theirs. An auto-labeled image lives under <c>auto-labels/{thing}/images/</c>
+/// export takes their label over the model's. An auto-labeled image lives under <c>auto-labels/{thing}/images/</c>
 /// (outside the ingest's prefix); it is copied to its <c>incoming/</c> key, the only prefix the labeling role may read.
 /// Idempotent: an image already in the pending store (any status) is not registered again.
 /// </summary>
-public sealed class ModelRequeue(IObjectStore store, IPendingStore pending, LabelingOptions options, TimeProvider time)
+public sealed class ModelRequeue(IObjectStore store, IPendingStore pending, MergeOptions merge, LabelingOptions options, TimeProvider time)
 {
     /// <summary>The reason pending items made here carry (shown to reviewers and kept in the dataset's provenance).</summary>
     public const string Reason = "model-requeue";
@@ -37,46 +37,41 @@ public sealed class ModelRequeue(IObjectStore store, IPendingStore pending, Labe
             throw new ArgumentException($"--model-sha '{modelShaPrefix}' must be at least 8 hex digits of the model's SHA-256");
         }
 
-        var attr = options.LabelAttribute;
-        var indexKey = DatasetKeys.IndexKey(attr);
-        var indexBytes = await store.ReadBytesAsync(options.DataBucket, indexKey, cancellationToken).ConfigureAwait(false)
-            ?? throw new FileNotFoundException($"no dataset index at s3://{options.DataBucket}/{indexKey}: nothing has been merged for label attribute '{attr}'");
-        var index = JsonSerializer.Deserialize(indexBytes, DatasetIndexJsonContext.Default.DatasetIndex)
-            ?? throw new JsonException($"s3://{options.DataBucket}/{indexKey} is not a dataset index");
+        var attr = merge.DatasetAttribute;
 
-        // Pass 1 over every merged job: images people answered (in any job) are not re-reviewed; the rest of the
-        // model's automatic labels are collected.
+        // The same sources the dataset export reads: merged job shards hold what people answered, the auto-label
+        // manifests what the models labeled alone. An image people answered (in any job) is not re-reviewed.
         var human = new HashSet<string>(StringComparer.Ordinal);
-        var candidates = new Dictionary<string, ManifestLine>(StringComparer.Ordinal);
+        await foreach (var line in LinesAsync(merge.DataBucket, DatasetKeys.JobShardPrefix(attr), cancellationToken).ConfigureAwait(false))
+        {
+            // A job shard holds only the labels people gave (DatasetBuilder's human pass).
+            if (line.SourceRef is { } sourceRef)
+            {
+                human.Add(sourceRef);
+            }
+        }
+
+        var candidates = new Dictionary<string, (ManifestLine Line, ManifestAttribute Label)>(StringComparer.Ordinal);
         var models = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var refused = new List<RequeueRefusal>();
-        foreach (var shard in index.Shards.OrderBy(s => s.ShardKey, StringComparer.Ordinal))
+        foreach (var bucket in merge.AutoLabelBuckets.Count > 0 ? merge.AutoLabelBuckets : [merge.DataBucket])
         {
-            await using var stream = await store.OpenReadAsync(options.DataBucket, shard.ShardKey, cancellationToken).ConfigureAwait(false);
-            if (stream is null)
+            await foreach (var line in LinesAsync(bucket, LabelingConventions.AutoLabelsPrefix, cancellationToken).ConfigureAwait(false))
             {
-                refused.Add(new RequeueRefusal($"s3://{options.DataBucket}/{shard.ShardKey}", "the index lists this merged job, but its dataset file is missing; its labels were not checked"));
-                continue;
-            }
-
-            await foreach (var (_, bytes) in Utf8LineReader.ReadAsync(stream, cancellationToken).ConfigureAwait(false))
-            {
-                var line = ManifestLineParser.Parse(bytes.Span);
-                if (line.SourceRef is not { } sourceRef)
+                if (line.SourceRef is not { } sourceRef || line.ProvenanceString("model-sha256") is not { } sha
+                    || !sha.StartsWith(modelShaPrefix, StringComparison.OrdinalIgnoreCase))
                 {
                     continue;
                 }
 
-                if (line.ProvenanceString("source") != "model")
+                models.Add(sha);
+                if (LabelSelection.Choose(line, attr, LabelRole.Model) is { Label: { } label })
                 {
-                    human.Add(sourceRef);
-                    continue;
+                    candidates.TryAdd(sourceRef, (line, label));
                 }
-
-                if (line.ProvenanceString("model-sha256") is { } sha && sha.StartsWith(modelShaPrefix, StringComparison.OrdinalIgnoreCase))
+                else
                 {
-                    models.Add(sha);
-                    candidates.TryAdd(sourceRef, line);
+                    refused.Add(new RequeueRefusal(sourceRef, $"the auto-label line has no usable '{attr}' box label to show people"));
                 }
             }
         }
@@ -86,10 +81,10 @@ public sealed class ModelRequeue(IObjectStore store, IPendingStore pending, Labe
             throw new ArgumentException($"--model-sha '{modelShaPrefix}' matches {models.Count} models ({string.Join(", ", models.Order(StringComparer.Ordinal))}); give more digits");
         }
 
-        var model = models.SingleOrDefault() ?? throw new ArgumentException($"no automatic label of a model starting with '{modelShaPrefix}' in the dataset ({index.Shards.Count} merged jobs)");
+        var model = models.SingleOrDefault() ?? throw new ArgumentException($"no automatic label of a model starting with '{modelShaPrefix}' under {LabelingConventions.AutoLabelsPrefix} in {string.Join(", ", merge.AutoLabelBuckets.Count > 0 ? merge.AutoLabelBuckets : [merge.DataBucket])}");
         var open = candidates.Where(c => !human.Contains(c.Key)).OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
         int requeued = 0, already = 0;
-        foreach (var (sourceRef, line) in open)
+        foreach (var (sourceRef, (_, label)) in open)
         {
             if (requeued >= max)
             {
@@ -97,7 +92,7 @@ public sealed class ModelRequeue(IObjectStore store, IPendingStore pending, Labe
                 continue;
             }
 
-            var outcome = await RequeueOneAsync(sourceRef, line, model, cancellationToken).ConfigureAwait(false);
+            var outcome = await RequeueOneAsync(sourceRef, label, model, cancellationToken).ConfigureAwait(false);
             switch (outcome)
             {
                 case null:
@@ -116,7 +111,7 @@ public sealed class ModelRequeue(IObjectStore store, IPendingStore pending, Labe
     }
 
     /// <summary>Null when registered now, "" when already in the store, otherwise why it cannot go to people.</summary>
-    private async Task<string?> RequeueOneAsync(string sourceRef, ManifestLine line, string model, CancellationToken ct)
+    private async Task<string?> RequeueOneAsync(string sourceRef, ManifestAttribute label, string model, CancellationToken ct)
     {
         if (!sourceRef.StartsWith("s3://", StringComparison.Ordinal))
         {
@@ -142,10 +137,9 @@ public sealed class ModelRequeue(IObjectStore store, IPendingStore pending, Labe
             return "";
         }
 
-        var label = line.Find(options.LabelAttribute);
-        if (label is not { IsUsableBoxLabel: true, Size: { } size })
+        if (label.Size is not { } size)
         {
-            return $"the dataset line has no usable '{options.LabelAttribute}' box label to show people";
+            return "the auto-label line has no image size";
         }
 
         if (incomingKey != key)
@@ -176,6 +170,33 @@ public sealed class ModelRequeue(IObjectStore store, IPendingStore pending, Labe
         await pending.RegisterImageAsync(new ImageArrival(incomingKey, bucket, thing, now), ct).ConfigureAwait(false);
         await pending.RegisterSidecarAsync(new SidecarArrival(incomingKey, bucket, thing, payload, now), ct).ConfigureAwait(false);
         return null;
+    }
+
+    private async IAsyncEnumerable<ManifestLine> LinesAsync(string bucket, string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var keys = new List<string>();
+        await foreach (var o in store.ListAsync(bucket, prefix, ct).ConfigureAwait(false))
+        {
+            if (o.Key.EndsWith(".manifest", StringComparison.Ordinal))
+            {
+                keys.Add(o.Key);
+            }
+        }
+
+        keys.Sort(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            await using var stream = await store.OpenReadAsync(bucket, key, ct).ConfigureAwait(false);
+            if (stream is null)
+            {
+                continue; // deleted between the listing and the read
+            }
+
+            await foreach (var (_, bytes) in Utf8LineReader.ReadAsync(stream, ct).ConfigureAwait(false))
+            {
+                yield return ManifestLineParser.Parse(bytes.Span);
+            }
+        }
     }
 
     /// <summary>incoming/{thing}/… for auto-labels/{thing}/images/… (the layout <see cref="LabelingConventions.AutoLabeledImageKey"/> makes); an incoming key stays.</summary>
