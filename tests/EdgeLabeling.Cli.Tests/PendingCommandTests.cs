@@ -1,6 +1,7 @@
 using System.Text.Json;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Pending;
+using EdgeLabeling.Storage;
 
 namespace EdgeLabeling.Cli.Tests;
 
@@ -86,17 +87,17 @@ public sealed class PendingCommandTests : IDisposable
     /// A local store as the pipeline leaves it: one auto-label manifest of model <paramref name="model"/> (images 1-3; 1 and 2
     /// uploaded, 3 only labeled on the device) and the config naming the store, the buckets and the pending database.
     /// </summary>
-    private string GivenAutoLabels(string model)
+    private async Task<string> GivenAutoLabelsAsync(string model)
     {
         var store = new EdgeLabeling.Storage.FileSystemObjectStore(Path.Combine(_dir, "store"));
         string Auto(int n) => LabelingConventions.AutoLabeledImageKey("cam-a", Start.AddMinutes(n), n.ToString("x64"), "jpg");
         var lines = Enumerable.Range(1, 3).Select(n => GroundTruthManifest.BuildLine($"s3://incoming/{Auto(n)}", "parts", new ImageSize(640, 480, 3),
             [new PixelBox(0, 10, 20, 50, 40, 0.9)], ["bolt"], humanAnnotated: false, LabelingConventions.EdgeAutoLabelJobName("cam-a"), Start,
             [KeyValuePair.Create<string, System.Text.Json.Nodes.JsonNode?>("edgelabel-provenance", new System.Text.Json.Nodes.JsonObject { ["source"] = "model", ["device"] = "cam-a", ["model-sha256"] = model })]).ToJsonString());
-        store.PutBytesAsync("incoming", LabelingConventions.AutoLabelBatchKey("cam-a", Start, new string('c', 64)), System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"), "application/jsonlines").GetAwaiter().GetResult();
+        await store.PutBytesAsync("incoming", LabelingConventions.AutoLabelBatchKey("cam-a", Start, new string('c', 64)), System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"), "application/jsonlines");
         foreach (var n in new[] { 1, 2 })
         {
-            store.PutBytesAsync("incoming", Auto(n), new byte[] { 0xFF, 0xD8, (byte)n }, "image/jpeg").GetAwaiter().GetResult();
+            await store.PutBytesAsync("incoming", Auto(n), new byte[] { 0xFF, 0xD8, (byte)n }, "image/jpeg");
         }
 
         var config = Path.Combine(_dir, "requeue-config.json");
@@ -108,10 +109,10 @@ public sealed class PendingCommandTests : IDisposable
     }
 
     [Fact]
-    public void RequeueModelSha_LocalStore_RequeuesUploadedImagesNamesTheOthersAndIsIdempotent()
+    public async Task RequeueModelSha_LocalStore_RequeuesUploadedImagesNamesTheOthersAndIsIdempotent()
     {
         var model = new string('b', 64);
-        var config = GivenAutoLabels(model);
+        var config = await GivenAutoLabelsAsync(model);
 
         var (code, stdout, stderr) = CliRunner.Run("pending", "--requeue", "--model-sha", "bbbbbbbbbbbb", "--json", "--config", config);
 
@@ -121,11 +122,11 @@ public sealed class PendingCommandTests : IDisposable
         Assert.Equal((3, 2, 0), (result.GetProperty("autoLabels").GetInt32(), result.GetProperty("requeued").GetInt32(), result.GetProperty("alreadyQueued").GetInt32()));
         var refused = Assert.Single(result.GetProperty("notRequeued").EnumerateArray().ToList());
         Assert.Contains("never uploaded", refused.GetProperty("reason").GetString(), StringComparison.Ordinal);
-        Assert.Equal(2, new SqlitePendingStore(DbPath).GetPendingSummaryAsync().GetAwaiter().GetResult().Count);
+        Assert.Equal(2, (await new SqlitePendingStore(DbPath).GetPendingSummaryAsync()).Count);
 
         var (_, again, _) = CliRunner.Run("pending", "--requeue", "--model-sha", "bbbbbbbbbbbb", "--config", config);
         Assert.Contains("0 requeued for review now, 2 already in the pending store, 1 could not be requeued", again.ReplaceLineEndings(" ").Replace("  ", " ", StringComparison.Ordinal), StringComparison.Ordinal);
-        Assert.Equal(2, new SqlitePendingStore(DbPath).GetPendingSummaryAsync().GetAwaiter().GetResult().Count);
+        Assert.Equal(2, (await new SqlitePendingStore(DbPath).GetPendingSummaryAsync()).Count);
     }
 
     [Theory]
@@ -133,9 +134,9 @@ public sealed class PendingCommandTests : IDisposable
     [InlineData(new[] { "--requeue", "k1", "--model-sha", "bbbbbbbbbbbb" }, "--model-sha goes with --requeue and no image keys")]
     [InlineData(new[] { "--requeue" }, "--requeue needs image keys (as --stuck lists them), or --model-sha SHA")]
     [InlineData(new[] { "--requeue", "--model-sha", "bbb" }, "--model-sha 'bbb' must be at least 8 hex digits")]
-    public void RequeueModelSha_BadOptions_ExitsTwoNamingTheProblem(string[] args, string message)
+    public async Task RequeueModelSha_BadOptions_ExitsTwoNamingTheProblem(string[] args, string message)
     {
-        var config = GivenAutoLabels(new string('b', 64));
+        var config = await GivenAutoLabelsAsync(new string('b', 64));
 
         var (code, _, stderr) = CliRunner.Run(["pending", .. args, "--config", config]);
 
