@@ -225,8 +225,10 @@ public sealed class ModelRequeue(IObjectStore store, IPendingStore pending, Merg
     private List<string> ClassNamesOf(ManifestAttribute label)
     {
         var top = Math.Max(label.ClassMap.Count == 0 ? -1 : label.ClassMap.Keys.Max(), label.Boxes.Count == 0 ? -1 : label.Boxes.Max(b => b.ClassId));
-        var names = new List<string>(top + 1);
-        for (var i = 0; i <= top; i++)
+        // The line's class-map names only the classes in its boxes; the configured list fills the other ids.
+        var count = Math.Max(top + 1, options.ClassNames.Count);
+        var names = new List<string>(count);
+        for (var i = 0; i < count; i++)
         {
             names.Add(label.ClassMap.TryGetValue(i, out var n) ? n : i < options.ClassNames.Count ? options.ClassNames[i] : $"class-{i}");
         }
