@@ -348,12 +348,12 @@ internal static class ReleaseModelCommand
     private static List<string> NextSteps(Request r, string previous, string sha) =>
     [
         $"upload and deploy the edge stack: npx cdk deploy -c env={r.Env} EdgeLabeling-{r.Env}-EdgeFleet (the canary group gets {r.Version}; the fleet stays on {previous} with its thresholds, fleet.fleetRouting)",
-        $"watch the canary (docs/deploy.md §7), then compare its automatic labels with the fleet's: edgelabel promote --dataset s3://<data bucket> --canary-model {ProductionPreview(sha)} --env {r.Env}",
+        $"watch the canary (docs/deploy.md §7), then compare its automatic labels with the fleet's: edgelabel promote --dataset s3://<data bucket> --canary-model {ShortSha(sha)} --env {r.Env}",
         $"promote: set environments.{r.Env}.fleet.fleetComponentVersion to null, remove fleet.fleetRouting, and deploy again; to roll back, keep the fleet on {previous} and release a new version",
-        $"if the canary's labels are bad: edgelabel pending --requeue --model-sha {ProductionPreview(sha)} sends its automatic labels back to people",
+        $"if the canary's labels are bad: edgelabel pending --requeue --model-sha {ShortSha(sha)} sends its automatic labels back to people",
     ];
 
-    private static string ProductionPreview(string sha) => sha.Length > 12 ? sha[..12] : sha;
+    private static string ShortSha(string sha) => sha.Length > 12 ? sha[..12] : sha;
 
     private static void Print(Request r, string previous, DetectorInfo model, RoutingEvaluation chosen, ReleaseRouting routing, CompatibilityReport fit, string fragmentPath)
     {
