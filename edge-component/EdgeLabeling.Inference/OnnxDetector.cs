@@ -189,6 +189,7 @@ public sealed partial class OnnxDetector : IDetector
             _outputBuffers = shapes.Select(s => new float[s.Aggregate(1L, (a, b) => a * b)]).ToArray();
             _outputValues = _outputBuffers.Select((b, i) => OrtValue.CreateTensorValueFromMemory(b, shapes[i])).ToArray();
             Info = new DetectorInfo(path, sha256, _inputSpec.Width, _inputSpec.Height, names, _decoder.Layout);
+            Signature = signature;
             // Session creation freed the parsed protobuf and graph-optimization scratch; give those pages back.
             NativeHeap.Trim();
         }
@@ -206,6 +207,9 @@ public sealed partial class OnnxDetector : IDetector
 
     /// <summary>The model's image input (name, layout, size).</summary>
     public InputSpec Input => _inputSpec;
+
+    /// <summary>The graph's inputs and outputs, with output shapes made concrete by a probe run where they were dynamic.</summary>
+    public ModelSignature Signature { get; }
 
     /// <summary>The options the detector was created with.</summary>
     public OnnxDetectorOptions Options => _options;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Pending;
+using EdgeLabeling.Storage;
 
 namespace EdgeLabeling.Cli.Tests;
 
@@ -80,6 +81,67 @@ public sealed class PendingCommandTests : IDisposable
         Assert.True(code == 0, stderr);
         Assert.Empty(await new SqlitePendingStore(DbPath).ListSetAsideAsync(10));
         Assert.Equal(4, (await new SqlitePendingStore(DbPath).GetPendingSummaryAsync()).Count);
+    }
+
+    /// <summary>
+    /// A local store as the pipeline leaves it: one auto-label manifest of model <paramref name="model"/> (images 1-3; 1 and 2
+    /// uploaded, 3 only labeled on the device) and the config naming the store, the buckets and the pending database.
+    /// </summary>
+    private async Task<string> GivenAutoLabelsAsync(string model)
+    {
+        var store = new EdgeLabeling.Storage.FileSystemObjectStore(Path.Combine(_dir, "store"));
+        string Auto(int n) => LabelingConventions.AutoLabeledImageKey("cam-a", Start.AddMinutes(n), n.ToString("x64"), "jpg");
+        var lines = Enumerable.Range(1, 3).Select(n => GroundTruthManifest.BuildLine($"s3://incoming/{Auto(n)}", "parts", new ImageSize(640, 480, 3),
+            [new PixelBox(0, 10, 20, 50, 40, 0.9)], ["bolt"], humanAnnotated: false, LabelingConventions.EdgeAutoLabelJobName("cam-a"), Start,
+            [KeyValuePair.Create<string, System.Text.Json.Nodes.JsonNode?>("edgelabel-provenance", new System.Text.Json.Nodes.JsonObject { ["source"] = "model", ["device"] = "cam-a", ["model-sha256"] = model })]).ToJsonString());
+        await store.PutBytesAsync("incoming", LabelingConventions.AutoLabelBatchKey("cam-a", Start, new string('c', 64)), System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"), "application/jsonlines");
+        foreach (var n in new[] { 1, 2 })
+        {
+            await store.PutBytesAsync("incoming", Auto(n), new byte[] { 0xFF, 0xD8, (byte)n }, "image/jpeg");
+        }
+
+        var config = Path.Combine(_dir, "requeue-config.json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["PENDING_DB_PATH"] = DbPath, ["LOCAL_STORE_ROOT"] = Path.Combine(_dir, "store"), ["INCOMING_BUCKET"] = "incoming", ["DATA_BUCKET"] = "data",
+        }));
+        return config;
+    }
+
+    [Fact]
+    public async Task RequeueModelSha_LocalStore_RequeuesUploadedImagesNamesTheOthersAndIsIdempotent()
+    {
+        var model = new string('b', 64);
+        var config = await GivenAutoLabelsAsync(model);
+
+        var (code, stdout, stderr) = CliRunner.Run("pending", "--requeue", "--model-sha", "bbbbbbbbbbbb", "--json", "--config", config);
+
+        Assert.Equal(1, code);
+        var result = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(model, result.GetProperty("model").GetString());
+        Assert.Equal((3, 2, 0), (result.GetProperty("autoLabels").GetInt32(), result.GetProperty("requeued").GetInt32(), result.GetProperty("alreadyQueued").GetInt32()));
+        var refused = Assert.Single(result.GetProperty("notRequeued").EnumerateArray().ToList());
+        Assert.Contains("never uploaded", refused.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(2, (await new SqlitePendingStore(DbPath).GetPendingSummaryAsync()).Count);
+
+        var (_, again, _) = CliRunner.Run("pending", "--requeue", "--model-sha", "bbbbbbbbbbbb", "--config", config);
+        Assert.Contains("0 requeued for review now, 2 already in the pending store, 1 could not be requeued", again.ReplaceLineEndings(" ").Replace("  ", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Equal(2, (await new SqlitePendingStore(DbPath).GetPendingSummaryAsync()).Count);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--model-sha", "bbbbbbbbbbbb" }, "--model-sha goes with --requeue and no image keys")]
+    [InlineData(new[] { "--requeue", "k1", "--model-sha", "bbbbbbbbbbbb" }, "--model-sha goes with --requeue and no image keys")]
+    [InlineData(new[] { "--requeue" }, "--requeue needs image keys (as --stuck lists them), or --model-sha SHA")]
+    [InlineData(new[] { "--requeue", "--model-sha", "bbb" }, "--model-sha 'bbb' must be at least 8 hex digits")]
+    public async Task RequeueModelSha_BadOptions_ExitsTwoNamingTheProblem(string[] args, string message)
+    {
+        var config = await GivenAutoLabelsAsync(new string('b', 64));
+
+        var (code, _, stderr) = CliRunner.Run(["pending", .. args, "--config", config]);
+
+        Assert.Equal(2, code);
+        Assert.Contains("edgelabel pending: error: " + message, stderr, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -208,6 +208,31 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Parse_FleetRoutingWithoutPinnedVersion_IsRejected()
+    {
+        var env = Dev();
+        env["fleet"]!["canaryThingGroupArn"] = "arn:aws:iot:eu-west-1:111111111111:thinggroup/edgelabeling-dev-canary";
+        env["fleet"]!["fleetRouting"] = new JsonObject { ["autoAcceptThreshold"] = 0.6, ["uncertainLow"] = 0.2 };
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("fleet.fleetRouting keeps the thresholds of a fleet held on its version, so it needs fleet.fleetComponentVersion", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_FleetRoutingClassThresholdBelowItsBand_IsRejected()
+    {
+        var env = Dev();
+        env["fleet"]!["canaryThingGroupArn"] = "arn:aws:iot:eu-west-1:111111111111:thinggroup/edgelabeling-dev-canary";
+        env["fleet"]!["fleetComponentVersion"] = "1.0.0";
+        env["fleet"]!["fleetRouting"] = new JsonObject { ["autoAcceptThreshold"] = 0.6, ["uncertainLow"] = 0.2, ["classThresholds"] = new JsonObject { ["nut"] = 0.1 } };
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("fleet.fleetRouting.classThresholds.nut (0.1)", ex.Message);
+    }
+
+    [Fact]
     public void Parse_WorkteamNeitherCreateNorArn_IsRejected()
     {
         var env = Dev();

@@ -239,6 +239,28 @@ public sealed class EdgeFleetStackTests(SynthFixture synth)
     }
 
     [Fact]
+    public void PinnedFleetWithFleetRouting_FleetKeepsItsThresholdsWhileCanaryGetsTheNewOnes()
+    {
+        var pinned = SynthesizedEnvironment.Create("prod", synth.Assets, context =>
+        {
+            var fleet = context["environments"]!["prod"]!["fleet"]!;
+            fleet["fleetComponentVersion"] = "1.3.0";
+            fleet["fleetRouting"] = new JsonObject { ["autoAcceptThreshold"] = 0.72, ["uncertainLow"] = 0.3, ["classThresholds"] = new JsonObject { ["bolt"] = 0.81 } };
+        });
+        var raw = pinned.RawTemplates["EdgeLabeling-prod-EdgeFleet"]["Resources"]!;
+        string Merge(string id) => SecurityRules.Flatten(raw[id]!["Properties"]!["Components"]![TestAssets.ComponentName]!["ConfigurationUpdate"]!["Merge"]);
+
+        var fleetMerge = Merge("FleetDeployment");
+        Assert.Contains("\"AutoAcceptThreshold\":\"0.72\"", fleetMerge);
+        Assert.Contains("\"UncertainLow\":\"0.3\"", fleetMerge);
+        Assert.Contains("\"ClassThresholds\":\"bolt=0.81\"", fleetMerge);
+        Assert.Contains("\"AuditRate\":\"0.02\"", fleetMerge);
+        var canaryMerge = Merge("CanaryDeployment");
+        Assert.Contains("\"AutoAcceptThreshold\":\"0.6\"", canaryMerge);
+        Assert.Contains("\"ClassThresholds\":\"\"", canaryMerge);
+    }
+
+    [Fact]
     public void EdgeFleetStack_ExposesRoleAliasForNucleusConfiguration()
     {
         Assert.Equal("EdgeLabeling-prod-TokenExchangeRoleAlias", synth.Environments["prod"].Stacks.EdgeFleet.RoleAliasName);

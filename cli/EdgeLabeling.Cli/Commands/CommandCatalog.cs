@@ -18,5 +18,7 @@ internal static class CommandCatalog
         yield return FleetCommand.Create();
         yield return PendingCommand.Create();
         yield return ReviewCommand.Create();
+        yield return ReleaseModelCommand.Create();
+        yield return PromoteCommand.Create();
     }
 }

@@ -98,7 +98,7 @@ internal static class RetuneCommand
         DatasetIndex index;
         try
         {
-            index = await ReadIndexAsync(r, ct);
+            index = await ReadIndexAsync(r.Dataset, r.Attribute, r.DataBucket, r.S3Endpoint, ct);
         }
         catch (Exception ex) when (ex is ArgumentException or FileNotFoundException or DirectoryNotFoundException or JsonException)
         {
@@ -153,7 +153,7 @@ internal static class RetuneCommand
     }
 
     /// <summary>Today's routing, target and prices from cdk.json (<c>context.environments.&lt;env&gt;</c>).</summary>
-    private static (RoutingSettings Routing, double? Target, BudgetPolicy Budget) ReadRouting(FileInfo cdkJson, string env)
+    internal static (RoutingSettings Routing, double? Target, BudgetPolicy Budget) ReadRouting(FileInfo cdkJson, string env)
     {
         if (!cdkJson.Exists)
         {
@@ -206,8 +206,10 @@ internal static class RetuneCommand
         return result;
     }
 
-    private static async Task<DatasetIndex> ReadIndexAsync(Request r, CancellationToken ct)
+    /// <summary>The dataset index from a local store folder, an index.json file or s3://&lt;data bucket&gt; (also read by promote).</summary>
+    internal static async Task<DatasetIndex> ReadIndexAsync(string dataset, string attribute, string dataBucket, string? s3Endpoint, CancellationToken ct)
     {
+        var r = (Dataset: dataset, Attribute: attribute, DataBucket: dataBucket, S3Endpoint: s3Endpoint);
         byte[]? bytes;
         string where;
         if (r.Dataset.StartsWith("s3://", StringComparison.Ordinal))

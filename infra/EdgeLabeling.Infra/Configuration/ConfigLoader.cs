@@ -223,6 +223,18 @@ public static partial class ConfigLoader
         Check(c.Fleet.CanaryThingGroupArn != c.Fleet.ThingGroupArn, "fleet.canaryThingGroupArn must differ from fleet.thingGroupArn");
         Check(c.Fleet.FleetComponentVersion is null || SemverRegex().IsMatch(c.Fleet.FleetComponentVersion), $"fleet.fleetComponentVersion '{c.Fleet.FleetComponentVersion}' must be major.minor.patch");
         Check(c.Fleet.FleetComponentVersion is null || c.Fleet.CanaryThingGroupArn is not null, "fleet.fleetComponentVersion pins the fleet while a canary soaks, so it needs fleet.canaryThingGroupArn");
+        if (c.Fleet.FleetRouting is { } held)
+        {
+            Check(c.Fleet.FleetComponentVersion is not null, "fleet.fleetRouting keeps the thresholds of a fleet held on its version, so it needs fleet.fleetComponentVersion (remove it when promoting)");
+            Check(held.AutoAcceptThreshold is > 0 and <= 1, "fleet.fleetRouting.autoAcceptThreshold must be within (0, 1]");
+            Check(held.UncertainLow >= 0 && held.UncertainLow < held.AutoAcceptThreshold, "fleet.fleetRouting.uncertainLow must be >= 0 and below fleet.fleetRouting.autoAcceptThreshold");
+            foreach (var (name, threshold) in held.ClassThresholds)
+            {
+                Check(name.Length > 0 && !name.Contains('=', StringComparison.Ordinal) && !name.Contains(',', StringComparison.Ordinal) && !name.Contains('\'', StringComparison.Ordinal),
+                    $"fleet.fleetRouting.classThresholds: class name '{name}' must be non-empty without '=', ',' or quotes");
+                Check(threshold is > 0 and <= 1 && threshold > held.UncertainLow, $"fleet.fleetRouting.classThresholds.{name} ({threshold}) must be within (0, 1] and above fleet.fleetRouting.uncertainLow");
+            }
+        }
         foreach (var (component, version) in c.Fleet.ExtraComponents)
         {
             Check(version.Length > 0, $"fleet.extraComponents['{component}'] needs a version");

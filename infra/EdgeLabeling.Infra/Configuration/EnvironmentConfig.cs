@@ -200,11 +200,31 @@ public sealed record FleetConfig
     /// </summary>
     public string? FleetComponentVersion { get; init; }
 
+    /// <summary>
+    /// Thresholds of the fleet while <see cref="FleetComponentVersion"/> holds it on the previous version: that version
+    /// runs the previous model, whose calibrated thresholds <c>routing</c> (now the new model's) would not fit. Null: the
+    /// fleet gets <c>routing</c> like the canary. <c>edgelabel release-model</c> writes it; promotion removes it.
+    /// </summary>
+    public FleetRoutingConfig? FleetRouting { get; init; }
+
     /// <summary>Rollout and abort policy of the IoT job behind each deployment.</summary>
     public required RolloutConfig Rollout { get; init; }
 
     /// <summary>Other components every device in the group must keep (a deployment replaces the previous one).</summary>
     public IReadOnlyDictionary<string, string> ExtraComponents { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>The thresholds a held fleet keeps (the audit rate stays <c>routing.auditRate</c>).</summary>
+public sealed record FleetRoutingConfig
+{
+    /// <summary>Auto-accept threshold of the previous model.</summary>
+    public required double AutoAcceptThreshold { get; init; }
+
+    /// <summary>Lower edge of the previous model's uncertain band.</summary>
+    public required double UncertainLow { get; init; }
+
+    /// <summary>Per-class thresholds of the previous model.</summary>
+    public IReadOnlyDictionary<string, double> ClassThresholds { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
 }
 
 /// <summary>IoT job rollout, abort and timeout policy for a Greengrass deployment.</summary>

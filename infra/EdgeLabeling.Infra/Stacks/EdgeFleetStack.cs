@@ -219,20 +219,7 @@ public sealed class EdgeFleetStack : Stack
         Component = component;
 
         // --- Deployments -------------------------------------------------------------------------
-        var merge = ToJsonString(new Dictionary<string, object>
-        {
-            ["Bucket"] = props.IncomingBucket.BucketName,
-            // Real AWS S3: no endpoint override (the component uses one only for S3-compatible servers).
-            // The region comes from the nucleus (AWS_REGION), so it is not part of the merge.
-            ["S3Endpoint"] = "",
-            ["AutoAcceptThreshold"] = config.Routing.AutoAcceptThreshold.ToString(CultureInfo.InvariantCulture),
-            ["UncertainLow"] = config.Routing.UncertainLow.ToString(CultureInfo.InvariantCulture),
-            ["AuditRate"] = config.Routing.AuditRate.ToString(CultureInfo.InvariantCulture),
-            // "class=threshold,…" (EdgeOptions.ClassThresholds): every setting reaches the component on its command line.
-            ["ClassThresholds"] = string.Join(',', config.Routing.ClassThresholds.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-                .Select(kv => kv.Key + "=" + kv.Value.ToString(CultureInfo.InvariantCulture))),
-            ["LabelAttribute"] = config.LabelAttribute,
-        });
+        var merge = Merge(props.IncomingBucket.BucketName, config.Routing.AutoAcceptThreshold, config.Routing.UncertainLow, config.Routing.ClassThresholds, config);
         ConfigurationMerge = merge;
 
         var builtVersion = component.AttrComponentVersion;
@@ -242,8 +229,13 @@ public sealed class EdgeFleetStack : Stack
         }
 
         var fleetVersion = config.Fleet.FleetComponentVersion is { } pinned && pinned != recipe.Version ? pinned : builtVersion;
-        FleetDeployment = NewDeployment("FleetDeployment", $"edgelabeling-{config.Name}-fleet", config.Fleet.ThingGroupArn, recipe.Name, fleetVersion, merge, config);
-        if (!ReferenceEquals(fleetVersion, builtVersion))
+        var pinnedFleet = !ReferenceEquals(fleetVersion, builtVersion);
+        // A fleet held on the previous version runs the previous model: it keeps that model's thresholds (fleet.fleetRouting).
+        FleetConfigurationMerge = pinnedFleet && config.Fleet.FleetRouting is { } held
+            ? Merge(props.IncomingBucket.BucketName, held.AutoAcceptThreshold, held.UncertainLow, held.ClassThresholds, config)
+            : merge;
+        FleetDeployment = NewDeployment("FleetDeployment", $"edgelabeling-{config.Name}-fleet", config.Fleet.ThingGroupArn, recipe.Name, fleetVersion, FleetConfigurationMerge, config);
+        if (pinnedFleet)
         {
             // The pinned version already exists; still create the new one first so a failed build
             // never leaves the stack half-updated.
@@ -285,11 +277,30 @@ public sealed class EdgeFleetStack : Stack
     /// <summary>The configuration merge document sent to every device (JSON string, may hold tokens).</summary>
     public string ConfigurationMerge { get; }
 
+    /// <summary>The configuration merge of the fleet deployment: <see cref="ConfigurationMerge"/>, or the held fleet's thresholds (fleet.fleetRouting).</summary>
+    public string FleetConfigurationMerge { get; }
+
     /// <summary>Deployment to the canary group, when one is configured.</summary>
     public CfnDeployment? CanaryDeployment { get; }
 
     /// <summary>Deployment to the fleet group.</summary>
     public CfnDeployment FleetDeployment { get; }
+
+    private string Merge(string bucketName, double autoAccept, double uncertainLow, IReadOnlyDictionary<string, double> classThresholds, EnvironmentConfig config) =>
+        ToJsonString(new Dictionary<string, object>
+        {
+            ["Bucket"] = bucketName,
+            // Real AWS S3: no endpoint override (the component uses one only for S3-compatible servers).
+            // The region comes from the nucleus (AWS_REGION), so it is not part of the merge.
+            ["S3Endpoint"] = "",
+            ["AutoAcceptThreshold"] = autoAccept.ToString(CultureInfo.InvariantCulture),
+            ["UncertainLow"] = uncertainLow.ToString(CultureInfo.InvariantCulture),
+            ["AuditRate"] = config.Routing.AuditRate.ToString(CultureInfo.InvariantCulture),
+            // "class=threshold,…" (EdgeOptions.ClassThresholds): every setting reaches the component on its command line.
+            ["ClassThresholds"] = string.Join(',', classThresholds.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                .Select(kv => kv.Key + "=" + kv.Value.ToString(CultureInfo.InvariantCulture))),
+            ["LabelAttribute"] = config.LabelAttribute,
+        });
 
     private CfnDeployment NewDeployment(string id, string name, string targetArn, string componentName, string version, string merge, EnvironmentConfig config)
     {
