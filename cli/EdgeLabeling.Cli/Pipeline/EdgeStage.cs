@@ -242,15 +242,6 @@ internal static class EdgeStage
             ["RetryMaxBackoffSeconds"] = "2",
         };
 
-        // The component's own threshold settings override the routing file, so the routing section's values are passed as options too.
-        foreach (var (json, option) in new[] { ("autoAcceptThreshold", "AutoAcceptThreshold"), ("uncertainLow", "UncertainLow"), ("auditRate", "AuditRate") })
-        {
-            if (routing[json] is JsonValue v && v.TryGetValue(out double d))
-            {
-                settings[option] = d.ToString("R", CultureInfo.InvariantCulture);
-            }
-        }
-
         foreach (var (key, value) in config.Edge)
         {
             settings[key] = value;

@@ -229,8 +229,7 @@ public sealed class EdgeFleetStack : Stack
             ["UncertainLow"] = config.Routing.UncertainLow.ToString(CultureInfo.InvariantCulture),
             ["AuditRate"] = config.Routing.AuditRate.ToString(CultureInfo.InvariantCulture),
             // "class=threshold,…" (EdgeOptions.ClassThresholds): every setting reaches the component on its command line.
-            ["ClassThresholds"] = string.Join(',', config.Routing.ClassThresholds.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-                .Select(kv => kv.Key + "=" + kv.Value.ToString(CultureInfo.InvariantCulture))),
+            ["ClassThresholds"] = config.Routing.Thresholds.FormatClassThresholds(),
             ["LabelAttribute"] = config.LabelAttribute,
         });
         ConfigurationMerge = merge;
