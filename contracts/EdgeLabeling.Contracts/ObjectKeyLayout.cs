@@ -21,7 +21,22 @@ public static partial class ObjectKeyLayout
     [GeneratedRegex("^incoming/(?<thing>[a-zA-Z0-9:_-]{1,128})/(?<y>[0-9]{4})/(?<m>[0-9]{2})/(?<d>[0-9]{2})/(?<sha>[0-9a-f]{64})\\.(?<ext>jpg|jpeg|png)(?<sidecar>\\.json)?$")]
     private static partial Regex IncomingKeyRegex();
 
+    /// <summary>
+    /// The one list of image formats the product takes, as extensions without the dot: what Ground Truth shows, what
+    /// the component reads from its inbox, what the keys carry. Every other check of a file name uses it.
+    /// </summary>
     public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.Ordinal) { "jpg", "jpeg", "png" };
+
+    /// <summary>The list for messages: ".jpg, .jpeg or .png".</summary>
+    public const string ImageExtensionsText = ".jpg, .jpeg or .png";
+
+    /// <summary>True when a file name, path or URI ends in one of <see cref="ImageExtensions"/> (any case).</summary>
+    public static bool HasImageExtension(string nameOrPath)
+    {
+        ArgumentNullException.ThrowIfNull(nameOrPath);
+        var dot = nameOrPath.LastIndexOf('.');
+        return dot >= 0 && dot > nameOrPath.LastIndexOf('/') && ImageExtensions.Contains(nameOrPath[(dot + 1)..].ToLowerInvariant());
+    }
 
     public static bool IsValidThingName(string thingName) => thingName is not null && ThingNameRegex().IsMatch(thingName);
 

@@ -79,7 +79,7 @@ internal static class EdgeStage
             .ToList();
         if (files.Count == 0)
         {
-            throw new PipelineInputException($"images folder '{imagesDirectory}' has no .jpg/.jpeg/.png files");
+            throw new PipelineInputException($"images folder '{imagesDirectory}' has no {ObjectKeyLayout.ImageExtensionsText} files");
         }
 
         return files;
