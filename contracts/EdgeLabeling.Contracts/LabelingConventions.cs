@@ -35,6 +35,38 @@ public static class LabelingConventions
     /// <summary>The attribute people write in the job; must differ from the prior for adjustment jobs.</summary>
     public static string HumanAttribute(string datasetAttribute) => datasetAttribute + "-human";
 
+    /// <summary>
+    /// Null when <paramref name="name"/> can be the dataset's label attribute, or what is wrong with it. The one rule
+    /// for every place that accepts it (cdk.json, the component's options, the routing file, the Lambdas' settings):
+    /// a Ground Truth label attribute name (<see cref="GroundTruthManifest.ValidateLabelAttributeName"/>) whose
+    /// derived <see cref="PriorAttribute"/> and <see cref="HumanAttribute"/> are valid names too, so at most 121 characters.
+    /// </summary>
+    public static string? DatasetAttributeProblem(string? name)
+    {
+        foreach (var candidate in new[] { name ?? "", PriorAttribute(name ?? ""), HumanAttribute(name ?? "") })
+        {
+            try
+            {
+                GroundTruthManifest.ValidateLabelAttributeName(candidate);
+            }
+            catch (ArgumentException ex)
+            {
+                return candidate == name ? ex.Message : $"'{name}' is too long for the attribute derived from it: {ex.Message}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> with <see cref="DatasetAttributeProblem"/> when the name cannot be the dataset's attribute.</summary>
+    public static void ValidateDatasetAttribute(string name)
+    {
+        if (DatasetAttributeProblem(name) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(name));
+        }
+    }
+
     /// <summary>The job name written into auto-label lines made on a device (no real GT job exists for them).</summary>
     public static string EdgeAutoLabelJobName(string thingName) => "labeling-job/edge-auto-" + thingName;
 

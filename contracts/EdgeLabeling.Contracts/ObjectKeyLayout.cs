@@ -23,7 +23,22 @@ public static class ObjectKeyLayout
     private static readonly SearchValues<char> ThingNameChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-");
     private static readonly SearchValues<char> LowerHexChars = SearchValues.Create("0123456789abcdef");
 
+    /// <summary>
+    /// The one list of image formats the product takes, as extensions without the dot: what Ground Truth shows, what
+    /// the component reads from its inbox, what the keys carry. Every other check of a file name uses it.
+    /// </summary>
     public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.Ordinal) { "jpg", "jpeg", "png" };
+
+    /// <summary>The list for messages: ".jpg, .jpeg or .png".</summary>
+    public const string ImageExtensionsText = ".jpg, .jpeg or .png";
+
+    /// <summary>True when a file name, path or URI ends in one of <see cref="ImageExtensions"/> (any case).</summary>
+    public static bool HasImageExtension(string nameOrPath)
+    {
+        ArgumentNullException.ThrowIfNull(nameOrPath);
+        var dot = nameOrPath.LastIndexOf('.');
+        return dot >= 0 && dot > nameOrPath.LastIndexOf('/') && ImageExtensions.Contains(nameOrPath[(dot + 1)..].ToLowerInvariant());
+    }
 
     public static bool IsValidThingName(string thingName) => thingName is not null && IsValidThingName(thingName.AsSpan());
 

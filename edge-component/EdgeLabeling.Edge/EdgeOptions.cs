@@ -1,5 +1,7 @@
 using System.Globalization;
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Edge.Hosting;
+using EdgeLabeling.Routing;
 using Microsoft.Extensions.Options;
 
 namespace EdgeLabeling.Edge;
@@ -52,45 +54,27 @@ public sealed class EdgeOptions
     /// <summary>Intra-op threads of the ONNX session.</summary>
     public int InferenceThreads { get; set; } = 1;
 
-    /// <summary>Optional routing JSON file (per-class thresholds, duplicate window...); the options below override it.</summary>
+    /// <summary>
+    /// Optional routing JSON file (thresholds, per-class thresholds, duplicate window...); the threshold options below
+    /// override its values only when they are set.
+    /// </summary>
     public string RoutingConfigPath { get; set; } = "";
 
-    /// <summary>Global auto-accept threshold.</summary>
-    public double AutoAcceptThreshold { get; set; } = 0.5;
+    /// <summary>Global auto-accept threshold; unset (empty in the recipe) keeps the routing file's, else 0.5.</summary>
+    public double? AutoAcceptThreshold { get; set; }
 
-    /// <summary>Lower edge of the uncertain band; detections below it are background.</summary>
-    public double UncertainLow { get; set; } = 0.25;
+    /// <summary>Lower edge of the uncertain band (detections below it are background); unset keeps the routing file's, else 0.25.</summary>
+    public double? UncertainLow { get; set; }
 
-    /// <summary>Share of auto-labelable images also sent to people as audit samples.</summary>
-    public double AuditRate { get; set; } = 0.02;
+    /// <summary>Share of auto-labelable images also sent to people as audit samples; unset keeps the routing file's, else 0.02.</summary>
+    public double? AuditRate { get; set; }
 
     /// <summary>
-    /// Per-class auto-accept thresholds as "class=threshold,class=threshold" (cdk.json routing.classThresholds, which
-    /// <c>edgelabel retune</c> writes); empty keeps the routing file's. A flat string because the recipe passes every
-    /// setting on the command line.
+    /// Per-class auto-accept thresholds as "class=threshold,class=threshold" (<see cref="RoutingThresholds.FormatClassThresholds"/>,
+    /// which the edge-fleet stack writes from cdk.json routing.classThresholds); when set they replace the routing file's
+    /// as a whole, empty keeps the file's. A flat string because the recipe passes every setting on the command line.
     /// </summary>
     public string ClassThresholds { get; set; } = "";
-
-    /// <summary>Parses <see cref="ClassThresholds"/>; throws <see cref="FormatException"/> naming the bad entry.</summary>
-    public static IReadOnlyDictionary<string, double> ParseClassThresholds(string value)
-    {
-        var result = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var entry in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            var eq = entry.LastIndexOf('=');
-            if (eq <= 0 || !double.TryParse(entry[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var threshold) || !(threshold is > 0 and <= 1))
-            {
-                throw new FormatException($"'{entry}' is not class=threshold with a threshold in (0, 1]");
-            }
-
-            if (!result.TryAdd(entry[..eq].Trim(), threshold))
-            {
-                throw new FormatException($"class '{entry[..eq].Trim()}' is listed twice");
-            }
-        }
-
-        return result;
-    }
 
     /// <summary>Label attribute of auto-label lines (the dataset attribute).</summary>
     public string LabelAttribute { get; set; } = LabelingConventions.DefaultDatasetAttribute;
@@ -230,22 +214,28 @@ public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         }
 
         Check(string.IsNullOrEmpty(o.RoutingConfigPath) || File.Exists(o.RoutingConfigPath), nameof(o.RoutingConfigPath), $"routing config '{o.RoutingConfigPath}' does not exist");
-        Check(o.AutoAcceptThreshold is > 0 and <= 1, nameof(o.AutoAcceptThreshold), $"{o.AutoAcceptThreshold} must be in (0, 1]");
-        Check(o.UncertainLow >= 0 && o.UncertainLow < o.AutoAcceptThreshold, nameof(o.UncertainLow), $"{o.UncertainLow} must be >= 0 and below AutoAcceptThreshold ({o.AutoAcceptThreshold})");
-        Check(o.AuditRate is >= 0 and <= 1, nameof(o.AuditRate), $"{o.AuditRate} must be in [0, 1]");
+        Check(o.AuditRate is null or >= 0 and <= 1, nameof(o.AuditRate), $"{o.AuditRate} must be in [0, 1]");
         try
         {
-            foreach (var (className, threshold) in EdgeOptions.ParseClassThresholds(o.ClassThresholds ?? ""))
+            // The same rule the routing file and cdk.json follow, on the thresholds the router will actually use.
+            var file = string.IsNullOrEmpty(o.RoutingConfigPath) || !File.Exists(o.RoutingConfigPath) ? null : RoutingOptions.Load(o.RoutingConfigPath);
+            foreach (var problem in EdgeComponentServiceCollectionExtensions.EffectiveThresholds(o, file?.Thresholds ?? new RoutingThresholds()).Problems())
             {
-                Check(threshold > o.UncertainLow, nameof(o.ClassThresholds), $"'{className}' threshold {threshold} must be above UncertainLow ({o.UncertainLow})");
+                // The problem names the field in camelCase; configuration keys are case-insensitive, the options are PascalCase.
+                errors.Add(char.ToUpperInvariant(problem[0]) + problem[1..] + (file is null ? "" : $" (the options on top of {o.RoutingConfigPath})"));
             }
         }
         catch (FormatException ex)
         {
             Check(false, nameof(o.ClassThresholds), ex.Message);
         }
+        catch (RoutingConfigException ex)
+        {
+            Check(false, nameof(o.RoutingConfigPath), ex.Message);
+        }
+
         Check(o.InferenceThreads is >= 1 and <= 64, nameof(o.InferenceThreads), $"{o.InferenceThreads} must be 1-64");
-        Check(GroundTruthManifest.IsValidName(o.LabelAttribute, 127), nameof(o.LabelAttribute), $"'{o.LabelAttribute}' must be 1-127 letters, digits or inner hyphens");
+        Check(LabelingConventions.DatasetAttributeProblem(o.LabelAttribute) is null, nameof(o.LabelAttribute), LabelingConventions.DatasetAttributeProblem(o.LabelAttribute) ?? "");
         Check(IsValidBucket(o.Bucket), nameof(o.Bucket), $"'{o.Bucket}' is not a valid S3 bucket name (3-63 of a-z, 0-9, '-', '.')");
         Check(string.IsNullOrEmpty(o.S3Endpoint) || (Uri.TryCreate(o.S3Endpoint, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"), nameof(o.S3Endpoint), $"'{o.S3Endpoint}' is not an http(s) URL");
         Check(!string.IsNullOrWhiteSpace(o.Region), nameof(o.Region), "is required (or AWS_REGION)");

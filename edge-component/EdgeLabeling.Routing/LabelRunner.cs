@@ -181,8 +181,8 @@ public static class LabelRunner
     /// </summary>
     public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
-    };
+        ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
+    }.Union(ObjectKeyLayout.ImageExtensions.Select(e => "." + e)).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// Image files (by extension, see <see cref="ImageExtensions"/>) under <paramref name="inputDirectory"/>,
@@ -210,7 +210,7 @@ public static class LabelRunner
         if (images.Count == 0)
         {
             var others = files.Count == 0 ? "" : $" (only {files.Count} other file(s))";
-            throw new LabelRunException(LabelExitCodes.BadInput, $"input directory '{inputDirectory}' has no image files (.jpg, .jpeg, .png){others}");
+            throw new LabelRunException(LabelExitCodes.BadInput, $"input directory '{inputDirectory}' has no image files ({ObjectKeyLayout.ImageExtensionsText}){others}");
         }
 
         return (images, files.Count - images.Count);

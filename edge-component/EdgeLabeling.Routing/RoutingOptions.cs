@@ -30,14 +30,33 @@ public sealed record RoutingOptions
     /// <summary>Version of the rules below; written into provenance so labels can be traced to the policy that made them.</summary>
     public const string PolicyVersion = "routing-v1";
 
+    /// <summary>
+    /// The thresholds (global, per class, lower edge of the uncertain band) as one value with one validation; the
+    /// three properties below read and write it so the file format stays flat.
+    /// </summary>
+    [JsonIgnore]
+    public RoutingThresholds Thresholds { get; init; } = new();
+
     /// <summary>A detection is confident when its score is at least this (unless its class has its own threshold). Default 0.5.</summary>
-    public double AutoAcceptThreshold { get; init; } = 0.5;
+    public double AutoAcceptThreshold
+    {
+        get => Thresholds.AutoAcceptThreshold;
+        init => Thresholds = Thresholds with { AutoAcceptThreshold = value };
+    }
 
     /// <summary>Per-class auto-accept thresholds by class name; they override <see cref="AutoAcceptThreshold"/>.</summary>
-    public IReadOnlyDictionary<string, double> ClassThresholds { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, double> ClassThresholds
+    {
+        get => Thresholds.ClassThresholds;
+        init => Thresholds = Thresholds with { ClassThresholds = value };
+    }
 
     /// <summary>Scores below this are background and dropped; scores from here up to the class threshold are uncertain. Default 0.25.</summary>
-    public double UncertainLow { get; init; } = 0.25;
+    public double UncertainLow
+    {
+        get => Thresholds.UncertainLow;
+        init => Thresholds = Thresholds with { UncertainLow = value };
+    }
 
     /// <summary>Rule for images with no detection at or above <see cref="UncertainLow"/>. Default <see cref="NoDetectionsRule.HumanReview"/>.</summary>
     public NoDetectionsRule NoDetections { get; init; } = NoDetectionsRule.HumanReview;
@@ -82,35 +101,9 @@ public sealed record RoutingOptions
     /// <summary>Throws <see cref="RoutingConfigException"/> naming the first bad field and its value.</summary>
     public RoutingOptions Validate()
     {
-        CheckProbability(nameof(AutoAcceptThreshold), AutoAcceptThreshold);
-        CheckProbability(nameof(UncertainLow), UncertainLow);
-        if (UncertainLow > AutoAcceptThreshold)
+        if (Thresholds.Problems() is [var problem, ..])
         {
-            throw Bad(nameof(UncertainLow), UncertainLow, $"must not be above autoAcceptThreshold ({Format(AutoAcceptThreshold)})");
-        }
-
-        if (ClassThresholds is null)
-        {
-            throw Bad(nameof(ClassThresholds), "null", "must be an object of class name to threshold");
-        }
-
-        foreach (var (name, value) in ClassThresholds)
-        {
-            var field = $"classThresholds.{name}";
-            if (string.IsNullOrWhiteSpace(name))
-            {
-                throw new RoutingConfigException($"classThresholds: class name '{name}' is empty");
-            }
-
-            if (!double.IsFinite(value) || value is < 0 or > 1)
-            {
-                throw new RoutingConfigException($"{field}: {Format(value)} is not in [0, 1]");
-            }
-
-            if (value < UncertainLow)
-            {
-                throw new RoutingConfigException($"{field}: {Format(value)} is below uncertainLow ({Format(UncertainLow)})");
-            }
+            throw new RoutingConfigException(problem);
         }
 
         if (!Enum.IsDefined(NoDetections))
@@ -139,13 +132,9 @@ public sealed record RoutingOptions
             throw Bad(nameof(DuplicateCacheSize), DuplicateCacheSize, "must be at least 1");
         }
 
-        try
+        if (LabelingConventions.DatasetAttributeProblem(LabelAttributeName) is { } attributeProblem)
         {
-            GroundTruthManifest.ValidateLabelAttributeName(LabelAttributeName);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new RoutingConfigException($"labelAttributeName: {ex.Message}", ex);
+            throw new RoutingConfigException($"labelAttributeName: {attributeProblem}");
         }
 
         if (!ObjectKeyLayout.IsValidThingName(DeviceName))
@@ -162,8 +151,7 @@ public sealed record RoutingOptions
     }
 
     /// <summary>The auto-accept threshold of a class name (its own, or the global one).</summary>
-    public double ThresholdFor(string className) =>
-        ClassThresholds.TryGetValue(className, out var t) ? t : AutoAcceptThreshold;
+    public double ThresholdFor(string className) => Thresholds.ThresholdFor(className);
 
     /// <summary>Parses and validates a JSON config. <paramref name="origin"/> prefixes messages (usually the file name).</summary>
     public static RoutingOptions Parse(string json, string origin = "config")
@@ -260,11 +248,10 @@ public sealed record RoutingOptions
         && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '-')
         && char.IsAsciiLetterOrDigit(name[0]) && char.IsAsciiLetterOrDigit(name[^1]);
 
-    /// <summary>Value equality would compare the dictionary by reference; compare its content instead.</summary>
+    /// <summary>Value equality; the thresholds compare their per-class dictionary by content.</summary>
     public bool Equals(RoutingOptions? other) =>
         other is not null
-        && AutoAcceptThreshold.Equals(other.AutoAcceptThreshold)
-        && UncertainLow.Equals(other.UncertainLow)
+        && Thresholds.Equals(other.Thresholds)
         && NoDetections == other.NoDetections
         && MaxDetections == other.MaxDetections
         && AuditRate.Equals(other.AuditRate)
@@ -275,12 +262,26 @@ public sealed record RoutingOptions
         && DuplicateCacheSize == other.DuplicateCacheSize
         && LabelAttributeName == other.LabelAttributeName
         && DeviceName == other.DeviceName
-        && SourceBucket == other.SourceBucket
-        && ClassThresholds.Count == other.ClassThresholds.Count
-        && ClassThresholds.All(kv => other.ClassThresholds.TryGetValue(kv.Key, out var v) && v.Equals(kv.Value));
+        && SourceBucket == other.SourceBucket;
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(AutoAcceptThreshold, UncertainLow, NoDetections, MaxDetections, AuditRate, AuditSeed, LabelAttributeName, DeviceName);
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Thresholds);
+        hash.Add(NoDetections);
+        hash.Add(MaxDetections);
+        hash.Add(AuditRate);
+        hash.Add(AuditSeed);
+        hash.Add(DuplicateDetection);
+        hash.Add(DuplicateMaxDistance);
+        hash.Add(DuplicateWindowSeconds);
+        hash.Add(DuplicateCacheSize);
+        hash.Add(LabelAttributeName);
+        hash.Add(DeviceName);
+        hash.Add(SourceBucket);
+        return hash.ToHashCode();
+    }
 }
 
 /// <summary>A routing option has a bad value; the message names the field and the value.</summary>

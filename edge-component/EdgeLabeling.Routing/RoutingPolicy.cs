@@ -64,7 +64,7 @@ public sealed class RoutingPolicy
         ArgumentNullException.ThrowIfNull(classNames);
         Options = options.Validate();
         ClassNames = classNames;
-        foreach (var name in options.ClassThresholds.Keys)
+        foreach (var name in options.Thresholds.ClassThresholds.Keys)
         {
             if (!classNames.Contains(name, StringComparer.Ordinal))
             {
@@ -72,7 +72,7 @@ public sealed class RoutingPolicy
             }
         }
 
-        _classThresholds = classNames.Select(options.ThresholdFor).ToArray();
+        _classThresholds = classNames.Select(options.Thresholds.ThresholdFor).ToArray();
         BinaryPrimitives.WriteInt64LittleEndian(_seedBytes, options.AuditSeed);
         // rate 1.0 must audit everything, including a draw of ulong.MaxValue.
         _auditCutoff = options.AuditRate >= 1 ? ulong.MaxValue : (ulong)(options.AuditRate * 18446744073709551616.0);
@@ -106,7 +106,7 @@ public sealed class RoutingPolicy
                 throw new ArgumentException($"detection of class {d.ClassId} has a non-finite score", nameof(detections));
             }
 
-            if (d.Confidence >= Options.UncertainLow)
+            if (d.Confidence >= Options.Thresholds.UncertainLow)
             {
                 kept.Add(d);
             }

@@ -2,23 +2,6 @@ using EdgeLabeling.Contracts;
 
 namespace EdgeLabeling.Evaluation;
 
-public static class BoxMath
-{
-    public static double IoU(in PixelBox a, in PixelBox b)
-    {
-        var iw = Math.Min(a.Right, b.Right) - Math.Max(a.Left, b.Left);
-        var ih = Math.Min(a.Bottom, b.Bottom) - Math.Max(a.Top, b.Top);
-        if (iw <= 0 || ih <= 0)
-        {
-            return 0;
-        }
-
-        var inter = iw * ih;
-        var union = a.Area + b.Area - inter;
-        return union <= 0 ? 0 : inter / union;
-    }
-}
-
 /// <summary>
 /// The usual detection-evaluation matching: predictions in descending confidence each take the unmatched
 /// ground-truth box of the same class with the highest IoU, if that IoU reaches the threshold.

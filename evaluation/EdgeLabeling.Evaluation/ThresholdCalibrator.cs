@@ -6,16 +6,17 @@ namespace EdgeLabeling.Evaluation;
 public sealed record CalibrationImage(string Name, IReadOnlyList<PixelBox> Detections, IReadOnlyList<PixelBox> Truth);
 
 /// <summary>
-/// The thresholds routing uses: detections below <see cref="Low"/> are background; a detection of class c
+/// A band the calibrator scores (recommended, it becomes the routing thresholds of contracts' RoutingThresholds):
+/// detections below <see cref="Low"/> are background; a detection of class c
 /// with score in [Low, High(c)) makes the image uncertain (people); otherwise the image is auto-labeled.
 /// </summary>
-public sealed record RoutingThresholds(double Low, double High, IReadOnlyDictionary<int, double>? PerClassHigh = null, bool ReviewWhenNoDetections = true)
+public sealed record CalibrationBand(double Low, double High, IReadOnlyDictionary<int, double>? PerClassHigh = null, bool ReviewWhenNoDetections = true)
 {
     public double HighFor(int classId) => PerClassHigh is not null && PerClassHigh.TryGetValue(classId, out var t) ? t : High;
 }
 
 /// <summary>What a set of thresholds does to a validation set.</summary>
-public sealed record RoutingEvaluation(RoutingThresholds Thresholds, int Images, int ReviewImages, int AutoImages, DetectionCounts AutoCounts)
+public sealed record RoutingEvaluation(CalibrationBand Thresholds, int Images, int ReviewImages, int AutoImages, DetectionCounts AutoCounts)
 {
     public double HumanShare => Images == 0 ? 0 : (double)ReviewImages / Images;
     public double AutoPrecision => AutoCounts.Precision;
@@ -115,7 +116,7 @@ public sealed class ThresholdCalibrator
     public static IReadOnlyList<double> Grid(double from, double to, double step) =>
         Enumerable.Range(0, (int)Math.Round((to - from) / step) + 1).Select(i => Math.Round(from + (i * step), 4)).ToList();
 
-    public RoutingEvaluation Evaluate(RoutingThresholds t)
+    public RoutingEvaluation Evaluate(CalibrationBand t)
     {
         int review = 0, auto = 0;
         var counts = default(DetectionCounts);
@@ -173,9 +174,10 @@ public sealed class ThresholdCalibrator
         {
             RoutingEvaluation? bestForHigh = null;
             RoutingEvaluation? curvePoint = null;
-            foreach (var low in lows.Where(l => l <= high))
+            // Strictly below: a band with low == high is empty, which the routing rule (contracts RoutingThresholds) refuses.
+            foreach (var low in lows.Where(l => l < high))
             {
-                var e = Evaluate(new RoutingThresholds(low, high, null, _options.ReviewWhenNoDetections));
+                var e = Evaluate(new CalibrationBand(low, high, null, _options.ReviewWhenNoDetections));
                 if (Better(e, bestForHigh))
                 {
                     bestForHigh = e;
@@ -207,9 +209,9 @@ public sealed class ThresholdCalibrator
             // A class whose boxes never reach the target on their own is never auto-accepted (threshold 1.0):
             // any detection of it above the band's floor sends the image to people.
             var map = classes.ToDictionary(c => c.ClassId, c => c.High is { } h ? Math.Max(h, best.Thresholds.Low) : 1.0);
-            foreach (var low in lows.Where(l => l <= map.Values.Min()))
+            foreach (var low in lows.Where(l => l < map.Values.Min()))
             {
-                var e = Evaluate(new RoutingThresholds(low, best.Thresholds.High, map, _options.ReviewWhenNoDetections));
+                var e = Evaluate(new CalibrationBand(low, best.Thresholds.High, map, _options.ReviewWhenNoDetections));
                 if (Feasible(e) && Better(e, perClass))
                 {
                     perClass = e;

@@ -41,8 +41,7 @@ public sealed class YoloLabelOracle : IGroundTruthOracle
         {
             foreach (var file in Directory.EnumerateFiles(imagesDirectory))
             {
-                var ext = Path.GetExtension(file).ToLowerInvariant();
-                if (ext is ".jpg" or ".jpeg" or ".png")
+                if (ObjectKeyLayout.HasImageExtension(file))
                 {
                     var bytes = File.ReadAllBytes(file);
                     var stem = Path.GetFileNameWithoutExtension(file);

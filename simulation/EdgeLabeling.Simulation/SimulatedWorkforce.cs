@@ -235,8 +235,6 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
     /// <summary>Most characters Ground Truth accepts in one attribute of a line (input-data-limits).</summary>
     public const int MaxAttributeCharacters = 20_000;
 
-    private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png"];
-
     /// <summary>
     /// The documented input limits, checked over the whole manifest before anyone works: a line over
     /// 100,000 characters, an attribute over 20,000, an attribute name starting with '$' or an image that
@@ -287,9 +285,9 @@ public sealed class SimulatedWorkforce(IObjectStore store, IGroundTruthOracle or
             }
 
             if (line["source-ref"] is JsonValue sr && sr.TryGetValue(out string? sourceRef)
-                && !ImageExtensions.Any(e => sourceRef.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+                && !ObjectKeyLayout.HasImageExtension(sourceRef))
             {
-                throw new InvalidOperationException($"ClientError: input manifest line {number}: '{sourceRef}' is not a .jpg, .jpeg or .png image");
+                throw new InvalidOperationException($"ClientError: input manifest line {number}: '{sourceRef}' is not a {ObjectKeyLayout.ImageExtensionsText} image");
             }
         }
     }

@@ -93,7 +93,7 @@ public sealed class PipelineTests
 
             Assert.Equal(2, exit);
             var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            Assert.Contains($"images folder '{images}' has no .jpg/.jpeg/.png files", line, StringComparison.Ordinal);
+            Assert.Contains($"images folder '{images}' has no .jpg, .jpeg or .png files", line, StringComparison.Ordinal);
         }
         finally
         {

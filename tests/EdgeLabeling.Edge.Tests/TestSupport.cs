@@ -6,36 +6,6 @@ using EdgeLabeling.Routing;
 
 namespace EdgeLabeling.Edge.Tests;
 
-/// <summary>A temp folder deleted at the end of the test.</summary>
-public sealed class TempDir : IDisposable
-{
-    public TempDir()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edge-tests-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string Sub(string name)
-    {
-        var p = System.IO.Path.Combine(Path, name);
-        Directory.CreateDirectory(p);
-        return p;
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 /// <summary>
 /// Decides by file name prefix so tests control routing without a model: "review-" → human review,
 /// "audit-" → audit, "auto-" → auto-label, "dup-" → duplicate, "bad-" → quarantine.

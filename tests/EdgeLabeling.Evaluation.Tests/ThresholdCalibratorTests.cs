@@ -39,6 +39,29 @@ public class ThresholdCalibratorTests
         Assert.True(result.Global.HumanShare < 1.0);
     }
 
+    [Theory]
+    [InlineData(0.2, 1)]
+    [InlineData(0.2, 2)]
+    [InlineData(0.6, 3)]
+    public void Calibrate_Recommendations_ObeyTheRoutingRuleSoTheyCanBeDeployed(double fpScoreMax, int seed)
+    {
+        // False positives below every true score make "no band at all" (low == high) look ideal; the router, the
+        // component and cdk.json refuse such a band, so calibrate must never recommend one.
+        var result = new ThresholdCalibrator(Synthetic(300, seed, fpScoreMax), new CalibrationOptions { TargetPrecision = 0.9, MinAutoRecall = 0.8 }).Calibrate(["a", "b"]);
+
+        Assert.NotNull(result.Global);
+        foreach (var band in new[] { result.Global, result.PerClass }.OfType<RoutingEvaluation>().Select(e => e.Thresholds))
+        {
+            var routing = new RoutingThresholds
+            {
+                AutoAcceptThreshold = band.High,
+                UncertainLow = band.Low,
+                ClassThresholds = (band.PerClassHigh ?? new Dictionary<int, double>()).ToDictionary(kv => kv.Key == 0 ? "a" : "b", kv => kv.Value),
+            };
+            Assert.Empty(routing.Problems());
+        }
+    }
+
     [Fact]
     public void Calibrate_Recommendation_HasFewestReviewsAmongFeasibleGlobalThresholds()
     {
@@ -50,9 +73,9 @@ public class ThresholdCalibratorTests
         // Brute force over the same grid: nothing feasible sends fewer images to people.
         foreach (var high in ThresholdCalibrator.Grid(0.05, 0.99, 0.01))
         {
-            foreach (var low in ThresholdCalibrator.Grid(0.05, 0.95, 0.05).Where(l => l <= high))
+            foreach (var low in ThresholdCalibrator.Grid(0.05, 0.95, 0.05).Where(l => l < high))
             {
-                var e = calibrator.Evaluate(new RoutingThresholds(low, high));
+                var e = calibrator.Evaluate(new CalibrationBand(low, high));
                 var feasible = e.AutoBoxes >= options.MinSupportBoxes && e.AutoPrecision >= 0.9 && e.AutoRecall >= 0.8;
                 Assert.False(feasible && e.ReviewImages < best.ReviewImages, $"low {low} high {high} beats the recommendation");
             }
@@ -81,7 +104,7 @@ public class ThresholdCalibratorTests
     public void Evaluate_UncertainDetection_SendsImageToReview()
     {
         var img = new CalibrationImage("x", [new PixelBox(0, 0, 0, 10, 10, 0.4)], [new PixelBox(0, 0, 0, 10, 10, 1)]);
-        var e = new ThresholdCalibrator([img], new CalibrationOptions { TargetPrecision = 0.9 }).Evaluate(new RoutingThresholds(0.25, 0.5));
+        var e = new ThresholdCalibrator([img], new CalibrationOptions { TargetPrecision = 0.9 }).Evaluate(new CalibrationBand(0.25, 0.5));
         Assert.Equal(1, e.ReviewImages);
         Assert.Equal(0, e.AutoImages);
     }
@@ -91,7 +114,7 @@ public class ThresholdCalibratorTests
     {
         var img = new CalibrationImage("x", [new PixelBox(0, 0, 0, 10, 10, 0.1), new PixelBox(0, 50, 50, 10, 10, 0.9)],
             [new PixelBox(0, 0, 0, 10, 10, 1), new PixelBox(0, 50, 50, 10, 10, 1)]);
-        var e = new ThresholdCalibrator([img], new CalibrationOptions { TargetPrecision = 0.9 }).Evaluate(new RoutingThresholds(0.25, 0.5));
+        var e = new ThresholdCalibrator([img], new CalibrationOptions { TargetPrecision = 0.9 }).Evaluate(new CalibrationBand(0.25, 0.5));
         Assert.Equal(1, e.AutoImages);
         Assert.Equal(new DetectionCounts(1, 0, 1), e.AutoCounts);
     }
@@ -101,8 +124,8 @@ public class ThresholdCalibratorTests
     {
         var img = new CalibrationImage("x", [new PixelBox(1, 0, 0, 10, 10, 0.6)], [new PixelBox(1, 0, 0, 10, 10, 1)]);
         var calibrator = new ThresholdCalibrator([img], new CalibrationOptions { TargetPrecision = 0.9 });
-        Assert.Equal(1, calibrator.Evaluate(new RoutingThresholds(0.25, 0.5, new Dictionary<int, double> { [1] = 0.7 })).ReviewImages);
-        Assert.Equal(1, calibrator.Evaluate(new RoutingThresholds(0.25, 0.5, new Dictionary<int, double> { [0] = 0.7 })).AutoImages);
+        Assert.Equal(1, calibrator.Evaluate(new CalibrationBand(0.25, 0.5, new Dictionary<int, double> { [1] = 0.7 })).ReviewImages);
+        Assert.Equal(1, calibrator.Evaluate(new CalibrationBand(0.25, 0.5, new Dictionary<int, double> { [0] = 0.7 })).AutoImages);
     }
 
     [Theory]

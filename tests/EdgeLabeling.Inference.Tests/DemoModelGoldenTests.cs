@@ -19,7 +19,7 @@ public sealed class DemoModelGoldenTests(Xunit.Abstractions.ITestOutputHelper ou
 
     private static IEnumerable<string> SampleImages() =>
         Directory.EnumerateFiles(TestPaths.Sample("images"))
-            .Where(f => f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            .Where(ObjectKeyLayout.HasImageExtension)
             .Order(StringComparer.Ordinal);
 
     /// <summary>YOLO txt (class cx cy w h, normalized to the oriented image) → pixel boxes.</summary>

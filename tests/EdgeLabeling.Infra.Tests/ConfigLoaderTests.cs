@@ -229,7 +229,7 @@ public sealed class ConfigLoaderTests
 
         var ex = ParseFails("dev", env);
 
-        Assert.Contains("fleet.fleetRouting.classThresholds.nut (0.1)", ex.Message);
+        Assert.Contains("fleet.fleetRouting.classThresholds.nut: 0.1 must be above uncertainLow (0.2)", ex.Message);
     }
 
     [Fact]
@@ -251,7 +251,44 @@ public sealed class ConfigLoaderTests
 
         var ex = ParseFails("dev", env);
 
-        Assert.Contains("labelAttribute 'parts-ref'", ex.Message);
+        Assert.Contains("labelAttribute: label attribute name 'parts-ref' must not end with -ref or -metadata", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_LabelAttributeTooLongForItsJobAttributes_IsRejected()
+    {
+        // 127 characters passed the old synth-time check, but the merge Lambda refused it at start: "<name>-human" is 133.
+        var env = Dev();
+        env["labelAttribute"] = new string('a', 127);
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("is too long for the attribute derived from it", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(0.25, "routing.classThresholds.bolt: 0.25 must be above uncertainLow (0.25)")]
+    [InlineData(0, "routing.classThresholds.bolt: 0 is not in (0, 1]")]
+    public void Parse_ClassThresholdOnTheBandsEdgeOrZero_IsRejectedWithTheRoutersMessage(double threshold, string expected)
+    {
+        var env = Dev();
+        env["routing"]!["uncertainLow"] = 0.25;
+        env["routing"]!["classThresholds"] = new System.Text.Json.Nodes.JsonObject { ["bolt"] = threshold };
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void Parse_ClassNameThatCannotTravelOnTheCommandLine_IsRejected()
+    {
+        var env = Dev();
+        env["routing"]!["classThresholds"] = new System.Text.Json.Nodes.JsonObject { ["bolt,nut"] = 0.7 };
+
+        var ex = ParseFails("dev", env);
+
+        Assert.Contains("routing.classThresholds: class name 'bolt,nut' must not contain '=', ',' or a quote", ex.Message);
     }
 
     [Theory]

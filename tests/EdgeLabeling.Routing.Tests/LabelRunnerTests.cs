@@ -152,7 +152,7 @@ public sealed class LabelRunnerTests : IDisposable
     {
         PutStandardSet();
         var config = Path.Combine(_root, "routing.json");
-        File.WriteAllText(config, """{"uncertainLow": 0.4, "autoAcceptThreshold": 0.4, "noDetections": "auto-label", "labelAttributeName": "widgets", "duplicateDetection": false, "auditRate": 0}""");
+        File.WriteAllText(config, """{"uncertainLow": 0.39, "autoAcceptThreshold": 0.4, "noDetections": "auto-label", "labelAttributeName": "widgets", "duplicateDetection": false, "auditRate": 0}""");
 
         var summary = LabelRunner.Run(Request(config), Fake());
 

@@ -17,7 +17,8 @@ public class RoutingPolicyPropertyTests
     [Fact]
     public void Route_RaisingAutoAcceptThreshold_NeverTurnsReviewIntoAutoLabel()
     {
-        Gen.Select(GenBoxes, Gen.Double[0.25, 1], Gen.Double[0, 0.75], GenSha)
+        // Thresholds stay above the default uncertainLow (0.25): one equal to it is refused (RoutingThresholds).
+        Gen.Select(GenBoxes, Gen.Double[0.2501, 1], Gen.Double[0, 0.75], GenSha)
             .Sample((boxes, threshold, raise, sha) =>
             {
                 var higher = Math.Min(1, threshold + raise);
@@ -32,7 +33,7 @@ public class RoutingPolicyPropertyTests
     [Fact]
     public void Route_RaisingOneClassThreshold_NeverTurnsReviewIntoAutoLabel()
     {
-        Gen.Select(GenBoxes, Gen.Int[0, 2], Gen.Double[0.25, 1], Gen.Double[0, 0.75])
+        Gen.Select(GenBoxes, Gen.Int[0, 2], Gen.Double[0.2501, 1], Gen.Double[0, 0.75])
             .Sample((boxes, classId, threshold, raise) =>
             {
                 var name = Classes[classId];
@@ -46,7 +47,8 @@ public class RoutingPolicyPropertyTests
     [Fact]
     public void Route_AnyInput_KeepsOnlyBoxesAtOrAboveLowAndAtMostTheCap()
     {
-        Gen.Select(GenBox.Array[0, 30], Gen.Double[0, 0.5], Gen.Int[1, 10])
+        // uncertainLow stays below the default threshold (0.5), as the one threshold rule requires.
+        Gen.Select(GenBox.Array[0, 30], Gen.Double[0, 0.4999], Gen.Int[1, 10])
             .Sample((boxes, low, cap) =>
             {
                 var policy = new RoutingPolicy(new RoutingOptions { UncertainLow = low, MaxDetections = cap }, Classes);

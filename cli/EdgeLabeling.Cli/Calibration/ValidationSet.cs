@@ -7,8 +7,6 @@ namespace EdgeLabeling.Cli.Calibration;
 /// <summary>A folder of images with YOLO-format ground truth beside it, run through a detector.</summary>
 internal static class ValidationSet
 {
-    private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png"];
-
     public static IReadOnlyList<string> ImagesIn(string imagesDir)
     {
         if (!Directory.Exists(imagesDir))
@@ -17,12 +15,12 @@ internal static class ValidationSet
         }
 
         var files = Directory.EnumerateFiles(imagesDir)
-            .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .Where(ObjectKeyLayout.HasImageExtension)
             .OrderBy(f => f, StringComparer.Ordinal)
             .ToList();
         if (files.Count == 0)
         {
-            throw new CalibrationInputException($"images folder '{imagesDir}' has no .jpg/.jpeg/.png files");
+            throw new CalibrationInputException($"images folder '{imagesDir}' has no {ObjectKeyLayout.ImageExtensionsText} files");
         }
 
         return files;

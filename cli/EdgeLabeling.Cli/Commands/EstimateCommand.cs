@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeLabeling.Cli.Console;
-using EdgeLabeling.Cli.Estimation;
+using EdgeLabeling.Labeling.Estimation;
 using EdgeLabeling.Labeling.Batching;
 using EdgeLabeling.Routing;
 using Spectre.Console;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -14,25 +13,11 @@ using EdgeLabeling.Lambdas;
 using EdgeLabeling.Review.BuiltIn;
 using EdgeLabeling.Review.Tasks;
 using EdgeLabeling.Simulation;
+using EdgeLabeling.Simulation.LocalCloud;
 using EdgeLabeling.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeLabeling.Cli.Pipeline;
-
-/// <summary>
-/// A clock the cloud side shares (pending-item ages, SigV4 dates, the simulator's verification), moved
-/// forward to stand for the hours between the last upload and the batcher's age-based run.
-/// </summary>
-internal sealed class SimulatedClock : TimeProvider
-{
-    private long _offsetTicks;
-
-    public TimeSpan Offset => TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
-
-    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset;
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
-}
 
 /// <summary>One Ground Truth job of the run.</summary>
 internal sealed record JobReport(string Name, int Items, bool Adjustment, decimal ForecastUsd)
@@ -76,7 +61,7 @@ internal sealed class CloudStage : IAsyncDisposable
         _clock = clock;
         Options = options;
         Store = store;
-        _factory = new AwsEventFactory(options.Region, AccountId);
+        _factory = new AwsEventFactory(options.Region, AccountId, EdgeStage.ThingName);
     }
 
     public LabelingOptions Options { get; }
@@ -256,44 +241,11 @@ internal sealed class CloudStage : IAsyncDisposable
         created = [.. created.OrderBy(c => c.Time).ThenBy(c => c.Key, StringComparer.Ordinal)];
         var ingest = new IngestFunction(_services);
         var batch = new BatchFunction(_services);
-        int messages = 0, invocations = 0, redelivered = 0, deadLettered = 0;
-        foreach (var sqsEvent in _factory.SqsBatches(created))
+        var delivery = await new SqsEventSource(ingest.HandleAsync).DeliverAsync(_factory.SqsBatches(created), async messages =>
         {
-            var records = sqsEvent["Records"]!.AsArray();
-            messages += records.Count;
-            var toSend = sqsEvent;
-            for (var receive = 1; ; receive++)
-            {
-                invocations++;
-                var response = await InvokeAsync(ingest.HandleAsync, toSend).ConfigureAwait(false);
-                var failed = (response["batchItemFailures"] as JsonArray ?? []).Select(f => f?["itemIdentifier"]?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal);
-                if (failed.Count == 0)
-                {
-                    break;
-                }
-
-                // SQS makes a failed message visible again; after the queue's maxReceiveCount it goes to the DLQ.
-                if (receive >= 3)
-                {
-                    deadLettered += failed.Count;
-                    break;
-                }
-
-                redelivered += failed.Count;
-                var again = new JsonArray();
-                foreach (var m in toSend["Records"]!.AsArray().Where(m => failed.Contains(m!["messageId"]!.GetValue<string>())))
-                {
-                    var copy = m!.DeepClone().AsObject();
-                    copy["attributes"]!["ApproximateReceiveCount"] = (receive + 1).ToString(CultureInfo.InvariantCulture);
-                    again.Add(copy);
-                }
-
-                toSend = new JsonObject { ["Records"] = again };
-            }
-
             progress.Update($"{messages}/{created.Count} notifications ingested, {_jobs.Count} job(s)");
             await ScheduledBatchAsync(batch).ConfigureAwait(false);
-        }
+        }).ConfigureAwait(false);
 
         // Nothing more arrives: the schedule keeps firing until the oldest item is old enough to go anyway.
         _clock.Advance(Options.Batching.MaxAge + TimeSpan.FromMinutes(1));
@@ -302,12 +254,12 @@ internal sealed class CloudStage : IAsyncDisposable
             // One run makes at most MAX_JOBS_PER_RUN jobs; the next scheduled run makes the rest.
         }
 
-        return new IngestSummary(created.Count, messages, invocations, redelivered, deadLettered);
+        return new IngestSummary(created.Count, delivery.Messages, delivery.Invocations, delivery.Redelivered, delivery.DeadLettered);
     }
 
     private async Task<string> ScheduledBatchAsync(BatchFunction batch)
     {
-        var response = await InvokeAsync(batch.HandleAsync, _factory.ScheduledEvent(_clock.GetUtcNow())).ConfigureAwait(false);
+        var response = await LocalLambda.InvokeAsync(batch.HandleAsync, _factory.ScheduledEvent(_clock.GetUtcNow())).ConfigureAwait(false);
         var report = response.Deserialize(LabelingJsonContext.Default.BatchRunReport)
             ?? throw new PipelineStageException("batch", "the batch handler returned no report");
         if (report.Error is not null)
@@ -354,7 +306,7 @@ internal sealed class CloudStage : IAsyncDisposable
         while (_events.TryDequeue(out var json))
         {
             var change = JobStateChangeEvent.Parse(Encoding.UTF8.GetBytes(json));
-            var response = await InvokeAsync(merge.HandleAsync, new JsonObject { ["Records"] = new JsonArray(_factory.SqsMessage(json, _clock.GetUtcNow(), queue: "edgelabeling-merge")) }).ConfigureAwait(false);
+            var response = await LocalLambda.InvokeAsync(merge.HandleAsync, new JsonObject { ["Records"] = new JsonArray(_factory.SqsMessage(json, _clock.GetUtcNow(), queue: "edgelabeling-merge")) }).ConfigureAwait(false);
             if (response["batchItemFailures"] is JsonArray { Count: > 0 })
             {
                 throw new PipelineStageException("merge", $"the merge could not finish job {change.JobName} ({change.Status}); see the merge log lines above");
@@ -389,14 +341,6 @@ internal sealed class CloudStage : IAsyncDisposable
             FallbackCreationDate = _clock.GetUtcNow(),
         }, ct).ConfigureAwait(false);
         return (result.ManifestPath, result.CocoPath!, result.Report);
-    }
-
-    /// <summary>Invokes a handler the way the managed runtime does: the event as a UTF-8 JSON stream in, a stream out.</summary>
-    private static async Task<JsonObject> InvokeAsync(Func<Stream, Task<Stream>> handler, JsonObject payload)
-    {
-        using var input = new MemoryStream(Encoding.UTF8.GetBytes(payload.ToJsonString()));
-        await using var output = await handler(input).ConfigureAwait(false);
-        return await JsonNode.ParseAsync(output).ConfigureAwait(false) as JsonObject ?? [];
     }
 
     public async ValueTask DisposeAsync()

@@ -79,7 +79,7 @@ internal static class EdgeStage
             .ToList();
         if (files.Count == 0)
         {
-            throw new PipelineInputException($"images folder '{imagesDirectory}' has no .jpg/.jpeg/.png files");
+            throw new PipelineInputException($"images folder '{imagesDirectory}' has no {ObjectKeyLayout.ImageExtensionsText} files");
         }
 
         return files;
@@ -241,15 +241,6 @@ internal static class EdgeStage
             ["StatusIntervalSeconds"] = "1",
             ["RetryMaxBackoffSeconds"] = "2",
         };
-
-        // The component's own threshold settings override the routing file, so the routing section's values are passed as options too.
-        foreach (var (json, option) in new[] { ("autoAcceptThreshold", "AutoAcceptThreshold"), ("uncertainLow", "UncertainLow"), ("auditRate", "AuditRate") })
-        {
-            if (routing[json] is JsonValue v && v.TryGetValue(out double d))
-            {
-                settings[option] = d.ToString("R", CultureInfo.InvariantCulture);
-            }
-        }
 
         foreach (var (key, value) in config.Edge)
         {

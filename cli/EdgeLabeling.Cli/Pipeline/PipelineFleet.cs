@@ -7,6 +7,7 @@ using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling;
 using EdgeLabeling.Labeling.Fleet;
 using EdgeLabeling.Lambdas;
+using EdgeLabeling.Simulation.LocalCloud;
 using EdgeLabeling.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -32,7 +33,7 @@ internal static class PipelineFleet
             .AddSingleton(new FleetHeartbeatIngest(store, fleet, options, emf, TimeProvider.System))
             .BuildServiceProvider();
         var handler = new FleetHeartbeatFunction(services);
-        var factory = new AwsEventFactory(options.Region, CloudStage.AccountId);
+        var factory = new AwsEventFactory(options.Region, CloudStage.AccountId, EdgeStage.ThingName);
         await foreach (var o in store.ListAsync(incomingBucket, FleetKeys.StatusPrefix, ct).ConfigureAwait(false))
         {
             var bytes = await store.ReadBytesAsync(incomingBucket, o.Key, ct).ConfigureAwait(false) ?? [];

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.S3.Model;
-using EdgeLabeling.Cli.Estimation;
+using EdgeLabeling.Labeling.Estimation;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Inference;
 using EdgeLabeling.Labeling.Batching;

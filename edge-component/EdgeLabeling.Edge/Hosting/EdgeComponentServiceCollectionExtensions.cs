@@ -1,4 +1,5 @@
 using Amazon.Runtime;
+using EdgeLabeling.Contracts;
 using EdgeLabeling.Edge.Fleet;
 using EdgeLabeling.Edge.Intake;
 using EdgeLabeling.Edge.Queue;
@@ -125,26 +126,31 @@ public static class EdgeComponentServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Routing options: the optional JSON file, then the component's own settings on top.</summary>
+    /// <summary>Routing options: the optional JSON file, then those of the component's own settings that are set.</summary>
     public static RoutingOptions BuildRoutingOptions(EdgeOptions o)
     {
-        var baseOptions = string.IsNullOrEmpty(o.RoutingConfigPath) ? new RoutingOptions() : RoutingOptions.Load(o.RoutingConfigPath);
-        if (!string.IsNullOrWhiteSpace(o.ClassThresholds))
+        var file = string.IsNullOrEmpty(o.RoutingConfigPath) ? new RoutingOptions() : RoutingOptions.Load(o.RoutingConfigPath);
+        return (file with
         {
-            // The deployment's per-class thresholds (cdk.json routing.classThresholds) replace the file's as a whole.
-            baseOptions = baseOptions with { ClassThresholds = EdgeOptions.ParseClassThresholds(o.ClassThresholds) };
-        }
-
-        return (baseOptions with
-        {
-            AutoAcceptThreshold = o.AutoAcceptThreshold,
-            UncertainLow = o.UncertainLow,
-            AuditRate = o.AuditRate,
+            Thresholds = EffectiveThresholds(o, file.Thresholds),
+            AuditRate = o.AuditRate ?? file.AuditRate,
             DeviceName = o.ThingName,
             SourceBucket = o.Bucket,
             LabelAttributeName = o.LabelAttribute,
         }).Validate();
     }
+
+    /// <summary>
+    /// The routing file's thresholds with each option that is set on top; the deployment's per-class thresholds
+    /// (cdk.json routing.classThresholds) replace the file's as a whole. Throws <see cref="FormatException"/> for a
+    /// malformed <see cref="EdgeOptions.ClassThresholds"/>.
+    /// </summary>
+    public static RoutingThresholds EffectiveThresholds(EdgeOptions o, RoutingThresholds file) => file with
+    {
+        AutoAcceptThreshold = o.AutoAcceptThreshold ?? file.AutoAcceptThreshold,
+        UncertainLow = o.UncertainLow ?? file.UncertainLow,
+        ClassThresholds = string.IsNullOrWhiteSpace(o.ClassThresholds) ? file.ClassThresholds : RoutingThresholds.ParseClassThresholds(o.ClassThresholds),
+    };
 
     /// <summary>S3 settings from the component options.</summary>
     public static S3Settings BuildS3Settings(EdgeOptions o) => new()

@@ -1,3 +1,5 @@
+using EdgeLabeling.Contracts;
+
 namespace EdgeLabeling.Edge.Intake;
 
 /// <summary>
@@ -9,7 +11,6 @@ namespace EdgeLabeling.Edge.Intake;
 public sealed class InboxScanner(string directory, TimeSpan stableFor, TimeProvider? time = null)
 {
     private static readonly string[] TemporarySuffixes = [".tmp", ".part", ".partial", ".crdownload", ".swp"];
-    private static readonly string[] ImageSuffixes = [".jpg", ".jpeg", ".png"];
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<string, Observation> _seen = new(StringComparer.Ordinal);
@@ -39,8 +40,7 @@ public sealed class InboxScanner(string directory, TimeSpan stableFor, TimeProvi
         || TemporarySuffixes.Any(s => fileName.EndsWith(s, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>True for names of frames the component takes (.jpg, .jpeg, .png, any case).</summary>
-    public static bool IsImageName(string fileName) =>
-        ImageSuffixes.Any(s => fileName.EndsWith(s, StringComparison.OrdinalIgnoreCase));
+    public static bool IsImageName(string fileName) => ObjectKeyLayout.HasImageExtension(fileName);
 
     /// <summary>Scans once and returns the files ready to read, oldest name first.</summary>
     public IReadOnlyList<string> ScanReady()

@@ -45,7 +45,7 @@ public sealed class IntakeWorker(
         await Task.Yield();
         Directory.CreateDirectory(_o.InputDirectory);
         _scanner = new InboxScanner(_o.InputDirectory, TimeSpan.FromMilliseconds(_o.FileStableMilliseconds), time);
-        _scanner.Ignored += path => logger.LogWarning("Ignoring {File}: not a .jpg, .jpeg or .png frame", path);
+        _scanner.Ignored += path => logger.LogWarning("Ignoring {File}: not a {Formats} frame", path, ObjectKeyLayout.ImageExtensionsText);
         _scanner.Unreadable += (path, error) => logger.LogWarning(
             "Frame {File} cannot be read by this user ({Error}); it stays in the folder and is counted in status.json (unreadableFrames) until its permissions let the component read it",
             path, error);

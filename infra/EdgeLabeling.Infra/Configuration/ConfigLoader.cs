@@ -61,9 +61,6 @@ public static partial class ConfigLoader
     [GeneratedRegex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:workteam/private-crowd/[a-zA-Z0-9-]{1,63}$")]
     private static partial Regex WorkteamArnRegex();
 
-    [GeneratedRegex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$")]
-    private static partial Regex LabelAttributeRegex();
-
     [GeneratedRegex("^[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}$")]
     private static partial Regex SemverRegex();
 
@@ -167,17 +164,14 @@ public static partial class ConfigLoader
         Check(c.Lambda.MemoryMb is >= 128 and <= 10240, "lambda.memoryMb must be 128-10240");
         Check(c.Lambda.TimeoutSeconds is >= 1 and <= 900, "lambda.timeoutSeconds must be 1-900");
         Check(c.Lambda.MergeEphemeralStorageMb is >= 512 and <= 10240, "lambda.mergeEphemeralStorageMb must be 512-10240 (Lambda's /tmp range)");
-        Check(c.Routing.AutoAcceptThreshold is > 0 and <= 1, "routing.autoAcceptThreshold must be within (0, 1]");
-        Check(c.Routing.UncertainLow >= 0 && c.Routing.UncertainLow < c.Routing.AutoAcceptThreshold, "routing.uncertainLow must be >= 0 and below routing.autoAcceptThreshold");
+        // The one threshold rule of the router (RoutingThresholds), so synth refuses what the device would refuse.
+        foreach (var problem in c.Routing.Thresholds.Problems("routing."))
+        {
+            Check(false, problem);
+        }
+
         Check(c.Routing.AuditRate is >= 0 and <= 1, "routing.auditRate must be within [0, 1]");
         Check(c.Routing.TargetPrecision is > 0 and < 1, "routing.targetPrecision must be within (0, 1)");
-        foreach (var (name, threshold) in c.Routing.ClassThresholds)
-        {
-            Check(name.Length > 0 && !name.Contains('=', StringComparison.Ordinal) && !name.Contains(',', StringComparison.Ordinal) && !name.Contains('\'', StringComparison.Ordinal),
-                $"routing.classThresholds: class name '{name}' must be non-empty without '=', ',' or quotes");
-            Check(threshold is > 0 and <= 1, $"routing.classThresholds.{name} must be within (0, 1]");
-            Check(threshold > c.Routing.UncertainLow, $"routing.classThresholds.{name} ({threshold}) must be above routing.uncertainLow");
-        }
 
         Check(c.ProductionPrecision.WindowDays is >= 1 and <= 366, "productionPrecision.windowDays must be 1-366");
         Check(c.ProductionPrecision.MinAuditedBoxes >= 1, "productionPrecision.minAuditedBoxes must be at least 1");
@@ -192,8 +186,7 @@ public static partial class ConfigLoader
         Check(c.Budget.MonthlyUsd > 0, "budget.monthlyUsd must be positive");
         // The waiting alarm evaluates hourly periods; CloudWatch caps an alarm's window at 7 days.
         Check(c.Budget.MaxWaitingHours is >= 1 and <= 168, "budget.maxWaitingHours must be 1-168 (CloudWatch alarms look back at most 7 days)");
-        Check(LabelAttributeRegex().IsMatch(c.LabelAttribute) && !c.LabelAttribute.EndsWith("-metadata", StringComparison.Ordinal) && !c.LabelAttribute.EndsWith("-ref", StringComparison.Ordinal),
-            $"labelAttribute '{c.LabelAttribute}' must be 1-127 letters, digits or hyphens and not end in -metadata or -ref");
+        Check(LabelingConventions.DatasetAttributeProblem(c.LabelAttribute) is null, $"labelAttribute: {LabelingConventions.DatasetAttributeProblem(c.LabelAttribute)}");
         Check(c.CreateWorkteam || WorkteamArnRegex().IsMatch(c.Workteam), $"workteam '{c.Workteam}' must be 'create' or a private workteam ARN");
         Check(c.Labeling.Backend is LabelingBackendConfig.GroundTruth or LabelingBackendConfig.BuiltIn,
             $"labeling.backend '{c.Labeling.Backend}' must be '{LabelingBackendConfig.GroundTruth}' or '{LabelingBackendConfig.BuiltIn}'");
@@ -226,15 +219,12 @@ public static partial class ConfigLoader
         if (c.Fleet.FleetRouting is { } held)
         {
             Check(c.Fleet.FleetComponentVersion is not null, "fleet.fleetRouting keeps the thresholds of a fleet held on its version, so it needs fleet.fleetComponentVersion (remove it when promoting)");
-            Check(held.AutoAcceptThreshold is > 0 and <= 1, "fleet.fleetRouting.autoAcceptThreshold must be within (0, 1]");
-            Check(held.UncertainLow >= 0 && held.UncertainLow < held.AutoAcceptThreshold, "fleet.fleetRouting.uncertainLow must be >= 0 and below fleet.fleetRouting.autoAcceptThreshold");
-            foreach (var (name, threshold) in held.ClassThresholds)
+            foreach (var problem in held.Thresholds.Problems("fleet.fleetRouting."))
             {
-                Check(name.Length > 0 && !name.Contains('=', StringComparison.Ordinal) && !name.Contains(',', StringComparison.Ordinal) && !name.Contains('\'', StringComparison.Ordinal),
-                    $"fleet.fleetRouting.classThresholds: class name '{name}' must be non-empty without '=', ',' or quotes");
-                Check(threshold is > 0 and <= 1 && threshold > held.UncertainLow, $"fleet.fleetRouting.classThresholds.{name} ({threshold}) must be within (0, 1] and above fleet.fleetRouting.uncertainLow");
+                Check(false, problem);
             }
         }
+
         foreach (var (component, version) in c.Fleet.ExtraComponents)
         {
             Check(version.Length > 0, $"fleet.extraComponents['{component}'] needs a version");

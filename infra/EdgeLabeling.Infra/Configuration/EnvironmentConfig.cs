@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using EdgeLabeling.Contracts;
+
 namespace EdgeLabeling.Infra.Configuration;
 
 /// <summary>
@@ -125,6 +128,10 @@ public sealed record RoutingConfig
 
     /// <summary>Per-class auto-accept thresholds (class name → threshold; <c>edgelabel retune</c> writes them); other classes use <see cref="AutoAcceptThreshold"/>.</summary>
     public IReadOnlyDictionary<string, double> ClassThresholds { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+
+    /// <summary>The three threshold settings as the router's one type, validated by its one rule.</summary>
+    [JsonIgnore]
+    public RoutingThresholds Thresholds => new() { AutoAcceptThreshold = AutoAcceptThreshold, UncertainLow = UncertainLow, ClassThresholds = ClassThresholds };
 }
 
 /// <summary>Production precision the merge measures on audit images, and which classes get an alarm (cdk.json <c>productionPrecision</c>).</summary>
@@ -225,6 +232,9 @@ public sealed record FleetRoutingConfig
 
     /// <summary>Per-class thresholds of the previous model.</summary>
     public IReadOnlyDictionary<string, double> ClassThresholds { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+
+    /// <summary>The same values as the router's one type, so they are checked by its one rule.</summary>
+    public RoutingThresholds Thresholds => new() { AutoAcceptThreshold = AutoAcceptThreshold, UncertainLow = UncertainLow, ClassThresholds = ClassThresholds };
 }
 
 /// <summary>IoT job rollout, abort and timeout policy for a Greengrass deployment.</summary>

@@ -297,8 +297,7 @@ public sealed class EdgeFleetStack : Stack
             ["UncertainLow"] = uncertainLow.ToString(CultureInfo.InvariantCulture),
             ["AuditRate"] = config.Routing.AuditRate.ToString(CultureInfo.InvariantCulture),
             // "class=threshold,…" (EdgeOptions.ClassThresholds): every setting reaches the component on its command line.
-            ["ClassThresholds"] = string.Join(',', classThresholds.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-                .Select(kv => kv.Key + "=" + kv.Value.ToString(CultureInfo.InvariantCulture))),
+            ["ClassThresholds"] = new RoutingThresholds { AutoAcceptThreshold = autoAccept, UncertainLow = uncertainLow, ClassThresholds = classThresholds }.FormatClassThresholds(),
             ["LabelAttribute"] = config.LabelAttribute,
         });
 

@@ -160,8 +160,7 @@ public sealed record LabelingOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that cannot work.</summary>
     public void Validate()
     {
-        GroundTruthManifest.ValidateLabelAttributeName(LabelAttribute);
-        GroundTruthManifest.ValidateLabelAttributeName(LabelingConventions.HumanAttribute(LabelAttribute));
+        LabelingConventions.ValidateDatasetAttribute(LabelAttribute);
         Batching.Validate(Task.WorkersPerObject);
         Budget.Validate();
         try

@@ -14,7 +14,7 @@ public static class EdgeTestKit
 
     public static IReadOnlyList<string> SampleImages() =>
         Directory.Exists(SamplesImages)
-            ? Directory.GetFiles(SamplesImages).Where(f => f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".png", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList()
+            ? Directory.GetFiles(SamplesImages).Where(ObjectKeyLayout.HasImageExtension).Order(StringComparer.Ordinal).ToList()
             : throw new InvalidOperationException($"no sample images in {SamplesImages} (run the demo-model script)");
 
     /// <summary>

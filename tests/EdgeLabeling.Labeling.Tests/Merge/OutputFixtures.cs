@@ -57,23 +57,3 @@ internal static class OutputFixtures
     public static byte[] Event(string status, string job = Job) =>
         Encoding.UTF8.GetBytes(JobStateChangeEvent.Create($"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{job}", status, new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero)).ToJson());
 }
-
-/// <summary>A scratch folder deleted at the end of a test.</summary>
-internal sealed class TempDir : IDisposable
-{
-    public TempDir() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgelabel-test-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp folder is harmless.
-        }
-    }
-}

@@ -75,7 +75,7 @@ public sealed class SimulatorIntegrationTests
     public async Task MergeFunction_SimulatedJobOutputInRadosgw_WritesDatasetThereAndSettlesItems()
     {
         await using var bucket = await RadosgwBucket.CreateAsync("h6-sim");
-        using var work = new Merge.TempDir();
+        using var work = new TempDir();
         var truth = new Dictionary<string, IReadOnlyList<PixelBox>>();
         var events = new List<string>();
         await using var sim = new GroundTruthSimulator(
@@ -183,7 +183,7 @@ public sealed class SimulatorIntegrationTests
     public async Task MergeFunction_StoppedJobWithLateOutput_RetriesThenKeepsWhatWasLabeled()
     {
         await using var bucket = await RadosgwBucket.CreateAsync("i9-stop");
-        using var work = new Merge.TempDir();
+        using var work = new TempDir();
         var truth = new Dictionary<string, IReadOnlyList<PixelBox>>();
         var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var sim = new GroundTruthSimulator(

@@ -9,25 +9,6 @@ using EdgeLabeling.Labeling.SageMaker;
 
 namespace EdgeLabeling.Labeling.Tests.Support;
 
-/// <summary>A temporary folder removed after the test.</summary>
-public sealed class TempDir : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("edgelabel-labeling-").FullName;
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 /// <summary>A clock the test moves by hand.</summary>
 public sealed class ManualTime(DateTimeOffset start) : TimeProvider
 {

@@ -10,24 +10,6 @@ using EdgeLabeling.Storage;
 
 namespace EdgeLabeling.Review.Tests.Support;
 
-public sealed class TempDir : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("edgelabel-review-").FullName;
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 /// <summary>A clock tests move by hand.</summary>
 public sealed class ManualClock(DateTimeOffset start) : TimeProvider
 {

@@ -1,9 +1,9 @@
 using EdgeLabeling.Labeling.Batching;
 
-namespace EdgeLabeling.Cli.Estimation;
+namespace EdgeLabeling.Labeling.Estimation;
 
 /// <summary>What the estimate is asked about; every assumption is an input with a stated default.</summary>
-internal sealed record EstimateInput
+public sealed record EstimateInput
 {
     public required long Images { get; init; }
 
@@ -53,9 +53,9 @@ internal sealed record EstimateInput
     }
 }
 
-internal sealed record Scenario(string Name, long ObjectsToPeople, decimal GroundTruthUsd, double LabelerHours, double CalendarDays, long UploadBytes, int Jobs, IReadOnlyList<int> JobSizes);
+public sealed record Scenario(string Name, long ObjectsToPeople, decimal GroundTruthUsd, double LabelerHours, double CalendarDays, long UploadBytes, int Jobs, IReadOnlyList<int> JobSizes);
 
-internal sealed record Estimate(EstimateInput Input, int JobSizeCap, Scenario EdgeLabeling, Scenario AllByHand)
+public sealed record Estimate(EstimateInput Input, int JobSizeCap, Scenario EdgeLabeling, Scenario AllByHand)
 {
     public decimal SavedUsd => AllByHand.GroundTruthUsd - EdgeLabeling.GroundTruthUsd;
     public double SavedHours => AllByHand.LabelerHours - EdgeLabeling.LabelerHours;
@@ -66,7 +66,7 @@ internal sealed record Estimate(EstimateInput Input, int JobSizeCap, Scenario Ed
 /// EdgeLabeling (only uncertain images go to people, as pre-labels to adjust) against labeling every
 /// image by hand. Prices use the same <see cref="CostForecaster"/> the batcher uses to guard the budget.
 /// </summary>
-internal static class LabelingEstimator
+public static class LabelingEstimator
 {
     /// <summary>Working days a month assumed when spreading a backlog over months.</summary>
     public const double WorkingDaysPerMonth = 21;

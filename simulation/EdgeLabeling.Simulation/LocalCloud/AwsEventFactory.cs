@@ -4,10 +4,10 @@ using System.Text;
 using System.Text.Json.Nodes;
 using EdgeLabeling.Labeling.Events;
 
-namespace EdgeLabeling.Cli.Pipeline;
+namespace EdgeLabeling.Simulation.LocalCloud;
 
 /// <summary>An object that landed in the incoming bucket, as the S3 notification describes it.</summary>
-internal sealed record CreatedObject(string Bucket, string Key, long Size, string ETag, DateTimeOffset Time);
+public sealed record CreatedObject(string Bucket, string Key, long Size, string ETag, DateTimeOffset Time);
 
 /// <summary>
 /// Builds the event payloads AWS would hand the Lambdas, field for field: S3 <c>ObjectCreated:Put</c>
@@ -15,7 +15,10 @@ internal sealed record CreatedObject(string Bucket, string Key, long Size, strin
 /// events for the batcher. Built as plain JSON rather than from the handlers' own DTOs so that a field the
 /// handlers misread would show up here instead of being agreed on by both sides.
 /// </summary>
-internal sealed class AwsEventFactory(string region, string accountId)
+/// <param name="region">Region of the queue, bucket and rule ARNs.</param>
+/// <param name="accountId">Account of the ARNs.</param>
+/// <param name="uploaderThingName">IoT thing whose role credentials made the Put (the notification's principal).</param>
+public sealed class AwsEventFactory(string region, string accountId, string uploaderThingName = "edge-device")
 {
     private long _sequence = 0x0055AED6DCD90281;
 
@@ -75,7 +78,7 @@ internal sealed class AwsEventFactory(string region, string accountId)
                 ["awsRegion"] = region,
                 ["eventTime"] = o.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
                 ["eventName"] = "ObjectCreated:Put",
-                ["userIdentity"] = new JsonObject { ["principalId"] = "AWS:AROAEDGEDEVICEROLE:" + EdgeStage.ThingName },
+                ["userIdentity"] = new JsonObject { ["principalId"] = "AWS:AROAEDGEDEVICEROLE:" + uploaderThingName },
                 ["requestParameters"] = new JsonObject { ["sourceIPAddress"] = "198.51.100.23" },
                 ["responseElements"] = new JsonObject
                 {
