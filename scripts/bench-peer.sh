@@ -15,8 +15,9 @@ log() { echo "[bench-peer $(date -u +%T)] $*" >&2; }
 work="$(mktemp -d -t edgelabel-peer.XXXXXX)"
 [[ "${EDGELABEL_BENCH_KEEP:-0}" == 1 ]] || trap 'rm -rf "$work"' EXIT
 
+# --ignore-scripts: onnxruntime-node bundles its CPU binaries; its install script only fetches optional CUDA files.
 log "node peer: npm ci (pinned sharp + onnxruntime-node)"
-(cd benchmarks/node-peer && npm ci --no-audit --no-fund --silent >&2)
+(cd benchmarks/node-peer && npm ci --ignore-scripts --no-audit --no-fund --silent >&2)
 log "building edgelabel (JIT) and publishing it ReadyToRun"
 dotnet build cli/EdgeLabeling.Cli/EdgeLabeling.Cli.csproj -c Release -v q -nologo >&2
 dotnet publish cli/EdgeLabeling.Cli/EdgeLabeling.Cli.csproj -c Release -r linux-x64 --self-contained false \
