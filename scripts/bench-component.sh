@@ -19,7 +19,7 @@ cleanup() { [[ -z "$pid" ]] || kill "$pid" 2>/dev/null || true; rm -rf "$work"; 
 trap cleanup EXIT
 
 log "packaging the component (framework-dependent, linux-x64)"
-scripts/package-component.sh 0.0.0-bench --rid linux-x64 --framework-dependent --out "$work/pkg" >&2
+scripts/package-component.sh 0.0.1 --rid linux-x64 --framework-dependent --out "$work/pkg" >&2
 mkdir -p "$work/component"
 (cd "$work/component" && unzip -q "$work/pkg/edgelabeling-component-linux-x64.zip")
 model="$(ls "$work/component/model/"*.onnx | head -1)"
