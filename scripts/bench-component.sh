@@ -4,7 +4,8 @@
 # land in its inbox until the last one has been decided and committed to its outbox (the inbox is empty), next to
 # session.Run alone on the same model and cores (benchmarks inference-paired, same ONNX Runtime options) measured in
 # the same run. The frames are distinct 320x320 scenes (no near-duplicates, so every frame pays for inference).
-# The component's S3 endpoint is a closed local port: uploads are not part of "decided" and fail fast here.
+# The component's S3 endpoint is a closed local port: uploads are not part of "decided" and fail fast here. The frames
+# are renamed into the inbox (whole at once), so the component is told not to wait for files to settle.
 # Usage: scripts/bench-component.sh [ROUNDS] [COUNT]   (defaults 3 and 400)
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,7 @@ for ((r = 1; r <= rounds; r++)); do
   AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench dotnet "$work/component/edgelabeling-component.dll" \
     --ThingName bench-device --InputDirectory "$inbox" --WorkDirectory "$state" --ModelPath "$model" \
     --Bucket edgelabel-bench --S3Endpoint http://127.0.0.1:9 --Region us-east-1 --PollMilliseconds 50 \
-    --HeartbeatIntervalSeconds 0 > "$work/component-$r.log" 2>&1 &
+    --HeartbeatIntervalSeconds 0 --FileStableMilliseconds 0 > "$work/component-$r.log" 2>&1 &
   pid=$!
   # Ready when it has written its first status file (model loaded, workers started).
   for _ in $(seq 600); do [[ -f "$state/status.json" ]] && break; kill -0 "$pid" 2>/dev/null || { tail -20 "$work/component-$r.log" >&2; exit 1; }; sleep 0.1; done
@@ -54,7 +55,8 @@ for ((r = 1; r <= rounds; r++)); do
   t1="$(date +%s.%N)"
   cpu1="$(cpu_ticks "$pid")"
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
-  decided="$(grep -c 'Frame .* -> \|is a duplicate' "$work/component-$r.log" || true)"
+  # The component logs JSON lines; each decided frame logs one "Frame <name> -> ..." or "... is a duplicate" message.
+  decided="$(grep -c '"Message":"Frame frame-' "$work/component-$r.log" || true)"
   awk -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" -v hz="$tick" -v n="$count" -v d="$decided" \
     'BEGIN {printf "%d\t%.3f\t%.3f\t%d\n", n, t1 - t0, (c1 - c0) / hz, d}' >> "$work/rounds.tsv"
   log "round $r: $(tail -1 "$work/rounds.tsv" | awk '{printf "%.2f s wall, %.2f s CPU, %d frames logged as decided", $2, $3, $4}'); load $(cut -d' ' -f1 /proc/loadavg)"
