@@ -2,8 +2,8 @@
 # Component throughput: frames/s through the packaged edge component (scripts/package-component.sh, framework-dependent
 # linux-x64 ZIP, unzipped and started as Greengrass would, with its packaged demo model), from the moment COUNT frames
 # land in its inbox until the last one has been decided and committed to its outbox (the inbox is empty), next to
-# session.Run alone on the same model and cores (benchmarks inference-paired, same ONNX Runtime options) measured in
-# the same run. The frames are distinct 320x320 scenes (no near-duplicates, so every frame pays for inference).
+# session.Run alone on the same model and cores (benchmarks inference-paired, same ONNX Runtime options), one paired
+# round right after each component round, so both see the same load. The frames are distinct 320x320 scenes (no near-duplicates, so every frame pays for inference).
 # The component's S3 endpoint is a closed local port: uploads are not part of "decided" and fail fast here. The frames
 # are renamed into the inbox (whole at once), so the component is told not to wait for files to settle.
 # Usage: scripts/bench-component.sh [ROUNDS] [COUNT]   (defaults 3 and 400)
@@ -27,6 +27,11 @@ model="$(ls "$work/component/model/"*.onnx | head -1)"
 (cd benchmarks/node-peer && npm ci --ignore-scripts --no-audit --no-fund --silent >&2)
 node benchmarks/node-peer/make-inputs.js "$work/frames" --count "$count" --dup-every 0
 
+log "building the session-only baseline (benchmarks)"
+dotnet build benchmarks/EdgeLabeling.Benchmarks -c Release -v q -nologo >&2
+: > "$work/session.tsv"
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 tick="$(getconf CLK_TCK)"
 log "machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -59,26 +64,27 @@ for ((r = 1; r <= rounds; r++)); do
   decided="$(grep -c '"Message":"Frame frame-' "$work/component-$r.log" || true)"
   awk -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" -v hz="$tick" -v n="$count" -v d="$decided" \
     'BEGIN {printf "%d\t%.3f\t%.3f\t%d\n", n, t1 - t0, (c1 - c0) / hz, d}' >> "$work/rounds.tsv"
+  # The baseline right after, under the same load: one paired round of session.Run alone on the same model.
+  dotnet run -c Release --no-build --project benchmarks/EdgeLabeling.Benchmarks -- inference-paired 1 > "$work/paired-$r.txt"
+  awk -F'|' -v m="$(basename "$model")" 'index($2, m) {gsub(/ /, "", $3); split($8, c, "/"); gsub(/ /, "", c[1]); print $3 "\t" c[1]}' "$work/paired-$r.txt" | head -1 >> "$work/session.tsv"
   log "round $r: $(tail -1 "$work/rounds.tsv" | awk '{printf "%.2f s wall, %.2f s CPU, %d frames logged as decided", $2, $3, $4}'); load $(cut -d' ' -f1 /proc/loadavg)"
 done
 
-log "session.Run alone on the same model (benchmarks inference-paired, 3 rounds)"
-dotnet run -c Release --project benchmarks/EdgeLabeling.Benchmarks -v q -- inference-paired 3 > "$work/paired.txt"
-session="$(awk -F'|' -v m="$(basename "$model")" 'index($2, m) {gsub(/ /, "", $3); print $3}' "$work/paired.txt" | head -1)"
-[[ -n "$session" ]] || { cat "$work/paired.txt" >&2; log "no session-only figure for $(basename "$model")"; exit 1; }
+[[ -s "$work/session.tsv" ]] || { cat "$work/paired-1.txt" >&2; log "no session-only figure for $(basename "$model")"; exit 1; }
+session="$(cut -f1 "$work/session.tsv" | median)"
+session_cpu="$(cut -f2 "$work/session.tsv" | median)"
 log "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 wall="$(cut -f2 "$work/rounds.tsv" | median)"
 cpu="$(cut -f3 "$work/rounds.tsv" | median)"
 echo
 echo "| what ($(basename "$model"), $(nproc) cores) | frames/s | CPU ms/frame | vs session.Run alone |"
 echo "|---|---:|---:|---:|"
-awk -v s="$session" 'BEGIN {printf "| session.Run alone (baseline, median of 3 paired rounds) | %.1f | | 1.00 |\n", s}'
+awk -v s="$session" -v c="$session_cpu" -v r="$rounds" 'BEGIN {printf "| session.Run alone (baseline, median of %d rounds, each right after a component round) | %.1f | %.1f | 1.00 |\n", r, s, c}'
 awk -v w="$wall" -v c="$cpu" -v n="$count" -v s="$session" -v r="$rounds" \
   'BEGIN {printf "| packaged component, inbox -> decided (%d frames, median of %d) | %.1f | %.1f | %.2f |\n", n, r, n / w, 1000 * c / n, (n / w) / s}'
 echo
 echo "rounds (frames, wall s, CPU s, frames logged as decided):"
 cat "$work/rounds.tsv"
-echo
-cat "$work/paired.txt"
+echo "session.Run alone per round (img/s, CPU ms/img):"
+cat "$work/session.tsv"
