@@ -149,6 +149,7 @@ public sealed partial class OnnxDetector : IDetector
     private readonly List<Candidate> _candidates = [];
     private readonly List<Candidate> _kept = [];
     private readonly Lock _runLock = new();
+    private long _runCount;
 
     /// <summary>Loads the model and prepares buffers.</summary>
     /// <exception cref="ModelLoadException">The file is missing, not ONNX, has no supported layout, or its labels do not fit.</exception>
@@ -205,6 +206,9 @@ public sealed partial class OnnxDetector : IDetector
     /// <inheritdoc />
     public DetectorInfo Info { get; }
 
+    /// <summary>Model runs so far (each <see cref="Run"/> and <see cref="Detect"/>): shows which frames paid for inference.</summary>
+    public long RunCount => Interlocked.Read(ref _runCount);
+
     /// <summary>The model's image input (name, layout, size).</summary>
     public InputSpec Input => _inputSpec;
 
@@ -252,6 +256,7 @@ public sealed partial class OnnxDetector : IDetector
         lock (_runLock)
         {
             _session.Run(_runOptions, _inputNames, [input.Value], _outputNames, _outputValues);
+            Interlocked.Increment(ref _runCount);
             input.IsFilled = false;
             _candidates.Clear();
             _decoder.Decode(_outputBuffers, _options.ScoreFloor, _candidates);

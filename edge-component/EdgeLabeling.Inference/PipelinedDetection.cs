@@ -47,12 +47,13 @@ public static class PipelinedDetection
     /// <param name="detector">The detector; no other caller may use it during the enumeration.</param>
     /// <param name="items">Items in processing order (enumerated on a background thread).</param>
     /// <param name="decode">
-    /// Decodes one item (called on the background thread). Throwing <see cref="ImageRejectedException"/> yields a
-    /// rejected result; any other exception ends the enumeration with that exception.
+    /// Decodes one item (called on the background thread, in input order). Throwing <see cref="ImageRejectedException"/>
+    /// yields a rejected result; answering null skips the model for that item (a result with no image, no boxes and no
+    /// rejection, in its place); any other exception ends the enumeration with that exception.
     /// </param>
     /// <param name="cancellationToken">Stops decoding ahead and ends the enumeration.</param>
     public static async IAsyncEnumerable<PipelinedResult<T>> RunAsync<T>(OnnxDetector detector, IEnumerable<T> items,
-        Func<T, DecodedImage> decode, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        Func<T, DecodedImage?> decode, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(detector);
         ArgumentNullException.ThrowIfNull(items);
@@ -132,7 +133,7 @@ public static class PipelinedDetection
         }
     }
 
-    private static void Produce<T>(OnnxDetector detector, IEnumerable<T> items, Func<T, DecodedImage> decode,
+    private static void Produce<T>(OnnxDetector detector, IEnumerable<T> items, Func<T, DecodedImage?> decode,
         ChannelReader<DetectorInput> free, ChannelWriter<Prepared<T>> ready, CancellationToken token)
     {
         try
@@ -146,12 +147,15 @@ public static class PipelinedDetection
                 try
                 {
                     image = decode(item);
-                    while (!free.TryRead(out input))
+                    if (image is not null)
                     {
-                        free.WaitToReadAsync(token).AsTask().GetAwaiter().GetResult();
-                    }
+                        while (!free.TryRead(out input))
+                        {
+                            free.WaitToReadAsync(token).AsTask().GetAwaiter().GetResult();
+                        }
 
-                    detector.Prepare(image, input);
+                        detector.Prepare(image, input);
+                    }
                 }
                 catch (ImageRejectedException ex)
                 {

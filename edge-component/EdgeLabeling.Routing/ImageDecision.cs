@@ -61,6 +61,8 @@ public interface IImageLabeler
     /// <summary>
     /// Forgets a decision the caller could not keep (the queue refused the frame): a frame taken again later
     /// must not be found a near-duplicate of itself. This default remembers nothing, so forgets nothing.
+    /// The real labeler's pipeline checks a few frames ahead for duplicates (so that they skip inference): end the
+    /// enumeration after abandoning a decision, as the intake worker does, and the frames checked ahead are forgotten too.
     /// </summary>
     void Abandon(ImageDecision decision)
     {

@@ -47,6 +47,21 @@ public sealed class PreparedImage : IDisposable
     /// <summary>Human-readable detail of the rejection.</summary>
     public string? RejectMessage { get; }
 
+    /// <summary>True once the duplicate check has run for this frame (<see cref="ImageLabeler.CheckDuplicate"/>).</summary>
+    internal bool DuplicateChecked { get; private set; }
+
+    /// <summary>The kept frame this one duplicates, when the check found one.</summary>
+    internal string? DuplicateOf { get; private set; }
+
+    /// <summary>The check found a kept frame this one duplicates: it needs no inference.</summary>
+    internal bool IsDuplicate => DuplicateOf is not null;
+
+    internal void SetDuplicateCheck(string? duplicateOf)
+    {
+        DuplicateChecked = true;
+        DuplicateOf = duplicateOf;
+    }
+
     /// <summary>Hands the decoded pixels (and their disposal) to the caller; null when rejected or already taken.</summary>
     public DecodedImage? TakeImage()
     {
@@ -149,6 +164,25 @@ public sealed class ImageLabeler : IImageLabeler
         }
     }
 
+    /// <summary>
+    /// Runs the duplicate check of <see cref="Complete(PreparedImage)"/> now, so that a near-duplicate can skip
+    /// inference (<see cref="ImagePipeline"/> calls it on its decode thread, in input order, before the model sees
+    /// the frame); <see cref="Complete(PreparedImage)"/> then uses this answer instead of checking again. A frame that
+    /// is not a duplicate is remembered from this moment on. A rejected frame is never checked (it is quarantined,
+    /// as in <see cref="Complete(PreparedImage)"/>). Same ordering rule as Complete: one thread, input order.
+    /// </summary>
+    /// <returns>True when the frame is a near-duplicate of a kept one.</returns>
+    internal bool CheckDuplicate(PreparedImage prepared)
+    {
+        if (prepared.RejectReason is not null || prepared.Size is null || prepared.DuplicateChecked)
+        {
+            return prepared.IsDuplicate;
+        }
+
+        prepared.SetDuplicateCheck(Policy.FindDuplicate(prepared.Input.Camera, prepared.Input.CaptureTime, prepared.PerceptualHash, prepared.Sha256));
+        return prepared.IsDuplicate;
+    }
+
     /// <summary>Duplicate check, inference and routing for a prepared frame; disposes its pixels.</summary>
     public ImageDecision Complete(PreparedImage prepared)
     {
@@ -171,12 +205,15 @@ public sealed class ImageLabeler : IImageLabeler
 
     private ImageDecision Decide(PreparedImage prepared, Func<IReadOnlyList<PixelBox>>? detect)
     {
-        if (prepared.RejectReason is not null || prepared.Size is not { } size || detect is null)
+        // A duplicate found ahead (CheckDuplicate) needs neither pixels nor detections.
+        if (prepared.RejectReason is not null || prepared.Size is not { } size || (detect is null && !prepared.IsDuplicate))
         {
             return Decision(prepared, null, RoutingOutcome.Quarantine, prepared.RejectReason ?? DecodeFailedReason, [], prepared.RejectMessage);
         }
 
-        var duplicateOf = Policy.FindDuplicate(prepared.Input.Camera, prepared.Input.CaptureTime, prepared.PerceptualHash, prepared.Sha256);
+        var duplicateOf = prepared.DuplicateChecked
+            ? prepared.DuplicateOf
+            : Policy.FindDuplicate(prepared.Input.Camera, prepared.Input.CaptureTime, prepared.PerceptualHash, prepared.Sha256);
         if (duplicateOf is not null)
         {
             return Decision(prepared, size, RoutingOutcome.Duplicate, RoutingReasons.DuplicateOf(duplicateOf), [], null);
@@ -186,7 +223,7 @@ public sealed class ImageLabeler : IImageLabeler
         RouteResult route;
         try
         {
-            detections = detect();
+            detections = detect!();
             route = Policy.Route(prepared.Sha256, detections);
         }
         catch (ImageRejectedException ex)

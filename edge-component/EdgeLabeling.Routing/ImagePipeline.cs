@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using EdgeLabeling.Inference;
 
 namespace EdgeLabeling.Routing;
@@ -11,7 +12,8 @@ public readonly record struct PipelineDecision<T>(T Item, ImageDecision? Decisio
 /// hashing and decoding run ahead on pool threads (bounded read-ahead), an <see cref="OnnxDetector"/> letterboxes
 /// the next frame while the model runs on the current one (<see cref="PipelinedDetection"/>), and the duplicate
 /// check and routing consume strictly in input order — so decisions are the same whatever the thread count, and
-/// the same as deciding one frame after the other.
+/// the same as deciding one frame after the other. With a model, the duplicate check runs just before a frame would
+/// be letterboxed, so near-duplicates skip inference.
 /// </summary>
 public static class ImagePipeline
 {
@@ -34,19 +36,9 @@ public static class ImagePipeline
         var prepared = ReadAhead(labeler, items, read, decodeThreads, cancellationToken);
         if (labeler.DetectorInstance is OnnxDetector onnx)
         {
-            // Frames that turn out to be duplicates are inferred anyway on this path: the duplicate check must
-            // run in order, after the pipeline has already started on them. Decisions are the same.
-            var results = PipelinedDetection.RunAsync(onnx, prepared, TakeDecoded, cancellationToken).ToBlockingEnumerable(cancellationToken);
-            foreach (var r in results)
+            foreach (var decision in DecideWithModel(labeler, onnx, prepared, cancellationToken))
             {
-                var (item, image) = r.Item;
-                if (image is null)
-                {
-                    yield return new PipelineDecision<T>(item, null);
-                    continue;
-                }
-
-                yield return new PipelineDecision<T>(item, r.Rejection is null ? labeler.Complete(image, r.Boxes) : labeler.Complete(image));
+                yield return decision;
             }
 
             yield break;
@@ -67,12 +59,82 @@ public static class ImagePipeline
         }
     }
 
-    // A frame that was not read goes through the model pipeline as a rejection (no input is prepared for it),
-    // so it keeps its place in the order; the caller sees it as a null decision.
-    private static DecodedImage TakeDecoded<T>((T Item, PreparedImage? Image) p) =>
-        p.Image is null
-            ? throw new ImageRejectedException("not-read", "the frame could not be read")
-            : p.Image.TakeImage() ?? throw new ImageRejectedException(p.Image.RejectReason ?? ImageLabeler.DecodeFailedReason, p.Image.RejectMessage ?? "the image was not decoded");
+    /// <summary>
+    /// The model path: <see cref="PipelinedDetection"/> letterboxes frame k+1 while the model runs on frame k. The
+    /// duplicate check runs on its decode thread, in input order, before a frame is letterboxed, so a near-duplicate
+    /// never reaches the model; the decisions are those of <see cref="ImageLabeler.Complete(PreparedImage)"/> one frame
+    /// after the other, because that check sees the frames in the same order with the same remembered frames.
+    /// Checking ahead remembers up to a few frames before their decisions are handed out: when the enumeration ends
+    /// early (the caller stopped, e.g. after <see cref="ImageLabeler.Abandon"/>, or an error), the frames remembered
+    /// but never handed out are forgotten again, so taking them again later finds what deciding them in order would.
+    /// </summary>
+    private static IEnumerable<PipelineDecision<T>> DecideWithModel<T>(ImageLabeler labeler, OnnxDetector onnx,
+        IEnumerable<(T Item, PreparedImage? Image)> prepared, CancellationToken cancellationToken)
+    {
+        // Frames the decode thread remembered as new, in input order; the consumer takes each off as it hands it out.
+        var rememberedAhead = new ConcurrentQueue<PreparedImage>();
+        var handedOut = 0;
+        try
+        {
+            var results = PipelinedDetection.RunAsync(onnx, prepared, p => TakeForModel(labeler, p, rememberedAhead), cancellationToken)
+                .ToBlockingEnumerable(cancellationToken);
+            foreach (var r in results)
+            {
+                var (item, image) = r.Item;
+                if (image is null)
+                {
+                    yield return new PipelineDecision<T>(item, null);
+                    continue;
+                }
+
+                if (image.DuplicateChecked && !image.IsDuplicate)
+                {
+                    handedOut++;
+                    if (r.Rejection is not null)
+                    {
+                        // Letterboxing refused a frame already remembered: one decided alone would never have been.
+                        labeler.Policy.ForgetFrame(image.Input.Camera, image.Sha256);
+                    }
+                }
+
+                // Skipped frames (duplicates) and rejected ones are decided from the frame alone; the rest from the model's boxes.
+                var decision = r.Rejection is null && !image.IsDuplicate ? labeler.Complete(image, r.Boxes) : labeler.Complete(image);
+                yield return new PipelineDecision<T>(item, decision);
+            }
+        }
+        finally
+        {
+            // The pipeline has stopped (its producer is awaited when the results end): nothing is added any more.
+            foreach (var frame in rememberedAhead.Skip(handedOut))
+            {
+                labeler.Policy.ForgetFrame(frame.Input.Camera, frame.Sha256);
+            }
+        }
+    }
+
+    // Runs on the pipeline's decode thread, in input order. A frame that was not read goes through the model pipeline
+    // as a rejection (no input is prepared for it), so it keeps its place in the order; the caller sees it as a null
+    // decision. A near-duplicate answers null: the pipeline skips the model for it.
+    private static DecodedImage? TakeForModel<T>(ImageLabeler labeler, (T Item, PreparedImage? Image) p, ConcurrentQueue<PreparedImage> rememberedAhead)
+    {
+        if (p.Image is not { } image)
+        {
+            throw new ImageRejectedException("not-read", "the frame could not be read");
+        }
+
+        if (image.RejectReason is null && image.Size is not null)
+        {
+            if (labeler.CheckDuplicate(image))
+            {
+                image.Dispose();
+                return null;
+            }
+
+            rememberedAhead.Enqueue(image);
+        }
+
+        return image.TakeImage() ?? throw new ImageRejectedException(image.RejectReason ?? ImageLabeler.DecodeFailedReason, image.RejectMessage ?? "the image was not decoded");
+    }
 
     private static IEnumerable<(T Item, PreparedImage? Image)> ReadAhead<T>(ImageLabeler labeler, IEnumerable<T> items, Func<T, ImageInput?> read,
         int threads, CancellationToken cancellationToken)

@@ -51,6 +51,36 @@ public class PipelinedDetectionTests
     }
 
     [Fact]
+    public async Task RunAsync_DecodeAnswersNull_SkipsTheModelForThatItemAndKeepsItsPlace()
+    {
+        using var detector = Detector();
+        var decoder = new ImageDecoder();
+        var inputs = Inputs().Where(i => ImageDecoder.Sniff(i.Bytes) != ImageFormat.Unknown).ToList();
+        var expected = new Dictionary<string, IReadOnlyList<PixelBox>>();
+        foreach (var (name, bytes) in inputs)
+        {
+            using var image = decoder.Decode(bytes, 64, 64);
+            expected[name] = detector.Detect(image);
+        }
+
+        var runsBefore = detector.RunCount;
+        var results = new List<(string Name, ImageSize? Size, IReadOnlyList<PixelBox> Boxes, ImageRejectedException? Rejection)>();
+        await foreach (var r in PipelinedDetection.RunAsync(detector, inputs, i => i.Name is "b" or "d" ? null : decoder.Decode(i.Bytes, 64, 64)))
+        {
+            results.Add((r.Item.Name, r.Size, r.Boxes, r.Rejection));
+        }
+
+        Assert.Equal(["a", "b", "c", "d"], results.Select(r => r.Name));
+        Assert.Equal(2, detector.RunCount - runsBefore);
+        Assert.All(results.Where(r => r.Name is "b" or "d"), r => Assert.True(r.Boxes.Count == 0 && r.Rejection is null && r.Size is null));
+        Assert.All(results.Where(r => r.Name is "a" or "c"), r =>
+        {
+            Assert.NotNull(r.Size);
+            Assert.Equal(expected[r.Name], r.Boxes);
+        });
+    }
+
+    [Fact]
     public async Task RunAsync_ImageStillReadableWhileCurrent_AndDisposedAfterMoveNext()
     {
         using var detector = Detector();

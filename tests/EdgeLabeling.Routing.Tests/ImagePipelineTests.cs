@@ -63,6 +63,90 @@ public sealed class ImagePipelineTests
     }
 
     [Fact]
+    public void DecideInOrder_RealModelWithNearDuplicates_DuplicatesSkipTheModelAndDecisionsStayTheSame()
+    {
+        var inputs = SampleInputs(10);
+        // Near-duplicates right after their original, two in a row, and one after an unrelated frame.
+        inputs.Insert(2, Copy(inputs[1], "copy-of-1", 1));
+        inputs.Insert(3, Copy(inputs[1], "copy-of-1b", 2));
+        inputs.Insert(7, Copy(inputs[5], "copy-of-5", 3));
+        inputs.Insert(inputs.Count, Copy(inputs[0], "copy-of-0", 4));
+
+        List<ImageDecision> sequential;
+        using (var detector = new OnnxDetector(new OnnxDetectorOptions { ModelPath = Model() }))
+        {
+            var labeler = Labeler(detector);
+            sequential = inputs.Select(labeler.Process).ToList();
+        }
+
+        List<ImageDecision?> pipelined;
+        long runs;
+        using (var detector = new OnnxDetector(new OnnxDetectorOptions { ModelPath = Model() }))
+        {
+            IImageLabeler labeler = Labeler(detector);
+            pipelined = labeler.DecideInOrder(inputs, i => i).Select(r => r.Decision).ToList();
+            runs = detector.RunCount;
+        }
+
+        var duplicates = sequential.Select((d, i) => (d, i)).Where(x => x.d.Outcome == RoutingOutcome.Duplicate).Select(x => x.i).ToHashSet();
+        Assert.Subset(duplicates, new HashSet<int> { 2, 3, 7, 13 });
+        AssertSameDecisions(sequential, pipelined);
+        Assert.Equal(inputs.Count - duplicates.Count, runs);
+    }
+
+    [Fact]
+    public void DecideInOrder_StoppedAfterTheFirstDecision_ForgetsTheFramesItCheckedAhead()
+    {
+        var inputs = SampleInputs(8);
+        List<ImageDecision> fresh;
+        using (var detector = new OnnxDetector(new OnnxDetectorOptions { ModelPath = Model() }))
+        {
+            fresh = inputs.Select(Labeler(detector).Process).ToList();
+        }
+
+        using (var detector = new OnnxDetector(new OnnxDetectorOptions { ModelPath = Model() }))
+        {
+            IImageLabeler labeler = Labeler(detector);
+
+            // The pipeline has read and checked frames beyond the first by the time the first decision is handed out.
+            var first = labeler.DecideInOrder(inputs, i => i).First();
+            // Taken again later (as the device takes frames it did not finish): none is a duplicate of itself.
+            var rest = inputs.Skip(1).Select(labeler.Process).ToList();
+
+            AssertSameDecisions(fresh, [first.Decision, .. rest]);
+            Assert.Equal(RoutingOutcome.Duplicate, labeler.Process(Copy(inputs[0], "copy-of-0", 1)).Outcome);
+        }
+    }
+
+    [Fact]
+    public void DecideInOrder_AbandonThenStopThenTakeAllAgain_DecidesAsAFreshRunWould()
+    {
+        var inputs = SampleInputs(6);
+        inputs.Insert(2, Copy(inputs[0], "copy-of-0", 1));
+        inputs.Insert(4, Copy(inputs[3], "copy-of-3", 2));
+        List<ImageDecision> fresh;
+        using (var detector = new OnnxDetector(new OnnxDetectorOptions { ModelPath = Model() }))
+        {
+            fresh = inputs.Select(Labeler(detector).Process).ToList();
+        }
+
+        using (var detector = new OnnxDetector(new OnnxDetectorOptions { ModelPath = Model() }))
+        {
+            IImageLabeler labeler = Labeler(detector);
+            // The intake worker's pattern when the queue refuses a frame: abandon it and end the round.
+            foreach (var (_, decision) in labeler.DecideInOrder(inputs, i => i))
+            {
+                labeler.Abandon(decision!);
+                break;
+            }
+
+            var again = labeler.DecideInOrder(inputs, i => i).Select(r => r.Decision).ToList();
+
+            AssertSameDecisions(fresh, again);
+        }
+    }
+
+    [Fact]
     public void Abandon_AFrameTheCallerCouldNotKeep_IsNotADuplicateOfItselfWhenTakenAgain()
     {
         var labeler = Labeler(new FakeDetector(_ => [new PixelBox(0, 1, 1, 20, 20, 0.4)]));
@@ -92,6 +176,30 @@ public sealed class ImagePipelineTests
         labeler.Abandon(duplicate);
 
         Assert.Equal(RoutingOutcome.Duplicate, labeler.Process(frame with { SourcePath = "/in/copy-2.png" }).Outcome);
+    }
+
+    private static string Model() => Path.Combine(RepoRoot(), "samples", "models", "parts-detector.onnx");
+
+    /// <summary>The first <paramref name="count"/> sample JPEGs (distinct scenes), one second apart on one camera.</summary>
+    private static List<ImageInput> SampleInputs(int count)
+    {
+        var samples = Directory.GetFiles(Path.Combine(RepoRoot(), "samples", "images"), "*.jpg").Order(StringComparer.Ordinal).Take(count).ToList();
+        Assert.True(File.Exists(Model()) && samples.Count == count, "demo model and sample images expected under samples/");
+        return samples.Select((f, i) => new ImageInput(f, File.ReadAllBytes(f), "cam1", T0.AddSeconds(i))).ToList();
+    }
+
+    private static ImageInput Copy(ImageInput original, string name, int seconds) =>
+        original with { SourcePath = $"/in/{name}.jpg", CaptureTime = original.CaptureTime.AddSeconds(seconds) };
+
+    private static void AssertSameDecisions(IReadOnlyList<ImageDecision> expected, IReadOnlyList<ImageDecision?> actual)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var (a, b) = (expected[i], actual[i]!);
+            Assert.Equal((a.Input.SourcePath, a.Outcome, a.Reason, a.Sha256, a.PerceptualHash, a.Size), (b.Input.SourcePath, b.Outcome, b.Reason, b.Sha256, b.PerceptualHash, b.Size));
+            Assert.Equal(a.Boxes, b.Boxes);
+        }
     }
 
     private static string RepoRoot()
