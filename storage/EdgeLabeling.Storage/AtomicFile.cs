@@ -37,6 +37,35 @@ public static class AtomicFile
     }
 
     /// <summary>
+    /// Moves <paramref name="source"/> to <paramref name="path"/> with the same guarantee as <see cref="WriteAsync(string, Stream, CancellationToken)"/>:
+    /// after a crash the target is the old file or the whole new one. Within one file system the bytes are not copied.
+    /// </summary>
+    public static void MoveInto(string source, string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, TempPrefix + Path.GetFileName(path) + "-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // Through a temporary name in the target folder: a move across file systems is a copy, which must not be
+            // seen half-written under the real name.
+            File.Move(source, tmp);
+            using (var moved = new FileStream(tmp, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+            {
+                moved.Flush(flushToDisk: true);
+            }
+
+            File.Move(tmp, path, overwrite: true);
+            FsyncDirectory(dir);
+        }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// A stream that is a whole file from its start (the merge's spooled shard) is copied by the kernel
     /// (copy_file_range) instead of passing every byte through a user-space buffer: a tenth of the merge's CPU for
     /// a 1 GB shard. False (and nothing left at <paramref name="tmp"/>) when the stream is anything else or the

@@ -47,6 +47,16 @@ public sealed class FileSystemObjectStore : IObjectStore
         await AtomicFile.WriteAsync(path, content, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Renames the spooled file into place (same file system) instead of copying it: a 1 GB merge shard is a tenth of the merge's CPU as a copy.</summary>
+    public async Task PutFileAndDeleteAsync(string bucket, string key, string path, string contentType, CancellationToken cancellationToken = default)
+    {
+        var target = PathOf(bucket, key);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal) { ["content-type"] = contentType };
+        await AtomicFile.WriteAsync(target + MetaSuffix, JsonSerializer.SerializeToUtf8Bytes(meta, StorageJsonContext.Default.DictionaryStringString), cancellationToken).ConfigureAwait(false);
+        AtomicFile.MoveInto(path, target);
+    }
+
     public Task<StoredObject?> HeadAsync(string bucket, string key, CancellationToken cancellationToken = default)
     {
         var path = PathOf(bucket, key);

@@ -14,6 +14,22 @@ public interface IObjectStore
     /// </summary>
     Task PutAsync(string bucket, string key, Stream content, string contentType, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Stores the file at <paramref name="path"/> (a spooled file the caller is done with) as an object and removes
+    /// the file. A store on a local folder renames the file into place instead of copying its bytes; any other store
+    /// uploads it as <see cref="PutAsync"/> does, then deletes it. After a failure the file may or may not still be
+    /// there, so the caller deletes it in any case.
+    /// </summary>
+    async Task PutFileAndDeleteAsync(string bucket, string key, string path, string contentType, CancellationToken cancellationToken = default)
+    {
+        await using (var content = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
+        {
+            await PutAsync(bucket, key, content, contentType, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        File.Delete(path);
+    }
+
     /// <summary>Metadata of an object, or null when it does not exist.</summary>
     Task<StoredObject?> HeadAsync(string bucket, string key, CancellationToken cancellationToken = default);
 

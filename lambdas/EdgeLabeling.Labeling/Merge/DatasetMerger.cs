@@ -292,10 +292,7 @@ public sealed class DatasetMerger(IObjectStore store, IJobItemsLedger ledger, Me
                 shard = await JobShard.WriteAsync(input, shardFile, output.ToString(), attr, options.AgreementIouThreshold, change.Time, _logger, cancellationToken).ConfigureAwait(false);
             }
 
-            await using (var shardStream = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
-            {
-                await store.PutAsync(options.DataBucket, shardKey, shardStream, "application/jsonlines", cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
+            await store.PutFileAndDeleteAsync(options.DataBucket, shardKey, spool, "application/jsonlines", cancellationToken).ConfigureAwait(false);
         }
         finally
         {

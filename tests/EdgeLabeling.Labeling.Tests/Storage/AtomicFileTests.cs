@@ -77,4 +77,67 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal(File.ReadAllBytes(source), copy.ToArray());
         Assert.Equal(1_000_000, (await store.HeadAsync("data", "dataset/shards/job-1.manifest"))!.Size);
     }
+
+    [Fact]
+    public async Task PutFileAndDeleteAsync_OnTheFileSystemStore_MovesTheFileInWithItsContentType()
+    {
+        var source = Source(2_000_000);
+        var expected = File.ReadAllBytes(source);
+        var store = new FileSystemObjectStore(Path.Combine(_dir, "store"));
+
+        await ((IObjectStore)store).PutFileAndDeleteAsync("data", "dataset/shards/job-2.manifest", source, "application/jsonlines");
+
+        Assert.False(File.Exists(source));
+        var head = (await store.HeadAsync("data", "dataset/shards/job-2.manifest"))!;
+        Assert.Equal(expected.Length, head.Size);
+        Assert.Equal("application/jsonlines", head.Metadata["content-type"]);
+        Assert.Equal(expected, File.ReadAllBytes(store.PathOf("data", "dataset/shards/job-2.manifest")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "store"), AtomicFile.TempPrefix + "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task PutFileAndDeleteAsync_OfAStoreWithoutItsOwn_UploadsThroughPutAndDeletesTheFile()
+    {
+        var source = Source(300_000);
+        var expected = File.ReadAllBytes(source);
+        var inner = new FileSystemObjectStore(Path.Combine(_dir, "inner"));
+        var counting = new PutCountingStore(inner);
+
+        await ((IObjectStore)counting).PutFileAndDeleteAsync("data", "a/b.manifest", source, "application/jsonlines");
+
+        Assert.Equal(1, counting.Puts);
+        Assert.False(File.Exists(source));
+        Assert.Equal(expected, File.ReadAllBytes(inner.PathOf("data", "a/b.manifest")));
+    }
+
+    [Fact]
+    public async Task PutFileAndDeleteAsync_InvalidKey_IsRefusedAndTheFileIsLeftForTheCaller()
+    {
+        var source = Source(1_000);
+        var store = new FileSystemObjectStore(Path.Combine(_dir, "store"));
+
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => ((IObjectStore)store).PutFileAndDeleteAsync("data", "../escape", source, "text/plain"));
+
+        Assert.True(File.Exists(source));
+    }
+
+    /// <summary>A store that only forwards (like a dry-run or metrics wrapper): it gets the interface's default.</summary>
+    private sealed class PutCountingStore(IObjectStore inner) : IObjectStore
+    {
+        public int Puts { get; private set; }
+
+        public Task PutAsync(string bucket, string key, Stream content, string contentType, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
+        {
+            Puts++;
+            return inner.PutAsync(bucket, key, content, contentType, metadata, cancellationToken);
+        }
+
+        public Task<StoredObject?> HeadAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.HeadAsync(bucket, key, cancellationToken);
+
+        public Task<Stream?> OpenReadAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(bucket, key, cancellationToken);
+
+        public IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(bucket, prefix, cancellationToken);
+
+        public Task DeleteAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(bucket, key, cancellationToken);
+    }
 }
