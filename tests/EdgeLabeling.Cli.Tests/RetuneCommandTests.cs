@@ -93,6 +93,22 @@ public sealed class RetuneCommandTests : IDisposable
         Assert.Contains(message, stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("\"autoAcceptThreshold\":0.5,\"uncertainLow\":0.5", "environments.dev.routing.uncertainLow: 0.5 must be at least 0 and below autoAcceptThreshold (0.5)")]
+    [InlineData("\"autoAcceptThreshold\":0,\"uncertainLow\":0", "environments.dev.routing.autoAcceptThreshold: 0 is not in (0, 1]")]
+    [InlineData("\"autoAcceptThreshold\":0.5,\"uncertainLow\":0.25,\"classThresholds\":{\"bolt\":0.2}", "environments.dev.routing.classThresholds.bolt: 0.2 must be above uncertainLow (0.25)")]
+    public async Task Retune_TodaysRoutingBreaksTheRoutersRule_FailsNamingTheValue(string thresholds, string message)
+    {
+        await GivenHistoryAsync(new SimulatedDevice { ThingName = "cam-a" });
+        var cdk = Path.Combine(_dir, "cdk-bad.json");
+        File.WriteAllText(cdk, """{"context":{"environments":{"dev":{"routing":{""" + thresholds + ""","auditRate":0.05}}}}}""");
+
+        var (code, _, stderr) = Retune(cdk);
+
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Retune_MissingIndex_SaysWhereItLooked()
     {

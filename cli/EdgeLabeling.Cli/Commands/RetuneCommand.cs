@@ -179,6 +179,12 @@ internal static class RetuneCommand
         }
 
         var settings = new RoutingSettings { AutoAcceptThreshold = Number("autoAcceptThreshold"), UncertainLow = Number("uncertainLow"), AuditRate = Number("auditRate"), ClassThresholds = perClass };
+        // Today's routing is what the fleet runs: one the router would refuse cannot be the base of a recommendation.
+        if (settings.Thresholds.Problems($"environments.{env}.routing.") is { Count: > 0 } problems)
+        {
+            throw new FormatException(string.Join("; ", problems));
+        }
+
         double? target = routing["targetPrecision"] is JsonValue t && t.TryGetValue<double>(out var tp) ? tp : null;
         var builtIn = environment["labeling"]?["backend"]?.GetValue<string>() == LabelingBackends.BuiltIn;
         return (settings, target, builtIn ? new BudgetPolicy { Tiers = LabelingBackends.FreeTiers } : new BudgetPolicy());

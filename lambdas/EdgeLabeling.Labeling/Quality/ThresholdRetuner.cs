@@ -1,3 +1,4 @@
+using EdgeLabeling.Contracts;
 using EdgeLabeling.Evaluation;
 using EdgeLabeling.Labeling.Batching;
 
@@ -12,6 +13,9 @@ public sealed record RoutingSettings
     public IReadOnlyDictionary<string, double> ClassThresholds { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
 
     public double ThresholdOf(string className) => ClassThresholds.TryGetValue(className, out var t) ? t : AutoAcceptThreshold;
+
+    /// <summary>The thresholds as the router's one type, so they are checked by its one rule (<see cref="RoutingThresholds.Problems"/>).</summary>
+    public RoutingThresholds Thresholds => new() { AutoAcceptThreshold = AutoAcceptThreshold, UncertainLow = UncertainLow, ClassThresholds = ClassThresholds };
 }
 
 /// <summary>How <see cref="ThresholdRetuner"/> decides.</summary>
