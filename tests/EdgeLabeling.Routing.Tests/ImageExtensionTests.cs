@@ -23,11 +23,4 @@ public sealed class ImageExtensionTests
     [Fact]
     public void ImageExtensionsText_NamesEveryExtensionOfTheList() =>
         Assert.All(ObjectKeyLayout.ImageExtensions, e => Assert.Contains("." + e, ObjectKeyLayout.ImageExtensionsText, StringComparison.Ordinal));
-
-    [Fact]
-    public void LabelRunnerImageExtensions_IncludeTheAcceptedOnesAndTheQuarantinedOthers()
-    {
-        Assert.All(ObjectKeyLayout.ImageExtensions, e => Assert.Contains("." + e, LabelRunner.ImageExtensions));
-        Assert.Contains(".GIF", LabelRunner.ImageExtensions);
-    }
 }

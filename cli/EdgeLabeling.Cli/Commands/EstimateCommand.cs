@@ -1,10 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using EdgeLabeling.Cli.Console;
-using EdgeLabeling.Labeling.Estimation;
+using EdgeLabeling.Cli.Label;
 using EdgeLabeling.Labeling.Batching;
+using EdgeLabeling.Labeling.Estimation;
 using EdgeLabeling.Routing;
 using Spectre.Console;
 

@@ -1,3 +1,6 @@
+using EdgeLabeling.Cli.Label;
+using EdgeLabeling.Routing;
+using EdgeLabeling.Routing.Tests;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -5,7 +8,7 @@ using EdgeLabeling.Contracts;
 using EdgeLabeling.TestSupport;
 using SkiaSharp;
 
-namespace EdgeLabeling.Routing.Tests;
+namespace EdgeLabeling.Cli.Tests.Label;
 
 /// <summary><c>edgelabel label</c> on EXIF-rotated frames: every record points at pixels where its boxes are.</summary>
 public sealed class LabelRunnerOrientationTests : IDisposable

@@ -1,8 +1,11 @@
+using EdgeLabeling.Cli.Label;
+using EdgeLabeling.Routing;
+using EdgeLabeling.Routing.Tests;
 using System.Text.Json.Nodes;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Inference;
 
-namespace EdgeLabeling.Routing.Tests;
+namespace EdgeLabeling.Cli.Tests.Label;
 
 /// <summary>The folder runner behind <c>edgelabel label</c>, with a scripted detector (fast, exact counts).</summary>
 public sealed class LabelRunnerTests : IDisposable

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using EdgeLabeling.Routing;
 
-namespace EdgeLabeling.Routing;
+namespace EdgeLabeling.Cli.Label;
 
 /// <summary>What a labeling run did: written to OUTPUT/summary.json and printed by <c>edgelabel label --json</c>.</summary>
 public sealed record LabelRunSummary

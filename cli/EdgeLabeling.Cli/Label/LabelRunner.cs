@@ -5,8 +5,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Inference;
+using EdgeLabeling.Routing;
 
-namespace EdgeLabeling.Routing;
+namespace EdgeLabeling.Cli.Label;
 
 /// <summary>Exit codes of <c>edgelabel label</c> (and of <see cref="LabelRunException.ExitCode"/>).</summary>
 public static class LabelExitCodes

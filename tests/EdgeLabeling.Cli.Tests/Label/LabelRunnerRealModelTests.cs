@@ -1,7 +1,10 @@
+using EdgeLabeling.Cli.Label;
+using EdgeLabeling.Routing;
+using EdgeLabeling.Routing.Tests;
 using EdgeLabeling.Contracts;
 using EdgeLabeling.Inference;
 
-namespace EdgeLabeling.Routing.Tests;
+namespace EdgeLabeling.Cli.Tests.Label;
 
 /// <summary>
 /// End to end with the real demo detector (samples/models/parts-detector.onnx), a few sample frames and the
