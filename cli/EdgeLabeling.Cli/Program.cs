@@ -3,7 +3,7 @@ using EdgeLabeling.Cli.Commands;
 
 // Each command lives in Commands/<Name>Command.cs and is registered in CommandCatalog, one line each.
 var root = new RootCommand("edgelabel: label object-detection images on the edge, send only the uncertain ones to people.");
-foreach (var command in CommandCatalog.All())
+foreach (var command in CommandCatalog.For(args))
 {
     root.Subcommands.Add(command);
 }
