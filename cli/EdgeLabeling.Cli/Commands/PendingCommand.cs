@@ -93,7 +93,7 @@ internal static class PendingCommand
         try
         {
             await using var provider = new ServiceCollection().AddSingleton<ILabelingMetrics>(NullLabelingMetrics.Instance).AddLabeling(options).BuildServiceProvider();
-            var store = provider.GetRequiredService<IPendingStore>();
+            var store = provider.GetRequiredService<IPendingItemStore>();
             if (stuck)
             {
                 var items = await store.ListSetAsideAsync(max, ct).ConfigureAwait(false);
@@ -176,7 +176,7 @@ internal static class PendingCommand
         try
         {
             await using var provider = new ServiceCollection().AddSingleton<ILabelingMetrics>(NullLabelingMetrics.Instance).AddLabeling(options).BuildServiceProvider();
-            var requeue = new ModelRequeue(provider.GetRequiredService<EdgeLabeling.Storage.IObjectStore>(), provider.GetRequiredService<IPendingStore>(),
+            var requeue = new ModelRequeue(provider.GetRequiredService<EdgeLabeling.Storage.IObjectStore>(), provider.GetRequiredService<IPendingItemStore>(),
                 provider.GetRequiredService<EdgeLabeling.Labeling.Merge.MergeOptions>(), options, provider.GetRequiredService<TimeProvider>());
             result = await requeue.RequeueAsync(sha, max, ct).ConfigureAwait(false);
         }

@@ -326,7 +326,7 @@ internal sealed class CloudStage : IAsyncDisposable
     }
 
     public async Task<long> PendingAsync(CancellationToken ct) =>
-        (await _services.GetRequiredService<IPendingStore>().GetPendingSummaryAsync(ct).ConfigureAwait(false)).Count;
+        (await _services.GetRequiredService<IPendingItemStore>().GetPendingSummaryAsync(ct).ConfigureAwait(false)).Count;
 
     /// <summary>
     /// Builds the dataset on demand (what <c>edgelabel export</c> does) from the job shards the merge wrote and the

@@ -30,6 +30,11 @@ public static class LabelingServiceCollectionExtensions
         services.TryAddSingleton<ILabelingMetrics>(_ => new EmfMetrics(Console.Out));
         services.TryAddSingleton<IObjectStore>(_ => CreateObjectStore(options));
         services.TryAddSingleton<IPendingStore>(_ => CreatePendingStore(options));
+
+        // One store answers all three parts, so a caller's own IPendingStore is what its parts resolve to as well.
+        services.TryAddSingleton<IPendingItemStore>(sp => sp.GetRequiredService<IPendingStore>());
+        services.TryAddSingleton<IBatchStore>(sp => sp.GetRequiredService<IPendingStore>());
+        services.TryAddSingleton<IBudgetLedger>(sp => sp.GetRequiredService<IPendingStore>());
         services.TryAddSingleton<ISigningCredentialsSource, AwsSdkCredentialsSource>();
         services.AddHttpClient(SageMakerHttpClient, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.TryAddSingleton<ISageMakerClient>(sp => options.Backend == LabelingBackends.BuiltIn
@@ -41,12 +46,12 @@ public static class LabelingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new CostForecaster(options.Budget));
         services.TryAddSingleton(sp => new LabelingJobFactory(options, sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(sp => new IngestProcessor(sp.GetRequiredService<IObjectStore>(), sp.GetRequiredService<IPendingStore>(), options,
+        services.TryAddSingleton(sp => new IngestProcessor(sp.GetRequiredService<IObjectStore>(), sp.GetRequiredService<IPendingItemStore>(), options,
             sp.GetRequiredService<ILabelingMetrics>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new BatchPlanner(sp.GetRequiredService<IPendingStore>(), sp.GetRequiredService<IObjectStore>(),
             sp.GetRequiredService<ISageMakerClient>(), sp.GetRequiredService<LabelingJobFactory>(), sp.GetRequiredService<CostForecaster>(), options,
             sp.GetRequiredService<ILabelingMetrics>(), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(sp => new JobLedger(sp.GetRequiredService<IPendingStore>(), options.Batching, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IJobItemsLedger>(sp => new PendingStoreJobItemsLedger(sp.GetRequiredService<IPendingStore>(), options.Batching, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IJobOutputLocator>(sp => new SageMakerJobOutputLocator(sp.GetRequiredService<ISageMakerClient>()));
         services.AddLabelingMerge(options);
         return services;

@@ -28,7 +28,7 @@ public sealed record IngestReport
 /// pending store erroring) make the SQS message fail so it is redelivered and eventually dead-lettered.
 /// Every step is idempotent, so redelivery and S3's duplicate notifications are harmless.
 /// </summary>
-public sealed class IngestProcessor(IObjectStore objects, IPendingStore pending, LabelingOptions options, ILabelingMetrics metrics, TimeProvider? time = null)
+public sealed class IngestProcessor(IObjectStore objects, IPendingItemStore pending, LabelingOptions options, ILabelingMetrics metrics, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 

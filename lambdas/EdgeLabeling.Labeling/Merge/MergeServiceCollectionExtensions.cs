@@ -1,4 +1,3 @@
-using EdgeLabeling.Labeling.Batching;
 using EdgeLabeling.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -10,14 +9,15 @@ public static class MergeServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the merge (DatasetMerger, DatasetBuilder, DatasetExporter) on top of <c>AddLabeling</c>'s object store.
-    /// The item ledger is the batcher's <see cref="JobLedger"/> when one is registered, else an
+    /// The item ledger is the one registered before (<c>AddLabeling</c> registers the
+    /// <see cref="PendingStoreJobItemsLedger"/> over its pending store), else an
     /// <see cref="InMemoryJobItemsLedger"/> (local merges of files, where no job records exist). Job outputs
     /// are located through the registered <see cref="IJobOutputLocator"/> (DescribeLabelingJob under AddLabeling).
     /// </summary>
     public static IServiceCollection AddLabelingMerge(this IServiceCollection services, MergeOptions options)
     {
         services.TryAddSingleton(options);
-        services.TryAddSingleton<IJobItemsLedger>(sp => sp.GetService<JobLedger>() is { } jobs ? new PendingStoreJobItemsLedger(jobs) : new InMemoryJobItemsLedger());
+        services.TryAddSingleton<IJobItemsLedger>(_ => new InMemoryJobItemsLedger());
         services.TryAddSingleton(sp => new DatasetBuilder(sp.GetService<ILogger<DatasetBuilder>>()));
         services.TryAddSingleton(sp => new DatasetMerger(
             sp.GetRequiredService<IObjectStore>(),

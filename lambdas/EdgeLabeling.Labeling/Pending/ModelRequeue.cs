@@ -24,7 +24,7 @@ public sealed record RequeueResult(string Model, int AutoLabels, int Requeued, i
 /// (outside the ingest's prefix); it is copied to its <c>incoming/</c> key, the only prefix the labeling role may read.
 /// Idempotent: an image already in the pending store (any status) is not registered again.
 /// </summary>
-public sealed class ModelRequeue(IObjectStore store, IPendingStore pending, MergeOptions merge, LabelingOptions options, TimeProvider time)
+public sealed class ModelRequeue(IObjectStore store, IPendingItemStore pending, MergeOptions merge, LabelingOptions options, TimeProvider time)
 {
     /// <summary>The reason pending items made here carry (shown to reviewers and kept in the dataset's provenance).</summary>
     public const string Reason = "model-requeue";

@@ -18,7 +18,7 @@ public sealed class PendingStoreJobItemsLedgerTests : IDisposable
     public PendingStoreJobItemsLedgerTests()
     {
         _store = new SqlitePendingStore(Path.Combine(_dir.Path, "pending.db"));
-        _ledger = new PendingStoreJobItemsLedger(new JobLedger(_store, new BatchingPolicy { SetAsideAfterReturns = 2, CreationBackoffInitial = TimeSpan.FromMinutes(30) }, _time));
+        _ledger = new PendingStoreJobItemsLedger(_store, new BatchingPolicy { SetAsideAfterReturns = 2, CreationBackoffInitial = TimeSpan.FromMinutes(30) }, _time);
     }
 
     public void Dispose()
