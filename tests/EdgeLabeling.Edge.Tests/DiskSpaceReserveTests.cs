@@ -23,16 +23,18 @@ public sealed class DiskSpaceReserveTests : IDisposable
         return reserve;
     }
 
+    private static ScriptedWrite DiskFullFor(int failures) => new(failures, () => new SqliteException("database or disk is full", SqliteFull));
+
     [Fact]
     public void RunShrinkingWrite_WhenDiskFullWithReserve_GivesItUpAndRetriesOnce()
     {
         var reserve = RestoredReserve();
-        var calls = 0;
+        var write = DiskFullFor(1);
 
-        var result = reserve.RunShrinkingWrite(() => ++calls == 1 ? throw new SqliteException("database or disk is full", SqliteFull) : 42);
+        var result = reserve.RunShrinkingWrite(write.Run);
 
-        Assert.Equal(42, result);
-        Assert.Equal(2, calls);
+        Assert.Equal(ScriptedWrite.Result, result);
+        Assert.Equal(2, write.Calls);
         Assert.False(reserve.IsPresent);
         Assert.False(File.Exists(ReservePath));
     }
@@ -40,48 +42,39 @@ public sealed class DiskSpaceReserveTests : IDisposable
     [Fact]
     public void RunShrinkingWrite_WhenDiskFullWithoutReserve_ThrowsWithoutRetrying()
     {
-        var reserve = PlentyOfRoom();
-        var calls = 0;
+        var write = DiskFullFor(int.MaxValue);
 
-        var ex = Assert.Throws<SqliteException>(() => reserve.RunShrinkingWrite<int>(() => { calls++; throw new SqliteException("database or disk is full", SqliteFull); }));
+        var ex = Assert.Throws<SqliteException>(() => PlentyOfRoom().RunShrinkingWrite(write.Run));
 
         Assert.Equal(SqliteFull, ex.SqliteErrorCode);
-        Assert.Equal(1, calls);
+        Assert.Equal(1, write.Calls);
     }
 
     [Fact]
     public void RunShrinkingWrite_WhenRetryFindsDiskStillFull_ThrowsAfterTwoAttempts()
     {
         var reserve = RestoredReserve();
-        var calls = 0;
+        var write = DiskFullFor(int.MaxValue);
 
-        Assert.Throws<SqliteException>(() => reserve.RunShrinkingWrite<int>(() => { calls++; throw new SqliteException("database or disk is full", SqliteFull); }));
+        Assert.Throws<SqliteException>(() => reserve.RunShrinkingWrite(write.Run));
 
-        Assert.Equal(2, calls);
+        Assert.Equal(2, write.Calls);
         Assert.False(reserve.IsPresent);
     }
 
-    [Fact]
-    public void RunShrinkingWrite_OnOtherSqliteError_KeepsTheReserveAndThrows()
+    // Only SQLite's own disk-full is retried: ENOSPC from a file write is not the WAL's, and the reserve is kept for the WAL.
+    [Theory]
+    [InlineData("sqlite-busy")]
+    [InlineData("enospc-hresult")]
+    public void RunShrinkingWrite_OnAnyErrorButSqliteFull_KeepsTheReserveAndThrowsWithoutRetrying(string error)
     {
         var reserve = RestoredReserve();
-        var calls = 0;
+        var write = new ScriptedWrite(int.MaxValue, () => Error(error));
 
-        var ex = Assert.Throws<SqliteException>(() => reserve.RunShrinkingWrite<int>(() => { calls++; throw new SqliteException("database is locked", SqliteBusy); }));
+        var ex = Assert.ThrowsAny<Exception>(() => reserve.RunShrinkingWrite(write.Run));
 
-        Assert.Equal(SqliteBusy, ex.SqliteErrorCode);
-        Assert.Equal(1, calls);
-        Assert.True(reserve.IsPresent);
-    }
-
-    [Fact]
-    public void RunShrinkingWrite_OnEnospcFromAFileWrite_KeepsTheReserve()
-    {
-        // Only SQLite's own disk-full is retried: the reserve is kept for the database's WAL.
-        var reserve = RestoredReserve();
-
-        Assert.Throws<IOException>(() => reserve.RunShrinkingWrite<int>(() => throw new IOException("No space left on device", 28)));
-
+        Assert.Equal(Error(error).GetType(), ex.GetType());
+        Assert.Equal(1, write.Calls);
         Assert.True(reserve.IsPresent);
     }
 
@@ -188,5 +181,15 @@ public sealed class DiskSpaceReserveTests : IDisposable
     public void IsDiskFull_ForOtherErrors_IsFalse(string error)
     {
         Assert.False(DiskSpaceReserve.IsDiskFull(Error(error)));
+    }
+
+    /// <summary>A write that fails with <paramref name="error"/> on its first <paramref name="failures"/> calls, then succeeds.</summary>
+    private sealed class ScriptedWrite(int failures, Func<Exception> error)
+    {
+        public const int Result = 42;
+
+        public int Calls { get; private set; }
+
+        public int Run() => ++Calls <= failures ? throw error() : Result;
     }
 }

@@ -20,6 +20,8 @@ public sealed class LabelBatchFreezerTests : IDisposable
     private long Record(int n, DateTimeOffset? enqueued = null) =>
         _db.InsertItem(QueuePriority.AutoLabelRecord, 10 + n, enqueued ?? Now, payload: "{\"line\":" + n + "}");
 
+    private List<long> RecordsOneToFive() => Enumerable.Range(1, 5).Select(n => Record(n)).ToList();
+
     [Fact]
     public void Claim_WithOnlyImagesQueued_ReturnsNull()
     {
@@ -56,7 +58,7 @@ public sealed class LabelBatchFreezerTests : IDisposable
     [Fact]
     public void Claim_WhenMaxRecordsWaiting_FreezesTheOldestAsGzipOfTheirLinesUnderTheirHash()
     {
-        var ids = Enumerable.Range(1, 5).Select(n => Record(n)).ToList();
+        var ids = RecordsOneToFive();
 
         var batch = _freezer.Claim("dev1", 3, MaxWait, Now)!;
 
@@ -72,11 +74,7 @@ public sealed class LabelBatchFreezerTests : IDisposable
     [Fact]
     public void Claim_WithABatchAlreadyFrozen_ReturnsItUnchangedInsteadOfFreezingAnother()
     {
-        for (var n = 1; n <= 5; n++)
-        {
-            Record(n);
-        }
-
+        RecordsOneToFive();
         var first = _freezer.Claim("dev1", 3, MaxWait, Now)!;
         var again = _freezer.Claim("dev1", 3, MaxWait, Now.AddDays(1))!;
 
@@ -91,11 +89,7 @@ public sealed class LabelBatchFreezerTests : IDisposable
     [Fact]
     public void DeleteUploaded_RemovesTheBatchAndItsRecordsOnlyAndCountsTheUpload()
     {
-        for (var n = 1; n <= 5; n++)
-        {
-            Record(n);
-        }
-
+        RecordsOneToFive();
         var batch = _freezer.Claim("dev1", 3, MaxWait, Now)!;
 
         var freed = _freezer.DeleteUploaded(batch, 321, Now);
