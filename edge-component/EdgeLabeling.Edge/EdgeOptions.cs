@@ -76,8 +76,11 @@ public sealed class EdgeOptions
     /// </summary>
     public string ClassThresholds { get; set; } = "";
 
-    /// <summary>Label attribute of auto-label lines (the dataset attribute).</summary>
-    public string LabelAttribute { get; set; } = LabelingConventions.DefaultDatasetAttribute;
+    /// <summary>
+    /// Label attribute of auto-label lines (the dataset attribute); unset (empty in the recipe) keeps the routing file's
+    /// <c>labelAttributeName</c>, else <see cref="LabelingConventions.DefaultDatasetAttribute"/>.
+    /// </summary>
+    public string LabelAttribute { get; set; } = "";
 
     /// <summary>Destination bucket.</summary>
     public string Bucket { get; set; } = "";
@@ -235,7 +238,7 @@ public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         }
 
         Check(o.InferenceThreads is >= 1 and <= 64, nameof(o.InferenceThreads), $"{o.InferenceThreads} must be 1-64");
-        Check(LabelingConventions.DatasetAttributeProblem(o.LabelAttribute) is null, nameof(o.LabelAttribute), LabelingConventions.DatasetAttributeProblem(o.LabelAttribute) ?? "");
+        Check(o.LabelAttribute.Length == 0 || LabelingConventions.DatasetAttributeProblem(o.LabelAttribute) is null, nameof(o.LabelAttribute), LabelingConventions.DatasetAttributeProblem(o.LabelAttribute) ?? "");
         Check(IsValidBucket(o.Bucket), nameof(o.Bucket), $"'{o.Bucket}' is not a valid S3 bucket name (3-63 of a-z, 0-9, '-', '.')");
         Check(string.IsNullOrEmpty(o.S3Endpoint) || (Uri.TryCreate(o.S3Endpoint, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"), nameof(o.S3Endpoint), $"'{o.S3Endpoint}' is not an http(s) URL");
         Check(!string.IsNullOrWhiteSpace(o.Region), nameof(o.Region), "is required (or AWS_REGION)");

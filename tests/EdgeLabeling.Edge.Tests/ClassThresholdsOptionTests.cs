@@ -107,6 +107,39 @@ public sealed class ClassThresholdsOptionTests : IDisposable
     }
 
     [Fact]
+    public void BuildRoutingOptions_LabelAttributeUnset_KeepsTheRoutingFilesAttribute()
+    {
+        // The recipe passes LabelAttribute '' when the deployment does not set it: the file's attribute must survive.
+        var o = Valid("");
+        o.RoutingConfigPath = RoutingFile("""{"labelAttributeName": "widgets"}""");
+        o.LabelAttribute = "";
+
+        Assert.Equal("widgets", EdgeComponentServiceCollectionExtensions.BuildRoutingOptions(o).LabelAttributeName);
+    }
+
+    [Fact]
+    public void BuildRoutingOptions_LabelAttributeSet_OverridesTheRoutingFilesAttribute()
+    {
+        var o = Valid("");
+        o.RoutingConfigPath = RoutingFile("""{"labelAttributeName": "widgets"}""");
+        o.LabelAttribute = "gadgets";
+
+        Assert.Equal("gadgets", EdgeComponentServiceCollectionExtensions.BuildRoutingOptions(o).LabelAttributeName);
+    }
+
+    [Fact]
+    public void BuildRoutingOptions_NoFileAndLabelAttributeUnset_UsesTheDatasetDefault() =>
+        Assert.Equal(LabelingConventions.DefaultDatasetAttribute, EdgeComponentServiceCollectionExtensions.BuildRoutingOptions(Valid("")).LabelAttributeName);
+
+    [Fact]
+    public void Validate_LabelAttributeUnset_IsAccepted()
+    {
+        var result = new EdgeOptionsValidator { RequireModel = false }.Validate(null, Valid(""));
+
+        Assert.DoesNotContain(result.Failures ?? [], f => f.StartsWith("LabelAttribute:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void RunningComponent_RoutingFileAndThresholdOptionsLeftEmpty_RoutesByTheFilesThresholds()
     {
         // The recipe passes every option; the threshold ones default to '' so that the routing file decides.

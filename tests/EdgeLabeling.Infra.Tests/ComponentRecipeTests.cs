@@ -23,8 +23,8 @@ public sealed class ComponentRecipeTests
         Assert.Equal(TestAssets.ComponentName, recipe.Name);
         Assert.Equal(TestAssets.ComponentVersion, recipe.Version);
         Assert.Equal([TestAssets.X64Zip, TestAssets.Arm64Zip], recipe.ArtifactFileNames);
-        // Empty: the component's routing file decides until a deployment sets the thresholds (options override only when set).
-        Assert.All(["AutoAcceptThreshold", "UncertainLow", "AuditRate", "ClassThresholds"], key => Assert.Equal("", recipe.DefaultConfiguration[key]!.GetValue<string>()));
+        // Empty: the component's routing file decides until a deployment sets the thresholds or the label attribute (options override only when set).
+        Assert.All(["AutoAcceptThreshold", "UncertainLow", "AuditRate", "ClassThresholds", "LabelAttribute"], key => Assert.Equal("", recipe.DefaultConfiguration[key]!.GetValue<string>()));
     }
 
     [Fact]

@@ -136,7 +136,7 @@ public static class EdgeComponentServiceCollectionExtensions
             AuditRate = o.AuditRate ?? file.AuditRate,
             DeviceName = o.ThingName,
             SourceBucket = o.Bucket,
-            LabelAttributeName = o.LabelAttribute,
+            LabelAttributeName = string.IsNullOrEmpty(o.LabelAttribute) ? file.LabelAttributeName : o.LabelAttribute,
         }).Validate();
     }
 
