@@ -205,7 +205,7 @@ internal static class CalibrateCommand
         };
     }
 
-    private static string P(double v) => (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+    private static string P(double v) => CliFormat.Percent(v);
 
     private static string T(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
 

@@ -5,9 +5,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeLabeling.Cli.Calibration;
 using EdgeLabeling.Cli.Console;
-using EdgeLabeling.Cli.Release;
 using EdgeLabeling.Evaluation;
 using EdgeLabeling.Inference;
+using EdgeLabeling.Labeling.Deployment;
 using Spectre.Console;
 
 namespace EdgeLabeling.Cli.Commands;
@@ -153,9 +153,9 @@ internal static class ReleaseModelCommand
             {
                 var why = chosen is null
                     ? NoThresholdMessage(result, calibration)
-                    : $"the target precision {ReleaseSettings.Percent(calibration.TargetPrecision)} is met only at auto-accept ≥ {chosen.Thresholds.High.ToString("0.00", CultureInfo.InvariantCulture)} "
-                      + $"with {ReleaseSettings.Percent(chosen.HumanShare)} of images to people, above --max-review-share {ReleaseSettings.Percent(r.MaxReviewShare)} "
-                      + $"(auto precision {ReleaseSettings.Percent(chosen.AutoPrecision)} on {chosen.AutoBoxes} boxes, {set.Images.Count} held-out images)";
+                    : $"the target precision {CliFormat.Percent(calibration.TargetPrecision)} is met only at auto-accept ≥ {chosen.Thresholds.High.ToString("0.00", CultureInfo.InvariantCulture)} "
+                      + $"with {CliFormat.Percent(chosen.HumanShare)} of images to people, above --max-review-share {CliFormat.Percent(r.MaxReviewShare)} "
+                      + $"(auto precision {CliFormat.Percent(chosen.AutoPrecision)} on {chosen.AutoBoxes} boxes, {set.Images.Count} held-out images)";
                 if (r.Json)
                 {
                     System.Console.Out.WriteLine(new JsonObject { ["released"] = false, ["reason"] = "target-not-met", ["message"] = why, ["holdout"] = chosen is null ? null : Evaluation(chosen) }.ToJsonString());
@@ -252,10 +252,10 @@ internal static class ReleaseModelCommand
     {
         var best = result.TradeOff.Where(e => e.AutoBoxes > 0).OrderByDescending(e => e.AutoPrecision).FirstOrDefault();
         return best is null
-            ? $"no threshold auto-labels any box on the held-out set, so the target precision {ReleaseSettings.Percent(options.TargetPrecision)} cannot be shown"
-            : $"no threshold meets the target precision {ReleaseSettings.Percent(options.TargetPrecision)} with auto recall ≥ {ReleaseSettings.Percent(options.MinAutoRecall)} on the held-out set; "
-              + $"the best is {ReleaseSettings.Percent(best.AutoPrecision)} at auto-accept ≥ {best.Thresholds.High.ToString("0.00", CultureInfo.InvariantCulture)} "
-              + $"(recall {ReleaseSettings.Percent(best.AutoRecall)}, {ReleaseSettings.Percent(best.HumanShare)} of images to people)";
+            ? $"no threshold auto-labels any box on the held-out set, so the target precision {CliFormat.Percent(options.TargetPrecision)} cannot be shown"
+            : $"no threshold meets the target precision {CliFormat.Percent(options.TargetPrecision)} with auto recall ≥ {CliFormat.Percent(options.MinAutoRecall)} on the held-out set; "
+              + $"the best is {CliFormat.Percent(best.AutoPrecision)} at auto-accept ≥ {best.Thresholds.High.ToString("0.00", CultureInfo.InvariantCulture)} "
+              + $"(recall {CliFormat.Percent(best.AutoRecall)}, {CliFormat.Percent(best.HumanShare)} of images to people)";
     }
 
     private static JsonArray Strings(IEnumerable<string> items) => new(items.Select(s => (JsonNode)JsonValue.Create(s)!).ToArray());
@@ -358,7 +358,7 @@ internal static class ReleaseModelCommand
     private static void Print(Request r, string previous, DetectorInfo model, RoutingEvaluation chosen, ReleaseRouting routing, CompatibilityReport fit, string fragmentPath)
     {
         AnsiConsole.MarkupLineInterpolated($"Model {model.ModelSha256[..12]} fits the current model (same input, outputs and classes{(fit.Notes.Count > 0 ? "; " + string.Join("; ", fit.Notes) : "")}).");
-        AnsiConsole.MarkupLineInterpolated($"Held-out set ({chosen.Images} images): auto-accept ≥ {routing.AutoAcceptThreshold:0.00}, band from {routing.UncertainLow:0.00} → {ReleaseSettings.Percent(chosen.HumanShare)} of images to people (limit {ReleaseSettings.Percent(r.MaxReviewShare)}), automatic precision {ReleaseSettings.Percent(chosen.AutoPrecision)} (target {ReleaseSettings.Percent(routing.TargetPrecision)}), recall {ReleaseSettings.Percent(chosen.AutoRecall)}.");
+        AnsiConsole.MarkupLineInterpolated($"Held-out set ({chosen.Images} images): auto-accept ≥ {routing.AutoAcceptThreshold:0.00}, band from {routing.UncertainLow:0.00} → {CliFormat.Percent(chosen.HumanShare)} of images to people (limit {CliFormat.Percent(r.MaxReviewShare)}), automatic precision {CliFormat.Percent(chosen.AutoPrecision)} (target {CliFormat.Percent(routing.TargetPrecision)}), recall {CliFormat.Percent(chosen.AutoRecall)}.");
         foreach (var (name, t) in routing.ClassThresholds.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             AnsiConsole.MarkupLineInterpolated($"  {name}: auto-accept ≥ {t:0.00}");

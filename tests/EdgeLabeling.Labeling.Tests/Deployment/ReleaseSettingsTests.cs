@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using EdgeLabeling.Cli.Release;
+using EdgeLabeling.Labeling.Deployment;
 
-namespace EdgeLabeling.Cli.Tests;
+namespace EdgeLabeling.Labeling.Tests.Deployment;
 
 /// <summary>The canary-first settings a release writes into cdk.json (docs/deploy.md §7).</summary>
 public sealed class ReleaseSettingsTests : IDisposable

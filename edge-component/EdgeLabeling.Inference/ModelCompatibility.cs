@@ -1,12 +1,10 @@
-using EdgeLabeling.Inference;
-
-namespace EdgeLabeling.Cli.Release;
+namespace EdgeLabeling.Inference;
 
 /// <summary>
 /// What a new model must keep from the one the fleet runs, so that the edge component, the routing thresholds
 /// (keyed by class name) and the dataset (class ids and names) stay meaningful after the release.
 /// </summary>
-internal static class ModelCompatibility
+public static class ModelCompatibility
 {
     /// <summary>
     /// Parses <c>--class-map old=new</c> entries (a class renamed on purpose). Throws <see cref="ArgumentException"/>
@@ -130,7 +128,7 @@ internal static class ModelCompatibility
 }
 
 /// <summary>The outcome of <see cref="ModelCompatibility.Compare"/>: problems refuse the release, notes are reported.</summary>
-internal sealed record CompatibilityReport(IReadOnlyList<string> Problems, IReadOnlyList<string> Notes)
+public sealed record CompatibilityReport(IReadOnlyList<string> Problems, IReadOnlyList<string> Notes)
 {
     public bool Compatible => Problems.Count == 0;
 }

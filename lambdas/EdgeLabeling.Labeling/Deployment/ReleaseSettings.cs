@@ -1,18 +1,17 @@
-using System.Globalization;
 using System.IO.Compression;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace EdgeLabeling.Cli.Release;
+namespace EdgeLabeling.Labeling.Deployment;
 
 /// <summary>The routing a release ships: global band and per-class auto-accept thresholds, keyed by the new model's class names.</summary>
-internal sealed record ReleaseRouting(double AutoAcceptThreshold, double UncertainLow, IReadOnlyDictionary<string, double> ClassThresholds, double TargetPrecision);
+public sealed record ReleaseRouting(double AutoAcceptThreshold, double UncertainLow, IReadOnlyDictionary<string, double> ClassThresholds, double TargetPrecision);
 
 /// <summary>
 /// Versions, the previous release and the cdk.json settings of a canary-first release (docs/deploy.md §7): the new
 /// component version goes to the canary group only, the fleet stays pinned at the previous version.
 /// </summary>
-internal static partial class ReleaseSettings
+public static partial class ReleaseSettings
 {
     [GeneratedRegex(@"^[0-9]{1,6}\.[0-9]{1,6}\.[0-9]{1,6}$")]
     private static partial Regex SemverRegex();
@@ -134,6 +133,4 @@ internal static partial class ReleaseSettings
             },
         };
     }
-
-    public static string Percent(double v) => (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
 }

@@ -1,7 +1,6 @@
-using EdgeLabeling.Cli.Release;
 using EdgeLabeling.Inference;
 
-namespace EdgeLabeling.Cli.Tests;
+namespace EdgeLabeling.Inference.Tests;
 
 /// <summary>What a new model must keep from the current one (signatures as the detector reads them from the graph).</summary>
 public sealed class ModelCompatibilityTests
