@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using EdgeLabeling.Cli.Commands;
 using EdgeLabeling.Cli.Reporting;
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Evaluation;
 using EdgeLabeling.Labeling.Merge;
 using Spectre.Console;
 

@@ -5,6 +5,7 @@ using Amazon.Runtime;
 using Amazon.S3.Model;
 using EdgeLabeling.Labeling.Estimation;
 using EdgeLabeling.Contracts;
+using EdgeLabeling.Evaluation;
 using EdgeLabeling.Inference;
 using EdgeLabeling.Labeling.Batching;
 using EdgeLabeling.Labeling.Merge;
@@ -132,7 +133,7 @@ internal static class PipelineRunner
         watch.Restart();
         progress.Stage("evaluation");
         var sidecars = await LoadSidecarsAsync(store, storeInfo.IncomingBucket, ct).ConfigureAwait(false);
-        var quality = DatasetQuality.Evaluate(manifest, options.LabelAttribute, images, request.LabelsDirectory, model.ClassNames.Count, sidecars);
+        var quality = DatasetQuality.Evaluate(manifest, options.LabelAttribute, model.ClassNames.Count, new PipelineSamples(images, request.LabelsDirectory, sidecars).Find);
         timings.Add(("evaluation", watch.Elapsed));
         progress.Done("evaluation", string.Create(CultureInfo.InvariantCulture, $"merged labels: precision {quality.Merged.Precision * 100:0.0}%, recall {quality.Merged.Recall * 100:0.0}%, mAP@0.5 {quality.Merged.Map50:0.000}"), watch.Elapsed);
 

@@ -1,11 +1,9 @@
 using EdgeLabeling.Contracts;
-using EdgeLabeling.Evaluation;
-using EdgeLabeling.Labeling.Merge;
 
-namespace EdgeLabeling.Cli.Pipeline;
+namespace EdgeLabeling.Evaluation;
 
 /// <summary>Precision, recall and mAP@0.5 of one set of labels against the samples' ground truth.</summary>
-internal sealed record QualityScore(int Images, DetectionCounts Counts, double Map50)
+public sealed record QualityScore(int Images, DetectionCounts Counts, double Map50)
 {
     public double Precision => Counts.Precision;
     public double Recall => Counts.Recall;
@@ -15,7 +13,9 @@ internal sealed record QualityScore(int Images, DetectionCounts Counts, double M
 /// <param name="Merged">Every dataset line: human labels where people labeled, automatic labels elsewhere.</param>
 /// <param name="Automatic">Only the lines the edge labeled on its own (auto-label outcome).</param>
 /// <param name="ModelOnly">The model's boxes on every dataset image (pre-annotations of reviewed ones): what trusting the model everywhere would give.</param>
-internal sealed record QualityReport(QualityScore Merged, QualityScore Automatic, QualityScore ModelOnly, int LinesWithoutSample, double Iou)
+/// <param name="LinesWithoutSample">Dataset lines whose image is not one of the samples (not scored).</param>
+/// <param name="Iou">The overlap at which a box matches a ground-truth box.</param>
+public sealed record QualityReport(QualityScore Merged, QualityScore Automatic, QualityScore ModelOnly, int LinesWithoutSample, double Iou)
 {
     /// <summary>
     /// mAP needs a ranking and dataset lines carry no single score. Boxes are ranked by the confidence in
@@ -26,22 +26,22 @@ internal sealed record QualityReport(QualityScore Merged, QualityScore Automatic
     public const string Ranking = "human boxes rank above model boxes (score 1 + Ground Truth confidence, which is 0.00 with one worker); model boxes rank by the model's confidence";
 }
 
-/// <summary>What the edge said about an uploaded image, read back from its sidecar.</summary>
-internal sealed record SidecarFacts(string Outcome, string? OriginalFile, IReadOnlyList<PixelBox> ModelBoxes);
+/// <summary>The ground truth of one dataset image and what the model said about it.</summary>
+/// <param name="LabelFile">The image's YOLO label file; as in YOLO datasets, a missing file means no objects.</param>
+/// <param name="ModelBoxes">The model's boxes on the image, scored in place of human labels for <see cref="QualityReport.ModelOnly"/>.</param>
+public sealed record DatasetSample(string LabelFile, IReadOnlyList<PixelBox> ModelBoxes);
 
-/// <summary>Scores the merged dataset against YOLO ground truth, finding each line's sample by the image SHA-256 in its key.</summary>
-internal static class DatasetQuality
+/// <summary>Scores a dataset manifest (Ground Truth augmented-manifest lines) against YOLO ground truth.</summary>
+public static class DatasetQuality
 {
-    public static QualityReport Evaluate(
-        string manifestPath,
-        string attribute,
-        IReadOnlyList<InputImage> images,
-        string labelsDirectory,
-        int classCount,
-        IReadOnlyDictionary<string, SidecarFacts> sidecarsBySha,
-        double iou = 0.5)
+    /// <summary>
+    /// Scores every line of <paramref name="manifestPath"/> under <paramref name="attribute"/>. <paramref name="sampleOf"/>
+    /// finds a line's sample from its source-ref; a line it returns null for is counted in
+    /// <see cref="QualityReport.LinesWithoutSample"/> and not scored.
+    /// </summary>
+    public static QualityReport Evaluate(string manifestPath, string attribute, int classCount, Func<string, DatasetSample?> sampleOf, double iou = 0.5)
     {
-        var bySha = images.SelectMany(i => i.Addresses.Select(a => (Address: a, Image: i))).ToDictionary(x => x.Address, x => x.Image, StringComparer.OrdinalIgnoreCase);
+        ArgumentNullException.ThrowIfNull(sampleOf);
         var merged = new Accumulator(classCount, iou);
         var automatic = new Accumulator(classCount, iou);
         var modelOnly = new Accumulator(classCount, iou);
@@ -54,17 +54,13 @@ internal static class DatasetQuality
             }
 
             var label = GroundTruthManifest.Parse(line, attribute);
-            var sha = ImageIdentity.KeyOf(label.SourceRef);
-            if (!bySha.TryGetValue(sha, out var image))
+            if (sampleOf(label.SourceRef) is not { } sample)
             {
                 orphans++;
                 continue;
             }
 
-            var labelFile = Path.Combine(labelsDirectory, Path.GetFileNameWithoutExtension(image.FileName) + ".txt");
-
-            // As in YOLO datasets, an image without a label file has no objects.
-            IReadOnlyList<PixelBox> truth = File.Exists(labelFile) ? YoloLabelFile.Read(labelFile, label.Size, classCount) : [];
+            IReadOnlyList<PixelBox> truth = File.Exists(sample.LabelFile) ? YoloLabelFile.Read(sample.LabelFile, label.Size, classCount) : [];
             var ranked = label.Boxes.Select(b => label.HumanAnnotated ? b with { Confidence = 1 + b.Confidence } : b).ToList();
             merged.Add(ranked, truth);
             if (!label.HumanAnnotated)
@@ -74,7 +70,7 @@ internal static class DatasetQuality
             }
             else
             {
-                modelOnly.Add(sidecarsBySha.TryGetValue(sha, out var facts) ? facts.ModelBoxes : [], truth);
+                modelOnly.Add(sample.ModelBoxes, truth);
             }
         }
 

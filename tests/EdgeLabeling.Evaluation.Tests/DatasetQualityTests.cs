@@ -1,10 +1,9 @@
-using EdgeLabeling.Cli.Pipeline;
 using EdgeLabeling.Contracts;
 
-namespace EdgeLabeling.Cli.Tests;
+namespace EdgeLabeling.Evaluation.Tests;
 
 /// <summary>The dataset scoring of the pipeline report, on a hand-made two-line dataset.</summary>
-public sealed class PipelineQualityTests : IDisposable
+public sealed class DatasetQualityTests : IDisposable
 {
     private static readonly string[] Names = ["bolt", "nut", "washer"];
     private readonly string _dir = Directory.CreateTempSubdirectory("pipeline-quality-").FullName;
@@ -12,6 +11,12 @@ public sealed class PipelineQualityTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static string Sha(char c) => new(c, 64);
+
+    /// <summary>Samples by the image named in the source-ref, the way the pipeline finds them by content address.</summary>
+    private Func<string, DatasetSample?> Samples(params (char Sha, IReadOnlyList<PixelBox> ModelBoxes)[] samples) => sourceRef =>
+        samples.Where(s => sourceRef.EndsWith("/" + Sha(s.Sha) + ".jpg", StringComparison.Ordinal))
+            .Select(s => new DatasetSample(Path.Combine(_dir, s.Sha + ".txt"), s.ModelBoxes))
+            .FirstOrDefault();
 
     private static string Line(char sha, bool human, params PixelBox[] boxes) =>
         GroundTruthManifest.BuildLine($"s3://in/incoming/site/2026/11/26/{Sha(sha)}.jpg", "parts", new ImageSize(100, 100), boxes, Names, human,
@@ -32,10 +37,9 @@ public sealed class PipelineQualityTests : IDisposable
             // b: a person's box; Ground Truth writes confidence 0.00 for one worker.
             Line('b', human: true, new PixelBox(0, 50, 50, 20, 20, 0.0)),
         ]);
-        var images = new[] { new InputImage("/x/a.jpg", "a.jpg", 10, Sha('a')), new InputImage("/x/b.jpg", "b.jpg", 10, Sha('b')) };
-        var sidecars = new Dictionary<string, SidecarFacts> { [Sha('b')] = new("human-review", "b.jpg", [new PixelBox(0, 0, 0, 10, 10, 0.4)]) };
+        var samples = Samples(('a', []), ('b', [new PixelBox(0, 0, 0, 10, 10, 0.4)]));
 
-        var q = DatasetQuality.Evaluate(manifest, "parts", images, _dir, Names.Length, sidecars);
+        var q = DatasetQuality.Evaluate(manifest, "parts", Names.Length, samples);
 
         Assert.Equal((2, 1, 0), (q.Merged.Counts.TruePositives, q.Merged.Counts.FalsePositives, q.Merged.Counts.FalseNegatives));
         Assert.Equal(2, q.Merged.Images);
@@ -56,7 +60,7 @@ public sealed class PipelineQualityTests : IDisposable
         var manifest = Path.Combine(_dir, "dataset.manifest");
         File.WriteAllLines(manifest, [Line('c', human: false, new PixelBox(1, 1, 1, 5, 5, 0.8))]);
 
-        var q = DatasetQuality.Evaluate(manifest, "parts", [], _dir, Names.Length, new Dictionary<string, SidecarFacts>());
+        var q = DatasetQuality.Evaluate(manifest, "parts", Names.Length, Samples());
 
         Assert.Equal(1, q.LinesWithoutSample);
         Assert.Equal(0, q.Merged.Images);
