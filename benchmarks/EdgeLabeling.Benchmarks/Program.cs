@@ -15,6 +15,12 @@ if (args is ["lambda-first-response", .. var lambdaArgs])
     return LambdaFirstResponse.Run(lambdaArgs);
 }
 
+// "merge" times the dataset merge and export on synthetic million-line manifests (docs/benchmarks.md, Merge).
+if (args is ["merge", .. var mergeArgs])
+{
+    return await EdgeLabeling.Benchmarks.Merge.MergeBench.RunAsync(mergeArgs);
+}
+
 if (args is ["review-leases", .. var reviewArgs])
 {
     return await EdgeLabeling.Benchmarks.Review.ReviewLeaseBench.RunAsync(reviewArgs);
