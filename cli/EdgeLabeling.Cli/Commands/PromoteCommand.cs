@@ -53,7 +53,7 @@ internal static class PromoteCommand
         DateOnly today;
         try
         {
-            var targetPrecision = target ?? (cdkJson.Exists ? RetuneCommand.ReadRouting(cdkJson, env).Target : null)
+            var targetPrecision = target ?? (cdkJson.Exists ? RetuneCommand.ReadRouting(cdkJson, env).TargetPrecision : null)
                 ?? throw new ArgumentException($"no target precision: give --target-precision, or a cdk.json (--cdk-json, now {cdkJson.FullName}) with environments.{env}.routing.targetPrecision");
             today = todayText is null ? DateOnly.FromDateTime(DateTime.UtcNow)
                 : DateOnly.TryParseExact(todayText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d

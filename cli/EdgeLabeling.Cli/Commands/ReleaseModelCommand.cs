@@ -92,8 +92,8 @@ internal static class ReleaseModelCommand
             RequireFile(r.PackageScript, "--package-script", "the packaging script");
             classMap = ModelCompatibility.ParseClassMap(r.ClassMap);
 
-            cdk = JsonNode.Parse(File.ReadAllText(r.CdkJson.FullName)) as JsonObject ?? throw new FormatException($"{r.CdkJson.FullName} is not a JSON object");
-            var environment = ReleaseSettings.Environment(cdk, r.Env, r.CdkJson.FullName);
+            cdk = CdkContext.Load(r.CdkJson.FullName);
+            var environment = CdkContext.Environment(cdk, r.Env, r.CdkJson.FullName);
             ReleaseSettings.RequireCanary(environment, r.Env);
             var configured = environment["routing"]?["targetPrecision"] is JsonValue tv && tv.TryGetValue<double>(out var t) ? t : (double?)null;
             calibration = new CalibrationOptions { TargetPrecision = r.Target ?? configured ?? 0.95, IouThreshold = r.Iou, MinAutoRecall = r.MinRecall, ConfidenceZ = r.ConfidenceZ };

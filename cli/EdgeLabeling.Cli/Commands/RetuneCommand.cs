@@ -6,6 +6,7 @@ using EdgeLabeling.Cli.Console;
 using EdgeLabeling.Cli.Reporting;
 using EdgeLabeling.Labeling;
 using EdgeLabeling.Labeling.Batching;
+using EdgeLabeling.Labeling.Deployment;
 using EdgeLabeling.Labeling.Merge;
 using EdgeLabeling.Labeling.Quality;
 using EdgeLabeling.Storage;
@@ -122,7 +123,7 @@ internal static class RetuneCommand
         Directory.CreateDirectory(r.Output);
         var chartPath = Path.Combine(r.Output, "retune-precision.png");
         Charts.PrecisionCurves(chartPath, result.Classes.Select(c => (c.Class, (IReadOnlyList<(double, double?)>)c.Curve.Where(p => !p.Band).Select(p => (p.Threshold, p.Lower)).ToList(), c.CurrentThreshold, c.RecommendedThreshold)).ToList(), target);
-        var fragment = Fragment(result);
+        var fragment = CdkRouting.Fragment(result);
         var fragmentPath = Path.Combine(r.Output, "routing-fragment.json");
         var indented = new JsonSerializerOptions { WriteIndented = true };
         File.WriteAllText(fragmentPath, fragment.ToJsonString(indented) + "\n");
@@ -152,43 +153,10 @@ internal static class RetuneCommand
         return result.Classes.Any(c => c.Source == RetuneSources.NoThreshold) ? NoThresholdMeetsTarget : 0;
     }
 
-    /// <summary>Today's routing, target and prices from cdk.json (<c>context.environments.&lt;env&gt;</c>).</summary>
-    internal static (RoutingSettings Routing, double? Target, BudgetPolicy Budget) ReadRouting(FileInfo cdkJson, string env)
-    {
-        if (!cdkJson.Exists)
-        {
-            throw new FileNotFoundException($"cdk.json not found at {cdkJson.FullName}: give --cdk-json (today's routing comes from it)");
-        }
-
-        var root = JsonNode.Parse(File.ReadAllText(cdkJson.FullName)) as JsonObject ?? throw new FormatException($"{cdkJson.FullName} is not a JSON object");
-        var environments = root["context"]?["environments"] as JsonObject ?? throw new FormatException($"{cdkJson.FullName} has no context.environments");
-        if (environments[env] is not JsonObject environment)
-        {
-            throw new ArgumentException($"environment '{env}' is not in {cdkJson.FullName} (known: {string.Join(", ", environments.Select(e => e.Key))})");
-        }
-
-        var routing = environment["routing"] as JsonObject ?? throw new FormatException($"environments.{env}.routing is missing");
-        double Number(string name) => routing[name] is JsonValue v && v.TryGetValue<double>(out var d) ? d : throw new FormatException($"environments.{env}.routing.{name} is missing or not a number");
-        var perClass = new Dictionary<string, double>(StringComparer.Ordinal);
-        if (routing["classThresholds"] is JsonObject classes)
-        {
-            foreach (var (name, value) in classes)
-            {
-                perClass[name] = value is JsonValue v && v.TryGetValue<double>(out var d) ? d : throw new FormatException($"environments.{env}.routing.classThresholds.{name} is not a number");
-            }
-        }
-
-        var settings = new RoutingSettings { AutoAcceptThreshold = Number("autoAcceptThreshold"), UncertainLow = Number("uncertainLow"), AuditRate = Number("auditRate"), ClassThresholds = perClass };
-        // Today's routing is what the fleet runs: one the router would refuse cannot be the base of a recommendation.
-        if (settings.Thresholds.Problems($"environments.{env}.routing.") is { Count: > 0 } problems)
-        {
-            throw new FormatException(string.Join("; ", problems));
-        }
-
-        double? target = routing["targetPrecision"] is JsonValue t && t.TryGetValue<double>(out var tp) ? tp : null;
-        var builtIn = environment["labeling"]?["backend"]?.GetValue<string>() == LabelingBackends.BuiltIn;
-        return (settings, target, builtIn ? new BudgetPolicy { Tiers = LabelingBackends.FreeTiers } : new BudgetPolicy());
-    }
+    /// <summary>Today's routing, target and prices from cdk.json (<c>context.environments.&lt;env&gt;</c>; also read by promote).</summary>
+    internal static DeployedRouting ReadRouting(FileInfo cdkJson, string env) =>
+        cdkJson.Exists ? CdkRouting.Read(cdkJson.FullName, env)
+        : throw new FileNotFoundException($"cdk.json not found at {cdkJson.FullName}: give --cdk-json (today's routing comes from it)");
 
     /// <summary>classes[].threshold of calibrate's calibration.json.</summary>
     private static Dictionary<string, double> ReadCalibration(FileInfo file)
@@ -270,28 +238,6 @@ internal static class RetuneCommand
         {
             throw new JsonException($"{where} is not a dataset index: {ex.Message}", ex);
         }
-    }
-
-    /// <summary>The cdk.json routing section with the recommendation (paste over context.environments.&lt;env&gt;.routing).</summary>
-    internal static JsonObject Fragment(RetuneResult r)
-    {
-        var perClass = new JsonObject();
-        foreach (var (name, threshold) in r.Recommended.ClassThresholds.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            perClass[name] = threshold;
-        }
-
-        return new JsonObject
-        {
-            ["routing"] = new JsonObject
-            {
-                ["autoAcceptThreshold"] = r.Recommended.AutoAcceptThreshold,
-                ["uncertainLow"] = r.Recommended.UncertainLow,
-                ["auditRate"] = r.Recommended.AuditRate,
-                ["targetPrecision"] = r.Options.TargetPrecision,
-                ["classThresholds"] = perClass,
-            },
-        };
     }
 
     private static JsonObject? Point(CurvePoint? p) => p is null ? null : new JsonObject

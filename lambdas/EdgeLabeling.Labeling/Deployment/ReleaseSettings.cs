@@ -57,14 +57,6 @@ public static partial class ReleaseSettings
         return path;
     }
 
-    /// <summary>Reads <c>context.environments.&lt;env&gt;</c> of a parsed cdk.json, naming what is missing.</summary>
-    public static JsonObject Environment(JsonObject cdk, string env, string cdkPath)
-    {
-        var environments = cdk["context"]?["environments"] as JsonObject ?? throw new FormatException($"{cdkPath} has no context.environments");
-        return environments[env] as JsonObject
-            ?? throw new ArgumentException($"environment '{env}' is not in {cdkPath} (known: {string.Join(", ", environments.Select(e => e.Key))})");
-    }
-
     /// <summary>
     /// A release needs a canary group: without one, the only deployment is the fleet's and "hold the fleet" has no meaning.
     /// </summary>
@@ -84,7 +76,7 @@ public static partial class ReleaseSettings
     /// </summary>
     public static JsonObject Apply(JsonObject cdk, string env, string cdkPath, ReleaseRouting routing, string previousVersion, string componentVersionDir)
     {
-        var environment = Environment(cdk, env, cdkPath);
+        var environment = CdkContext.Environment(cdk, env, cdkPath);
         RequireCanary(environment, env);
         var fleet = (JsonObject)environment["fleet"]!;
         var oldRouting = environment["routing"] as JsonObject ?? throw new FormatException($"environments.{env}.routing is missing in {cdkPath}");
