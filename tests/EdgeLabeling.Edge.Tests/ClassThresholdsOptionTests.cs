@@ -106,25 +106,17 @@ public sealed class ClassThresholdsOptionTests : IDisposable
         Assert.Equal(0.1, routing.AuditRate);
     }
 
-    [Fact]
-    public void BuildRoutingOptions_LabelAttributeUnset_KeepsTheRoutingFilesAttribute()
-    {
-        // The recipe passes LabelAttribute '' when the deployment does not set it: the file's attribute must survive.
-        var o = Valid("");
-        o.RoutingConfigPath = RoutingFile("""{"labelAttributeName": "widgets"}""");
-        o.LabelAttribute = "";
-
-        Assert.Equal("widgets", EdgeComponentServiceCollectionExtensions.BuildRoutingOptions(o).LabelAttributeName);
-    }
-
-    [Fact]
-    public void BuildRoutingOptions_LabelAttributeSet_OverridesTheRoutingFilesAttribute()
+    [Theory]
+    // The recipe passes LabelAttribute '' when the deployment does not set it: the file's attribute must survive.
+    [InlineData("", "widgets")]
+    [InlineData("gadgets", "gadgets")]
+    public void BuildRoutingOptions_LabelAttribute_OverridesTheRoutingFilesAttributeOnlyWhenSet(string option, string expected)
     {
         var o = Valid("");
         o.RoutingConfigPath = RoutingFile("""{"labelAttributeName": "widgets"}""");
-        o.LabelAttribute = "gadgets";
+        o.LabelAttribute = option;
 
-        Assert.Equal("gadgets", EdgeComponentServiceCollectionExtensions.BuildRoutingOptions(o).LabelAttributeName);
+        Assert.Equal(expected, EdgeComponentServiceCollectionExtensions.BuildRoutingOptions(o).LabelAttributeName);
     }
 
     [Fact]
