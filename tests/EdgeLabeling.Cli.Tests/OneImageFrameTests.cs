@@ -161,20 +161,22 @@ public sealed class OneImageFrameTests : IDisposable
             Stores = _ => new FixedObjectStoreProvider(store),
         }).Build();
         await host.StartAsync();
-        var end = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         // 8 review images + 8 sidecars, 8 auto-labeled images: all queued work is out when these are in the store.
-        while ((await KeysAsync(store, "incoming/")).Count < 16 || (await KeysAsync(store, $"auto-labels/{Thing}/images/")).Count < 8 || Directory.GetFiles(inbox).Length > 0)
-        {
-            if (DateTime.UtcNow > end)
+        // Non-short-circuit '&' so both counts are fresh for the failure message.
+        int incoming = 0, autoLabeled = 0;
+        await Eventually.Until(
+            async () => (incoming = (await KeysAsync(store, "incoming/")).Count) >= 16
+                & (autoLabeled = (await KeysAsync(store, $"auto-labels/{Thing}/images/")).Count) >= 8
+                & Directory.GetFiles(inbox).Length == 0,
+            TimeSpan.FromSeconds(60),
+            "the edge component's upload of the 16 frames",
+            () =>
             {
                 var status = Path.Combine(_root, "work", "status.json");
-                Assert.Fail($"the edge component did not upload the 16 frames in time: incoming {(await KeysAsync(store, "incoming/")).Count}, "
-                    + $"auto-labeled images {(await KeysAsync(store, $"auto-labels/{Thing}/images/")).Count}, inbox {Directory.GetFiles(inbox).Length}; "
-                    + (File.Exists(status) ? await File.ReadAllTextAsync(status) : "no status"));
-            }
-
-            await Task.Delay(100);
-        }
+                return $"incoming {incoming}, auto-labeled images {autoLabeled}, inbox {Directory.GetFiles(inbox).Length}; "
+                    + (File.Exists(status) ? File.ReadAllText(status) : "no status");
+            },
+            poll: TimeSpan.FromMilliseconds(100));
 
         await host.StopAsync();
     }

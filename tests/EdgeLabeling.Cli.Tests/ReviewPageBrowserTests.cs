@@ -257,12 +257,8 @@ public sealed class ReviewPageBrowserTests(Xunit.Abstractions.ITestOutputHelper 
             await page.GotoAsync(_server.ReviewUrl.ToString());
             await page.GetByRole(AriaRole.Button, new() { Name = "Label" }).ClickAsync();
             // Polled from here: Playwright's in-page polling evaluates a string, which the page's CSP (no unsafe-eval) refuses.
-            var deadline = DateTime.UtcNow.AddSeconds(15);
-            while (!await page.EvaluateAsync<bool>("window.__firstBox !== undefined"))
-            {
-                Assert.True(DateTime.UtcNow < deadline, "no prior box was drawn within 15 s");
-                await Task.Delay(20);
-            }
+            await Eventually.Until(
+                () => page.EvaluateAsync<bool>("window.__firstBox !== undefined"), TimeSpan.FromSeconds(15), "the first prior box being drawn", poll: TimeSpan.FromMilliseconds(20));
 
             var dcl = await page.EvaluateAsync<double>("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd");
             var box = await page.EvaluateAsync<double>("window.__firstBox");

@@ -59,10 +59,10 @@ public sealed class UploadBytesTests(ITestOutputHelper output) : IAsyncLifetime
 
         await host.StartAsync();
         StatusReport? status = null;
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => (status = Read(work)) is { } st && st.Outcomes.Values.Sum() == samples.Count && st.QueuedItems == 0,
             TimeSpan.FromSeconds(90),
-            () => "all samples decided and uploaded");
+            () => "all samples decided and uploaded", EdgeTestKit.StatusPoll);
         await host.StopAsync();
         status = Read(work)!;
 
