@@ -11,8 +11,9 @@ public static class Eventually
     public static readonly TimeSpan DefaultPoll = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// Returns once <paramref name="condition"/> holds; fails with "<paramref name="what"/> did not happen within …"
-    /// (plus <paramref name="state"/>, when given, to show where things stood) once <paramref name="timeout"/> passes.
+    /// Returns once <paramref name="condition"/> holds; once <paramref name="timeout"/> passes, fails with
+    /// "did not happen within … s: <paramref name="what"/>" (plus <paramref name="state"/>, when given, to show where
+    /// things stood).
     /// </summary>
     public static Task Until(Func<bool> condition, TimeSpan timeout, string what, Func<string>? state = null, TimeSpan? poll = null) =>
         Until(() => Task.FromResult(condition()), timeout, what, state, poll);
