@@ -6,13 +6,13 @@ namespace EdgeLabeling.Cli.Tests;
 
 public sealed class FleetCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("fleet-cli-").FullName;
+    private readonly TempDir _dir = new("fleet-cli-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private async Task<string> StoreWithAsync(params (string Thing, double HoursAgo, int Queued, long FreeDisk)[] devices)
     {
-        var path = Path.Combine(_dir, "fleet.db");
+        var path = _dir.File("fleet.db");
         var store = new SqliteFleetStore(path);
         foreach (var (thing, ago, queued, free) in devices)
         {
@@ -60,14 +60,14 @@ public sealed class FleetCommandTests : IDisposable
     [Fact]
     public void FleetStatus_MissingStoreOrNoSource_FailsWithClearErrors()
     {
-        var missing = CliRunner.Run("fleet", "status", "--db", Path.Combine(_dir, "nope.db"));
+        var missing = CliRunner.Run("fleet", "status", "--db", _dir.File("nope.db"));
         var none = CliRunner.Run("fleet", "status");
         var badHours = CliRunner.Run("fleet", "status", "--table", "t", "--silent-hours", "0");
 
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("fleet store", missing.Stderr);
         Assert.Contains("does not exist", missing.Stderr);
-        Assert.False(File.Exists(Path.Combine(_dir, "nope.db")));
+        Assert.False(File.Exists(_dir.File("nope.db")));
         Assert.Equal(2, none.ExitCode);
         Assert.Contains("exactly one of --db", none.Stderr);
         Assert.Equal(2, badHours.ExitCode);

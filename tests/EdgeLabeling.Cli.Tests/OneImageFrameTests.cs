@@ -33,16 +33,16 @@ public sealed class OneImageFrameTests : IDisposable
     private static readonly Dictionary<string, SKColor> ColorOfClass = new(StringComparer.Ordinal) { ["red"] = Red.Color, ["blue"] = Blue.Color };
     private static readonly int[] Orientations = [1, 2, 3, 4, 5, 6, 7, 8];
 
-    private readonly string _root = Directory.CreateTempSubdirectory("edgelabel-frame-").FullName;
+    private readonly TempDir _root = new("edgelabel-frame-");
     private readonly Dictionary<string, int> _orientationTags = new(StringComparer.Ordinal);
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     [Fact]
     public async Task EdgeToDatasetAndCoco_EveryExifOrientation_BoxesLandOnTheObjectPixels()
     {
-        var store = new FileSystemObjectStore(Path.Combine(_root, "s3"));
-        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+        var store = new FileSystemObjectStore(_root.File("s3"));
+        var inbox = _root.Sub("in");
         foreach (var o in Orientations)
         {
             // The red object moves with the orientation: upright frames that were alike would share one content address.
@@ -91,10 +91,10 @@ public sealed class OneImageFrameTests : IDisposable
         }
 
         // Merge (the same core as the merge Lambda) into the dataset manifest and COCO.
-        var jobOutput = Path.Combine(_root, "output.manifest");
-        var autoLabels = Path.Combine(_root, "auto.manifest");
-        var dataset = Path.Combine(_root, "dataset.manifest");
-        var coco = Path.Combine(_root, "coco.json");
+        var jobOutput = _root.File("output.manifest");
+        var autoLabels = _root.File("auto.manifest");
+        var dataset = _root.File("dataset.manifest");
+        var coco = _root.File("coco.json");
         await File.WriteAllLinesAsync(jobOutput, outputLines);
         await File.WriteAllLinesAsync(autoLabels, autoLines);
         var (exit, stdout, stderr) = CliRunner.Run("merge", "--job-output", jobOutput, "--auto-labels", autoLabels, "--output", dataset, "--coco", coco);
@@ -142,12 +142,12 @@ public sealed class OneImageFrameTests : IDisposable
 
     private async Task RunEdgeAsync(IObjectStore store, string inbox)
     {
-        var routing = Path.Combine(_root, "routing.json");
+        var routing = _root.File("routing.json");
         // The upright scenes differ by a few pixels only: near-duplicate detection would drop most of them.
         await File.WriteAllTextAsync(routing, """{"duplicateDetection": false}""");
         string[] args =
         [
-            "--ThingName", Thing, "--InputDirectory", inbox, "--WorkDirectory", Path.Combine(_root, "work"), "--Bucket", Bucket, "--Region", "us-east-1",
+            "--ThingName", Thing, "--InputDirectory", inbox, "--WorkDirectory", _root.File("work"), "--Bucket", Bucket, "--Region", "us-east-1",
             "--FileStableMilliseconds", "50", "--PollMilliseconds", "50", "--AutoLabelBatchMaxWaitSeconds", "0", "--StatusIntervalSeconds", "1",
             "--RoutingConfigPath", routing, "--AuditRate", "0", "--AutoAcceptThreshold", "0.5", "--UncertainLow", "0.25", "--UploadAutoLabeledImages", "true",
         ];
@@ -161,20 +161,22 @@ public sealed class OneImageFrameTests : IDisposable
             Stores = _ => new FixedObjectStoreProvider(store),
         }).Build();
         await host.StartAsync();
-        var end = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         // 8 review images + 8 sidecars, 8 auto-labeled images: all queued work is out when these are in the store.
-        while ((await KeysAsync(store, "incoming/")).Count < 16 || (await KeysAsync(store, $"auto-labels/{Thing}/images/")).Count < 8 || Directory.GetFiles(inbox).Length > 0)
-        {
-            if (DateTime.UtcNow > end)
+        // Non-short-circuit '&' so both counts are fresh for the failure message.
+        int incoming = 0, autoLabeled = 0;
+        await Eventually.Until(
+            async () => (incoming = (await KeysAsync(store, "incoming/")).Count) >= 16
+                & (autoLabeled = (await KeysAsync(store, $"auto-labels/{Thing}/images/")).Count) >= 8
+                & Directory.GetFiles(inbox).Length == 0,
+            TimeSpan.FromSeconds(60),
+            "the edge component's upload of the 16 frames",
+            () =>
             {
-                var status = Path.Combine(_root, "work", "status.json");
-                Assert.Fail($"the edge component did not upload the 16 frames in time: incoming {(await KeysAsync(store, "incoming/")).Count}, "
-                    + $"auto-labeled images {(await KeysAsync(store, $"auto-labels/{Thing}/images/")).Count}, inbox {Directory.GetFiles(inbox).Length}; "
-                    + (File.Exists(status) ? await File.ReadAllTextAsync(status) : "no status"));
-            }
-
-            await Task.Delay(100);
-        }
+                var status = Path.Combine(_root.Path, "work", "status.json");
+                return $"incoming {incoming}, auto-labeled images {autoLabeled}, inbox {Directory.GetFiles(inbox).Length}; "
+                    + (File.Exists(status) ? File.ReadAllText(status) : "no status");
+            },
+            poll: TimeSpan.FromMilliseconds(100));
 
         await host.StopAsync();
     }

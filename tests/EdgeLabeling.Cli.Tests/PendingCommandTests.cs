@@ -9,18 +9,18 @@ namespace EdgeLabeling.Cli.Tests;
 public sealed class PendingCommandTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 26, 6, 0, 0, TimeSpan.Zero);
-    private readonly string _dir = Directory.CreateTempSubdirectory("edgelabel-pending-cli-").FullName;
+    private readonly TempDir _dir = new("edgelabel-pending-cli-");
 
-    private string DbPath => Path.Combine(_dir, "pending.db");
+    private string DbPath => _dir.File("pending.db");
 
-    private string ConfigPath => Path.Combine(_dir, "config.json");
+    private string ConfigPath => _dir.File("config.json");
 
     public PendingCommandTests() => File.WriteAllText(ConfigPath, JsonSerializer.Serialize(new Dictionary<string, string> { ["PENDING_DB_PATH"] = DbPath }));
 
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        _dir.Dispose();
     }
 
     private static string Key(int n) => ObjectKeyLayout.ImageKey("site-a-cam1", Start, n.ToString("x64"), "jpg");
@@ -89,7 +89,7 @@ public sealed class PendingCommandTests : IDisposable
     /// </summary>
     private async Task<string> GivenAutoLabelsAsync(string model)
     {
-        var store = new EdgeLabeling.Storage.FileSystemObjectStore(Path.Combine(_dir, "store"));
+        var store = new EdgeLabeling.Storage.FileSystemObjectStore(_dir.File("store"));
         string Auto(int n) => LabelingConventions.AutoLabeledImageKey("cam-a", Start.AddMinutes(n), n.ToString("x64"), "jpg");
         var lines = Enumerable.Range(1, 3).Select(n => GroundTruthManifest.BuildLine($"s3://incoming/{Auto(n)}", "parts", new ImageSize(640, 480, 3),
             [new PixelBox(0, 10, 20, 50, 40, 0.9)], ["bolt"], humanAnnotated: false, LabelingConventions.EdgeAutoLabelJobName("cam-a"), Start,
@@ -100,10 +100,10 @@ public sealed class PendingCommandTests : IDisposable
             await store.PutBytesAsync("incoming", Auto(n), new byte[] { 0xFF, 0xD8, (byte)n }, "image/jpeg");
         }
 
-        var config = Path.Combine(_dir, "requeue-config.json");
+        var config = _dir.File("requeue-config.json");
         File.WriteAllText(config, JsonSerializer.Serialize(new Dictionary<string, string>
         {
-            ["PENDING_DB_PATH"] = DbPath, ["LOCAL_STORE_ROOT"] = Path.Combine(_dir, "store"), ["INCOMING_BUCKET"] = "incoming", ["DATA_BUCKET"] = "data",
+            ["PENDING_DB_PATH"] = DbPath, ["LOCAL_STORE_ROOT"] = _dir.File("store"), ["INCOMING_BUCKET"] = "incoming", ["DATA_BUCKET"] = "data",
         }));
         return config;
     }
@@ -159,7 +159,7 @@ public sealed class PendingCommandTests : IDisposable
     [Fact]
     public void Run_MissingConfigFile_ExitsTwoNamingIt()
     {
-        var (code, _, stderr) = CliRunner.Run("pending", "--stuck", "--config", Path.Combine(_dir, "absent.json"));
+        var (code, _, stderr) = CliRunner.Run("pending", "--stuck", "--config", _dir.File("absent.json"));
 
         Assert.Equal(2, code);
         Assert.Contains("absent.json does not exist", stderr, StringComparison.Ordinal);

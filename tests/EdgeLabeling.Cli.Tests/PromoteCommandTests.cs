@@ -11,11 +11,11 @@ public sealed class PromoteCommandTests : IDisposable
     private const string CanaryModel = "ca0a70000000000000000000000000000000000000000000000000000000000b";
     private static readonly DateOnly FirstDay = new(2026, 11, 1);
     private const string Bucket = "edgelabeling-data";
-    private readonly string _dir = Directory.CreateTempSubdirectory("promote-cli-").FullName;
+    private readonly TempDir _dir = new("promote-cli-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string Store => Path.Combine(_dir, "store");
+    private string Store => _dir.File("store");
 
     /// <summary>Four days: two fleet devices on the fleet model, one canary device on the new model; cdk.json with the target.</summary>
     private async Task<string> GivenHistoryAsync(SimulatedDevice canary)
@@ -25,8 +25,8 @@ public sealed class PromoteCommandTests : IDisposable
             FirstDay = FirstDay, Days = 4, ModelSha256 = FleetModel, Devices = [new SimulatedDevice { ThingName = "cam-fleet-1" }, new SimulatedDevice { ThingName = "cam-fleet-2" }],
         });
         var canaryDays = ProductionHistory.Generate(new ProductionHistoryRequest { FirstDay = FirstDay, Days = 4, ModelSha256 = CanaryModel, Seed = 29, Devices = [canary] });
-        await ProductionHistoryMerge.MergeAsync(new FileSystemObjectStore(Store), Bucket, fleet.Zip(canaryDays, (f, c) => (IReadOnlyList<string>)[.. f, .. c]).ToList(), FirstDay, Path.Combine(_dir, "work"));
-        var cdk = Path.Combine(_dir, "cdk.json");
+        await ProductionHistoryMerge.MergeAsync(new FileSystemObjectStore(Store), Bucket, fleet.Zip(canaryDays, (f, c) => (IReadOnlyList<string>)[.. f, .. c]).ToList(), FirstDay, _dir.File("work"));
+        var cdk = _dir.File("cdk.json");
         File.WriteAllText(cdk, """
             {"context":{"environments":{"dev":{"routing":{"autoAcceptThreshold":0.5,"uncertainLow":0.25,"auditRate":0.05,"targetPrecision":0.95}}}}}
             """);

@@ -8,18 +8,18 @@ public sealed class RetuneCommandTests : IDisposable
 {
     private static readonly DateOnly FirstDay = new(2026, 11, 1);
     private const string Bucket = "edgelabeling-data";
-    private readonly string _dir = Directory.CreateTempSubdirectory("retune-cli-").FullName;
+    private readonly TempDir _dir = new("retune-cli-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string Store => Path.Combine(_dir, "store");
+    private string Store => _dir.File("store");
 
     /// <summary>Merges 14 days of a generated history into a local store, as the pipeline would, and writes a cdk.json with today's routing.</summary>
     private async Task<string> GivenHistoryAsync(params SimulatedDevice[] devices)
     {
         var request = new ProductionHistoryRequest { FirstDay = FirstDay, Days = 14, Devices = devices };
-        await ProductionHistoryMerge.MergeAsync(new FileSystemObjectStore(Store), Bucket, ProductionHistory.Generate(request), FirstDay, Path.Combine(_dir, "work"));
-        var cdk = Path.Combine(_dir, "cdk.json");
+        await ProductionHistoryMerge.MergeAsync(new FileSystemObjectStore(Store), Bucket, ProductionHistory.Generate(request), FirstDay, _dir.File("work"));
+        var cdk = _dir.File("cdk.json");
         File.WriteAllText(cdk, """
             {"context":{"environments":{"dev":{"routing":{"autoAcceptThreshold":0.5,"uncertainLow":0.25,"auditRate":0.05,"targetPrecision":0.95},"labeling":{"backend":"groundtruth"}}}}}
             """);
@@ -27,7 +27,7 @@ public sealed class RetuneCommandTests : IDisposable
     }
 
     private (int Code, string Stdout, string Stderr) Retune(string cdk, params string[] extra) =>
-        CliRunner.Run(["retune", "--dataset", Store, "--cdk-json", cdk, "--env", "dev", "--today", "2026-11-14", "--window-days", "4", "--output", Path.Combine(_dir, "out"), .. extra]);
+        CliRunner.Run(["retune", "--dataset", Store, "--cdk-json", cdk, "--env", "dev", "--today", "2026-11-14", "--window-days", "4", "--output", _dir.File("out"), .. extra]);
 
     [Fact]
     public async Task Retune_DeviceWhoseCameraDegrades_RaisesThatClassInTheFragment()
@@ -63,7 +63,7 @@ public sealed class RetuneCommandTests : IDisposable
 
         Assert.True(code == 0, stderr);
         Assert.Contains("No change recommended", stdout, StringComparison.Ordinal);
-        var fragment = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "out", "routing-fragment.json")))!["routing"]!;
+        var fragment = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir.Path, "out", "routing-fragment.json")))!["routing"]!;
         Assert.Empty(fragment["classThresholds"]!.AsObject());
         Assert.Equal(0.05, fragment["auditRate"]!.GetValue<double>());
     }
@@ -73,7 +73,7 @@ public sealed class RetuneCommandTests : IDisposable
     {
         var cdk = await GivenHistoryAsync(new SimulatedDevice { ThingName = "cam-a" });
 
-        var (code, _, stderr) = CliRunner.Run("retune", "--dataset", Store, "--cdk-json", cdk, "--today", "2027-03-01", "--output", Path.Combine(_dir, "out"));
+        var (code, _, stderr) = CliRunner.Run("retune", "--dataset", Store, "--cdk-json", cdk, "--today", "2027-03-01", "--output", _dir.File("out"));
 
         Assert.Equal(3, code);
         Assert.Contains("evidence covers 2026-11-01..2026-11-14", stderr, StringComparison.Ordinal);
@@ -87,7 +87,7 @@ public sealed class RetuneCommandTests : IDisposable
     {
         var cdk = await GivenHistoryAsync(new SimulatedDevice { ThingName = "cam-a" });
 
-        var (code, _, stderr) = CliRunner.Run("retune", "--dataset", Store, "--cdk-json", cdk, "--output", Path.Combine(_dir, "out"), option, value);
+        var (code, _, stderr) = CliRunner.Run("retune", "--dataset", Store, "--cdk-json", cdk, "--output", _dir.File("out"), option, value);
 
         Assert.Equal(2, code);
         Assert.Contains(message, stderr, StringComparison.Ordinal);
@@ -100,7 +100,7 @@ public sealed class RetuneCommandTests : IDisposable
     public async Task Retune_TodaysRoutingBreaksTheRoutersRule_FailsNamingTheValue(string thresholds, string message)
     {
         await GivenHistoryAsync(new SimulatedDevice { ThingName = "cam-a" });
-        var cdk = Path.Combine(_dir, "cdk-bad.json");
+        var cdk = _dir.File("cdk-bad.json");
         File.WriteAllText(cdk, """{"context":{"environments":{"dev":{"routing":{""" + thresholds + ""","auditRate":0.05}}}}}""");
 
         var (code, _, stderr) = Retune(cdk);
@@ -113,10 +113,10 @@ public sealed class RetuneCommandTests : IDisposable
     public void Retune_MissingIndex_SaysWhereItLooked()
     {
         Directory.CreateDirectory(Store);
-        var cdk = Path.Combine(_dir, "cdk.json");
+        var cdk = _dir.File("cdk.json");
         File.WriteAllText(cdk, """{"context":{"environments":{"dev":{"routing":{"autoAcceptThreshold":0.5,"uncertainLow":0.25,"auditRate":0.05}}}}}""");
 
-        var (code, _, stderr) = CliRunner.Run("retune", "--dataset", Store, "--cdk-json", cdk, "--output", Path.Combine(_dir, "out"));
+        var (code, _, stderr) = CliRunner.Run("retune", "--dataset", Store, "--cdk-json", cdk, "--output", _dir.File("out"));
 
         Assert.Equal(2, code);
         Assert.Contains("no dataset index at", stderr, StringComparison.Ordinal);

@@ -21,7 +21,7 @@ public sealed class ReviewPageBrowserTests(Xunit.Abstractions.ITestOutputHelper 
 {
     private const string XssClass = "<img src=x onerror=\"window.__xss=1\">";
     private static readonly string[] Classes = ["bolt", "nut", XssClass];
-    private readonly string _root = Directory.CreateTempSubdirectory("review-page-").FullName;
+    private readonly TempDir _root = new("review-page-");
     private FileSystemObjectStore _objects = null!;
     private ReviewServer _server = null!;
     private string _imageKey = "";
@@ -30,14 +30,14 @@ public sealed class ReviewPageBrowserTests(Xunit.Abstractions.ITestOutputHelper 
     {
         var web = Path.Combine(CliRunner.RepoRoot, ReviewWebRoot.Relative);
         Assert.True(File.Exists(Path.Combine(web, "index.html")), $"the review page is not built at {web}: run `npm ci && npm run build:review`");
-        _objects = new FileSystemObjectStore(Path.Combine(_root, "store"));
+        _objects = new FileSystemObjectStore(_root.File("store"));
         _imageKey = "incoming/cam/<b>bold</b>-part-001.jpg";
         await _objects.PutBytesAsync("incoming", _imageKey, await File.ReadAllBytesAsync(Path.Combine(CliRunner.RepoRoot, "samples", "images", "part-001.jpg")), "image/jpeg");
         PixelBox[] prior = [new(0, 20, 20, 60, 60, 0.4), new(1, 200, 40, 60, 60, 0.3), new(0, 40, 200, 80, 60, 0.35)];
         var line = GroundTruthManifest.BuildLine($"s3://incoming/{_imageKey}", "parts-model", new ImageSize(320, 320), prior, Classes, false, "labeling-job/edge-auto-cam", DateTimeOffset.UnixEpoch);
         await _objects.PutBytesAsync("data", "jobs/input/job-page/input.manifest", Encoding.UTF8.GetBytes(line.ToJsonString() + "\n"), "application/jsonlines");
         await _objects.PutBytesAsync("data", "jobs/input/job-page/cats.json", JsonSerializer.SerializeToUtf8Bytes(LabelCategoryConfig.FromClassNames(Classes), ContractsJsonContext.Default.LabelCategoryConfig), "application/json");
-        var backend = new BuiltInLabelingService(new SqliteReviewTaskStore(Path.Combine(_root, "review.db")), _objects, new CallbackJobStateChangePublisher((_, _) => Task.CompletedTask), new ReviewOptions());
+        var backend = new BuiltInLabelingService(new SqliteReviewTaskStore(_root.File("review.db")), _objects, new CallbackJobStateChangePublisher((_, _) => Task.CompletedTask), new ReviewOptions());
         await backend.CreateLabelingJobAsync(new Labeling.SageMaker.CreateLabelingJobRequest
         {
             LabelingJobName = "job-page",
@@ -66,7 +66,7 @@ public sealed class ReviewPageBrowserTests(Xunit.Abstractions.ITestOutputHelper 
     {
         await _server.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_root, recursive: true);
+        _root.Dispose();
     }
 
     /// <summary>Debian's chromium from PATH, headless, without the sandbox (tests run as root).</summary>
@@ -257,12 +257,8 @@ public sealed class ReviewPageBrowserTests(Xunit.Abstractions.ITestOutputHelper 
             await page.GotoAsync(_server.ReviewUrl.ToString());
             await page.GetByRole(AriaRole.Button, new() { Name = "Label" }).ClickAsync();
             // Polled from here: Playwright's in-page polling evaluates a string, which the page's CSP (no unsafe-eval) refuses.
-            var deadline = DateTime.UtcNow.AddSeconds(15);
-            while (!await page.EvaluateAsync<bool>("window.__firstBox !== undefined"))
-            {
-                Assert.True(DateTime.UtcNow < deadline, "no prior box was drawn within 15 s");
-                await Task.Delay(20);
-            }
+            await Eventually.Until(
+                () => page.EvaluateAsync<bool>("window.__firstBox !== undefined"), TimeSpan.FromSeconds(15), "the first prior box being drawn", poll: TimeSpan.FromMilliseconds(20));
 
             var dcl = await page.EvaluateAsync<double>("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd");
             var box = await page.EvaluateAsync<double>("window.__firstBox");

@@ -16,19 +16,19 @@ namespace EdgeLabeling.Cli.Tests;
 public sealed class ReviewServerTests : IAsyncLifetime
 {
     private const string Issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Local";
-    private readonly string _root = Directory.CreateTempSubdirectory("review-server-").FullName;
+    private readonly TempDir _root = new("review-server-");
     private readonly RSA _key = RSA.Create(2048);
     private ReviewServer _server = null!;
     private HttpClient _http = null!;
 
     public async Task InitializeAsync()
     {
-        var objects = new FileSystemObjectStore(Path.Combine(_root, "store"));
+        var objects = new FileSystemObjectStore(_root.File("store"));
         var line = GroundTruthManifest.BuildLine("s3://incoming/incoming/cam/1.png", "parts-model", new ImageSize(8, 8), [], ["bolt"], false, "labeling-job/edge-auto-cam", DateTimeOffset.UnixEpoch);
         await objects.PutBytesAsync("incoming", "incoming/cam/1.png", new byte[] { 0x89, 0x50, 0x4E, 0x47, 1, 2, 3 }, "image/png");
         await objects.PutBytesAsync("data", "jobs/input/job-a/input.manifest", Encoding.UTF8.GetBytes(line.ToJsonString() + "\n"), "application/jsonlines");
         await objects.PutBytesAsync("data", "jobs/input/job-a/cats.json", JsonSerializer.SerializeToUtf8Bytes(LabelCategoryConfig.FromClassNames(["bolt"]), ContractsJsonContext.Default.LabelCategoryConfig), "application/json");
-        var backend = new BuiltInLabelingService(new SqliteReviewTaskStore(Path.Combine(_root, "review.db")), objects, new CallbackJobStateChangePublisher((_, _) => Task.CompletedTask), new ReviewOptions());
+        var backend = new BuiltInLabelingService(new SqliteReviewTaskStore(_root.File("review.db")), objects, new CallbackJobStateChangePublisher((_, _) => Task.CompletedTask), new ReviewOptions());
         await backend.CreateLabelingJobAsync(new Labeling.SageMaker.CreateLabelingJobRequest
         {
             LabelingJobName = "job-a",
@@ -50,7 +50,7 @@ public sealed class ReviewServerTests : IAsyncLifetime
                 AnnotationConsolidationConfig = new() { AnnotationConsolidationLambdaArn = "arn:aws:lambda:us-east-1:432418664414:function:ACS-BoundingBox" },
             },
         });
-        var web = Directory.CreateDirectory(Path.Combine(_root, "web")).FullName;
+        var web = _root.Sub("web");
         await File.WriteAllTextAsync(Path.Combine(web, "index.html"), "<!doctype html><title>review</title>");
         _server = await ReviewServer.StartAsync(backend, objects, new ReviewServerOptions { WebRoot = web, Token = "tok-123", TrustedJwt = (_key, Issuer) }, CancellationToken.None);
         _http = new HttpClient { BaseAddress = _server.BaseAddress };
@@ -62,7 +62,7 @@ public sealed class ReviewServerTests : IAsyncLifetime
         await _server.DisposeAsync();
         _key.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_root, recursive: true);
+        _root.Dispose();
     }
 
     private HttpRequestMessage Api(HttpMethod method, string path, string? bearer = "tok-123")
@@ -158,7 +158,7 @@ public sealed class ReviewServerTests : IAsyncLifetime
     [Fact]
     public void ReviewCommand_WithoutATaskStore_ExitsTwoNamingWhatToRun()
     {
-        var (exit, _, stderr) = CliRunner.Run("review", "--output", Path.Combine(_root, "nothing-here"));
+        var (exit, _, stderr) = CliRunner.Run("review", "--output", _root.File("nothing-here"));
 
         Assert.Equal(2, exit);
         Assert.Contains("edgelabel pipeline --labelers people", stderr, StringComparison.Ordinal);

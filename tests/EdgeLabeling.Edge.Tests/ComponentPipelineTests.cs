@@ -45,16 +45,6 @@ public sealed class ComponentPipelineTests : IDisposable
         File.Move(tmp, Path.Combine(Inbox, name));
     }
 
-    private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var end = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < end, "timed out waiting for " + what);
-            await Task.Delay(50);
-        }
-    }
-
     private StatusReport ReadStatus() =>
         JsonSerializer.Deserialize(File.ReadAllBytes(Path.Combine(Work, "status.json")), StatusJsonContext.Default.StatusReport)!;
 
@@ -77,7 +67,7 @@ public sealed class ComponentPipelineTests : IDisposable
         string[] Lines() => store.ListAsync(Bucket, "auto-labels/dev1/").ToBlockingEnumerable()
             .SelectMany(o => System.Text.Encoding.UTF8.GetString(ObjectContent.ReadJsonBytesAsync(store, Bucket, o.Key, 1 << 20).GetAwaiter().GetResult()!).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             .ToArray();
-        await WaitUntil(
+        await Eventually.Until(
             () => Directory.GetFiles(Inbox).Length == 0 && store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 4 && Lines().Length == 2,
             TimeSpan.FromSeconds(20),
             "two review objects with sidecars and two label lines");
@@ -130,8 +120,13 @@ public sealed class ComponentPipelineTests : IDisposable
         Drop("auto-1.jpg", Bytes.Random(3000, 8));
         using var host = BuildHost(store, "--UploadAutoLabeledImages", "true", "--LowPriorityWindow", closed);
         await host.StartAsync();
-        await WaitUntil(() => store.ListAsync(Bucket, "auto-labels/").ToBlockingEnumerable().Any(), TimeSpan.FromSeconds(20), "the label batch");
-        await Task.Delay(500);
+        await Eventually.Until(() => store.ListAsync(Bucket, "auto-labels/").ToBlockingEnumerable().Any(), TimeSpan.FromSeconds(20), "the label batch");
+        // The uploader looks at the image lane right after a label batch goes out; a status written once the batch has
+        // left the queue shows the image still waiting there (an uploader that ignored the window would have sent it).
+        await Eventually.Until(
+            () => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus() is { Queue: var q } && q["auto-label-records"].Items == 0 && q["auto-labeled-images"].Items == 1,
+            TimeSpan.FromSeconds(10),
+            "a status with the label batch sent and the auto-labeled image still queued");
         await host.StopAsync();
         Assert.Empty(store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable());
         var status = ReadStatus();
@@ -148,14 +143,14 @@ public sealed class ComponentPipelineTests : IDisposable
         Drop("review-1.jpg", image);
         using var host = BuildHost(flaky);
         await host.StartAsync();
-        await WaitUntil(() => flaky.Failures >= 2, TimeSpan.FromSeconds(20), "failed attempts");
-        await WaitUntil(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus() is { Online: false, LastUploadError: not null }, TimeSpan.FromSeconds(10), "offline status");
+        await Eventually.Until(() => flaky.Failures >= 2, TimeSpan.FromSeconds(20), "failed attempts");
+        await Eventually.Until(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus() is { Online: false, LastUploadError: not null }, TimeSpan.FromSeconds(10), "offline status");
         var offline = ReadStatus();
         Assert.Equal(1, offline.Queue["review"].Items);
         Assert.Equal("network", offline.LastUploadErrorKind);
 
         flaky.Down = false;
-        await WaitUntil(() => inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 2, TimeSpan.FromSeconds(20), "upload after recovery");
+        await Eventually.Until(() => inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 2, TimeSpan.FromSeconds(20), "upload after recovery");
         await host.StopAsync();
         Assert.Equal(0, ReadStatus().QueuedItems);
         Assert.True(ReadStatus().Online);
@@ -172,7 +167,7 @@ public sealed class ComponentPipelineTests : IDisposable
 
         using var host = BuildHost(flaky, "--DiskQuotaBytes", "1048576");
         await host.StartAsync();
-        await WaitUntil(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus().Backpressure, TimeSpan.FromSeconds(20), "backpressure in status");
+        await Eventually.Until(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus().Backpressure, TimeSpan.FromSeconds(20), "backpressure in status");
         await host.StopAsync();
         var status = ReadStatus();
         Assert.Equal("disk-quota", status.BackpressureReason);
@@ -212,11 +207,11 @@ public sealed class ComponentPipelineTests : IDisposable
             Stores = _ => new FixedObjectStoreProvider(flaky),
         }).Build();
         await host.StartAsync();
-        await WaitUntil(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus().Backpressure, TimeSpan.FromSeconds(20), "backpressure in status");
+        await Eventually.Until(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus().Backpressure, TimeSpan.FromSeconds(20), "backpressure in status");
         Assert.NotEmpty(Directory.GetFiles(Inbox));
 
         flaky.Down = false;
-        await WaitUntil(() => flaky.Inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count(o => o.Key.EndsWith(".jpg", StringComparison.Ordinal)) == frames.Count,
+        await Eventually.Until(() => flaky.Inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count(o => o.Key.EndsWith(".jpg", StringComparison.Ordinal)) == frames.Count,
             TimeSpan.FromSeconds(30), "every frame uploaded");
         await host.StopAsync();
 
@@ -263,9 +258,9 @@ public sealed class ComponentPipelineTests : IDisposable
         Drop("review-1.jpg", Bytes.Random(1_100_000, 31));
         using var host = BuildHost(store, "--DailyUploadMegabytes", "1");
         await host.StartAsync();
-        await WaitUntil(() => store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 2, TimeSpan.FromSeconds(20), "the first upload");
+        await Eventually.Until(() => store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 2, TimeSpan.FromSeconds(20), "the first upload");
         Drop("review-2.jpg", Bytes.Random(1000, 32));
-        await WaitUntil(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus() is { DailyQuotaReached: true, Queue: var q } && q["review"].Items == 1, TimeSpan.FromSeconds(20), "daily quota in status");
+        await Eventually.Until(() => File.Exists(Path.Combine(Work, "status.json")) && ReadStatus() is { DailyQuotaReached: true, Queue: var q } && q["review"].Items == 1, TimeSpan.FromSeconds(20), "daily quota in status");
         await host.StopAsync();
         Assert.Equal(2, store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count());
         Assert.True(ReadStatus().BytesUploadedToday >= 1_100_000);
@@ -281,12 +276,12 @@ public sealed class ComponentPipelineTests : IDisposable
         using (var host = BuildHost(refusing))
         {
             await host.StartAsync();
-            await WaitUntil(() => refusing.Refusals >= 1, TimeSpan.FromSeconds(20), "the refusal");
+            await Eventually.Until(() => refusing.Refusals >= 1, TimeSpan.FromSeconds(20), "the refusal");
             // Queued after the refused one: before item deferral these waited behind it forever.
             Drop("review-2.jpg", Bytes.Random(3000, 42));
             Drop("review-3.jpg", Bytes.Random(3000, 43));
-            await WaitUntil(() => inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 4, TimeSpan.FromSeconds(20), "the two other images with sidecars");
-            await WaitUntil(() => ReadStatus() is { DeferredItems: 1 }, TimeSpan.FromSeconds(10), "the deferral in the status");
+            await Eventually.Until(() => inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 4, TimeSpan.FromSeconds(20), "the two other images with sidecars");
+            await Eventually.Until(() => ReadStatus() is { DeferredItems: 1 }, TimeSpan.FromSeconds(10), "the deferral in the status");
             await host.StopAsync();
         }
 
@@ -301,7 +296,7 @@ public sealed class ComponentPipelineTests : IDisposable
         using (var host = BuildHost(refusing))
         {
             await host.StartAsync();
-            await WaitUntil(() => inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 6, TimeSpan.FromSeconds(20), "the refused image after restart");
+            await Eventually.Until(() => inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Count() == 6, TimeSpan.FromSeconds(20), "the refused image after restart");
             await host.StopAsync();
         }
 
@@ -319,10 +314,10 @@ public sealed class ComponentPipelineTests : IDisposable
         using var host = BuildHost(flaky);
         await host.StartAsync();
         var blobs = Path.Combine(Work, "queue", "blobs");
-        await WaitUntil(() => Directory.Exists(blobs) && Directory.GetFiles(blobs).Length == 2, TimeSpan.FromSeconds(20), "two queued blobs");
+        await Eventually.Until(() => Directory.Exists(blobs) && Directory.GetFiles(blobs).Length == 2, TimeSpan.FromSeconds(20), "two queued blobs");
         File.Delete(Directory.GetFiles(blobs).Single(f => f.EndsWith(".jpg", StringComparison.Ordinal) && File.ReadAllBytes(f).SequenceEqual(Bytes.Random(3000, 51))));
         flaky.Down = false;
-        await WaitUntil(() => ReadStatus() is { QueuedItems: 0, LostMissingBlob: 1 }, TimeSpan.FromSeconds(20), "queue drained with one loss counted");
+        await Eventually.Until(() => ReadStatus() is { QueuedItems: 0, LostMissingBlob: 1 }, TimeSpan.FromSeconds(20), "queue drained with one loss counted");
         await host.StopAsync();
         var uploaded = flaky.Inner.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Select(o => o.Key).ToList();
         Assert.Equal(2, uploaded.Count);
@@ -340,7 +335,7 @@ public sealed class ComponentPipelineTests : IDisposable
             Drop($"bad-{i}.jpg", Bytes.Random(10_000, 60 + i));
         }
 
-        await WaitUntil(() => Directory.GetFiles(Inbox).Length == 0 && ReadStatus() is { Outcomes: var o } && o["quarantine"] == 8, TimeSpan.FromSeconds(20), "eight frames quarantined");
+        await Eventually.Until(() => Directory.GetFiles(Inbox).Length == 0 && ReadStatus() is { Outcomes: var o } && o["quarantine"] == 8, TimeSpan.FromSeconds(20), "eight frames quarantined");
         await host.StopAsync();
         var quarantine = Path.Combine(Work, "quarantine");
         var bytes = Directory.GetFiles(quarantine).Sum(f => new FileInfo(f).Length);

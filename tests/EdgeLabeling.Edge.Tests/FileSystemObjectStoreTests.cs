@@ -7,7 +7,8 @@ public class FileSystemObjectStoreTests
     [Fact]
     public async Task ListAsync_Prefix_ReturnsOnlyKeysUnderItInOrder()
     {
-        var store = new FileSystemObjectStore(Directory.CreateTempSubdirectory("fs-store-").FullName);
+        using var dir = new TempDir("fs-store-");
+        var store = new FileSystemObjectStore(dir.Path);
         foreach (var key in new[] { "incoming/b/2.jpg", "incoming/a/1.jpg", "incoming/ab/3.jpg", "auto-labels/a/x.manifest" })
         {
             await store.PutBytesAsync("bucket-one", key, new byte[] { 1 }, "application/octet-stream");

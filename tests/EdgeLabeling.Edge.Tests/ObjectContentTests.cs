@@ -7,21 +7,12 @@ namespace EdgeLabeling.Edge.Tests;
 public sealed class ObjectContentTests : IDisposable
 {
     private const string Bucket = "bucket-a";
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "object-content-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly TempDir _root = new("object-content-");
     private readonly FileSystemObjectStore _store;
 
-    public ObjectContentTests() => _store = new FileSystemObjectStore(_root);
+    public ObjectContentTests() => _store = new FileSystemObjectStore(_root.Path);
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _root.Dispose();
 
     private static readonly byte[] Json = Encoding.UTF8.GetBytes(
         """{"schema-version":1,"image-key":"incoming/dev1/2026/11/26/ab.jpg","pre-annotations":[{"class_id":0,"left":1.5,"top":2.5,"width":3,"height":4,"confidence":0.9}],"provenance":{"source":"model","device":"dev1"}}""");

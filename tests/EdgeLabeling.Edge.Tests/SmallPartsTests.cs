@@ -1,6 +1,7 @@
 using EdgeLabeling.Edge.Intake;
 using EdgeLabeling.Edge.Upload;
 using EdgeLabeling.Storage;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeLabeling.Edge.Tests;
 
@@ -160,11 +161,13 @@ public sealed class InboxScannerTests : IDisposable
     {
         var path = Path.Combine(_dir.Path, "growing.jpg");
         File.WriteAllBytes(path, [1]);
-        var scanner = new InboxScanner(_dir.Path, TimeSpan.FromMilliseconds(300));
+        var time = new FakeTimeProvider();
+        var scanner = new InboxScanner(_dir.Path, TimeSpan.FromMilliseconds(300), time);
         Assert.Empty(scanner.ScanReady());
         File.AppendAllText(path, "more");
+        time.Advance(TimeSpan.FromMilliseconds(400));
         Assert.Empty(scanner.ScanReady());
-        Thread.Sleep(400);
+        time.Advance(TimeSpan.FromMilliseconds(400));
         Assert.Equal([path], scanner.ScanReady());
     }
 

@@ -43,13 +43,12 @@ public sealed class UprightUploadTests : IDisposable
             Stores = _ => new FixedObjectStoreProvider(store),
         }).Build();
         await host.StartAsync();
-        var end = DateTime.UtcNow.AddSeconds(20);
         List<string> keys = [];
-        while ((keys = store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Select(o => o.Key).ToList()).Count < 2 || Directory.GetFiles(inbox).Length > 0)
-        {
-            Assert.True(DateTime.UtcNow < end, $"timed out: {keys.Count} objects, inbox {string.Join(", ", Directory.GetFiles(inbox).Select(Path.GetFileName))}");
-            await Task.Delay(50);
-        }
+        await Eventually.Until(
+            () => (keys = store.ListAsync(Bucket, "incoming/").ToBlockingEnumerable().Select(o => o.Key).ToList()).Count >= 2 && Directory.GetFiles(inbox).Length == 0,
+            TimeSpan.FromSeconds(20),
+            "the whole frame's upload and an empty inbox",
+            () => $"{keys.Count} objects, inbox {string.Join(", ", Directory.GetFiles(inbox).Select(Path.GetFileName))}");
 
         await host.StopAsync();
 

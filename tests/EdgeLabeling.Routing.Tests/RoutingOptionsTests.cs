@@ -125,7 +125,8 @@ public class RoutingOptionsTests
     [Fact]
     public void Load_MissingFile_ThrowsNamingThePath()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}.json");
+        using var dir = new TempDir();
+        var path = dir.File("missing.json");
 
         var ex = Assert.Throws<RoutingConfigException>(() => RoutingOptions.Load(path));
 
@@ -135,17 +136,12 @@ public class RoutingOptionsTests
     [Fact]
     public void Load_FileWithBadValue_PrefixesFileName()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"cfg-{Guid.NewGuid():N}.json");
+        using var dir = new TempDir();
+        var path = dir.File("cfg.json");
         File.WriteAllText(path, """{"auditRate": 3}""");
-        try
-        {
-            var ex = Assert.Throws<RoutingConfigException>(() => RoutingOptions.Load(path));
 
-            Assert.Equal($"{Path.GetFileName(path)}: auditRate: 3 is not in [0, 1]", ex.Message);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var ex = Assert.Throws<RoutingConfigException>(() => RoutingOptions.Load(path));
+
+        Assert.Equal($"{Path.GetFileName(path)}: auditRate: 3 is not in [0, 1]", ex.Message);
     }
 }

@@ -17,9 +17,9 @@ public sealed class LabelRunnerOrientationTests : IDisposable
     private static readonly SceneBlock Blue = new(1, new SKColor(30, 40, 220), new SKRectI(72, 40, 104, 56));
     private static readonly SKColor[] ColorOfClass = [Red.Color, Blue.Color];
 
-    private readonly string _root = Directory.CreateTempSubdirectory("edgelabel-orient-").FullName;
+    private readonly TempDir _root = new("edgelabel-orient-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     [Theory]
     [InlineData(1)]
@@ -32,8 +32,8 @@ public sealed class LabelRunnerOrientationTests : IDisposable
     [InlineData(8)]
     public void Run_ExifOrientedFrames_AutoLabelsAndReviewRecordsMatchThePixelsTheyPointTo(int orientation)
     {
-        var input = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
-        var output = Path.Combine(_root, "out");
+        var input = _root.Sub("in");
+        var output = _root.File("out");
         using (var autoScene = OrientedTestImages.Scene(128, 64, [Red]))
         using (var reviewScene = OrientedTestImages.Scene(128, 64, [Red, Blue]))
         {
@@ -44,9 +44,9 @@ public sealed class LabelRunnerOrientationTests : IDisposable
             File.WriteAllBytes(Path.Combine(input, "review", "frame.jpg"), OrientedTestImages.OrientedJpeg(reviewScene, orientation));
         }
 
-        var model = Path.Combine(_root, "model.onnx");
+        var model = _root.File("model.onnx");
         File.WriteAllBytes(model, [1]);
-        var config = Path.Combine(_root, "routing.json");
+        var config = _root.File("routing.json");
         File.WriteAllText(config, """{"auditRate": 0}""");
         var summary = LabelRunner.Run(
             new LabelRunRequest { ModelPath = model, InputDirectory = input, OutputDirectory = output, ConfigPath = config, Threads = 1 },

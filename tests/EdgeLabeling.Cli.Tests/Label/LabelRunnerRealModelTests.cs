@@ -23,9 +23,9 @@ public sealed class LabelRunnerRealModelTests : IDisposable
         ["one-pixel.png"] = "too-small",
     };
 
-    private readonly string _root = Directory.CreateTempSubdirectory("edgelabel-real-").FullName;
+    private readonly TempDir _root = new("edgelabel-real-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     private static string RepoRoot()
     {
@@ -55,8 +55,8 @@ public sealed class LabelRunnerRealModelTests : IDisposable
         var model = Require(Path.Combine(repo, "samples/models/parts-detector.onnx"), "demo model");
         var samples = Require(Path.Combine(repo, "samples/images"), "sample images");
         var corpus = Require(Path.Combine(repo, "tests/assets/images"), "bad-input corpus");
-        var input = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
-        var output = Path.Combine(_root, "out");
+        var input = _root.Sub("in");
+        var output = _root.File("out");
 
         var picked = Directory.GetFiles(samples)
             .Where(f => ImageDecoder.Sniff(File.ReadAllBytes(f)) is ImageFormat.Jpeg or ImageFormat.Png)
@@ -119,13 +119,13 @@ public sealed class LabelRunnerRealModelTests : IDisposable
         var repo = RepoRoot();
         var model = Require(Path.Combine(repo, "tests/assets/models/yolov8-tiny.onnx"), "tiny YOLOv8 test model");
         var corpus = Require(Path.Combine(repo, "tests/assets/images"), "bad-input corpus");
-        var input = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+        var input = _root.Sub("in");
         foreach (var f in Directory.GetFiles(corpus))
         {
             File.Copy(f, Path.Combine(input, Path.GetFileName(f)));
         }
 
-        var output = Path.Combine(_root, "out");
+        var output = _root.File("out");
         var summary = LabelRunner.Run(new LabelRunRequest { ModelPath = model, InputDirectory = input, OutputDirectory = output, Threads = 2 }, Open);
 
         var images = Directory.GetFiles(input).Count(f => LabelRunner.ImageExtensions.Contains(Path.GetExtension(f)));
@@ -166,7 +166,7 @@ public sealed class LabelRunnerRealModelTests : IDisposable
             .Where(m => m.Success)
             .ToDictionary(m => m.Groups["file"].Value, m => m.Groups["of"].Value);
         Assert.NotEmpty(expected);
-        var output = Path.Combine(_root, "out");
+        var output = _root.File("out");
 
         // Duplicates do not depend on the model, so the tiny one keeps this fast.
         LabelRunner.Run(new LabelRunRequest { ModelPath = model, InputDirectory = samples, OutputDirectory = output, Threads = 2 }, Open);
@@ -187,29 +187,29 @@ public sealed class LabelRunnerRealModelTests : IDisposable
         var repo = RepoRoot();
         var model = Require(Path.Combine(repo, "samples/models/parts-detector.onnx"), "demo model");
         var samples = Require(Path.Combine(repo, "samples/images"), "sample images");
-        var input = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+        var input = _root.Sub("in");
         foreach (var f in Directory.GetFiles(samples).Order(StringComparer.Ordinal).Take(12))
         {
             File.Copy(f, Path.Combine(input, Path.GetFileName(f)));
         }
 
         // OnnxDetector takes the pipelined path; the same session behind the interface takes the plain one.
-        LabelRunner.Run(new LabelRunRequest { ModelPath = model, InputDirectory = input, OutputDirectory = Path.Combine(_root, "a") }, Open);
-        LabelRunner.Run(new LabelRunRequest { ModelPath = model, InputDirectory = input, OutputDirectory = Path.Combine(_root, "b") }, (m, l) => new Opaque(Open(m, l)));
+        LabelRunner.Run(new LabelRunRequest { ModelPath = model, InputDirectory = input, OutputDirectory = _root.File("a") }, Open);
+        LabelRunner.Run(new LabelRunRequest { ModelPath = model, InputDirectory = input, OutputDirectory = _root.File("b") }, (m, l) => new Opaque(Open(m, l)));
 
-        Assert.Equal(File.ReadAllLines(Path.Combine(_root, "a", LabelRunner.DecisionsFile)), File.ReadAllLines(Path.Combine(_root, "b", LabelRunner.DecisionsFile)));
-        Assert.Equal(File.ReadAllLines(Path.Combine(_root, "a", LabelRunner.ReviewFile)), File.ReadAllLines(Path.Combine(_root, "b", LabelRunner.ReviewFile)));
+        Assert.Equal(File.ReadAllLines(Path.Combine(_root.Path, "a", LabelRunner.DecisionsFile)), File.ReadAllLines(Path.Combine(_root.Path, "b", LabelRunner.DecisionsFile)));
+        Assert.Equal(File.ReadAllLines(Path.Combine(_root.Path, "a", LabelRunner.ReviewFile)), File.ReadAllLines(Path.Combine(_root.Path, "b", LabelRunner.ReviewFile)));
     }
 
     [Fact]
     public void Run_NotAModel_FailsWithModelError()
     {
-        var input = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+        var input = _root.Sub("in");
         File.WriteAllBytes(Path.Combine(input, "a.png"), TestImages.Png(64, 48, seed: 1));
-        var fake = Path.Combine(_root, "not-a-model.onnx");
+        var fake = _root.File("not-a-model.onnx");
         File.WriteAllText(fake, "this is text, not ONNX\n");
 
-        var ex = Assert.Throws<LabelRunException>(() => LabelRunner.Run(new LabelRunRequest { ModelPath = fake, InputDirectory = input, OutputDirectory = Path.Combine(_root, "out") }, Open));
+        var ex = Assert.Throws<LabelRunException>(() => LabelRunner.Run(new LabelRunRequest { ModelPath = fake, InputDirectory = input, OutputDirectory = _root.File("out") }, Open));
 
         Assert.Equal(LabelExitCodes.ModelError, ex.ExitCode);
         Assert.Contains("not-a-model.onnx", ex.Message);

@@ -10,20 +10,20 @@ namespace EdgeLabeling.Cli.Tests.Label;
 /// <summary>The folder runner behind <c>edgelabel label</c>, with a scripted detector (fast, exact counts).</summary>
 public sealed class LabelRunnerTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("edgelabel-run-").FullName;
+    private readonly TempDir _root = new("edgelabel-run-");
     private readonly string _input;
     private readonly string _output;
     private readonly string _model;
 
     public LabelRunnerTests()
     {
-        _input = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
-        _output = Path.Combine(_root, "out");
-        _model = Path.Combine(_root, "model.onnx");
+        _input = _root.Sub("in");
+        _output = _root.File("out");
+        _model = _root.File("model.onnx");
         File.WriteAllBytes(_model, [1, 2, 3]);
     }
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     // The scripted detector answers by image width: 64 → confident nut, 72 → uncertain bolt, 80 → nothing.
     private static IReadOnlyList<PixelBox> ByWidth(DecodedImage image) => image.OriginalSize.Width switch
@@ -154,7 +154,7 @@ public sealed class LabelRunnerTests : IDisposable
     public void Run_ConfigFile_ChangesRouting()
     {
         PutStandardSet();
-        var config = Path.Combine(_root, "routing.json");
+        var config = _root.File("routing.json");
         File.WriteAllText(config, """{"uncertainLow": 0.39, "autoAcceptThreshold": 0.4, "noDetections": "auto-label", "labelAttributeName": "widgets", "duplicateDetection": false, "auditRate": 0}""");
 
         var summary = LabelRunner.Run(Request(config), Fake());
@@ -178,7 +178,7 @@ public sealed class LabelRunnerTests : IDisposable
     [Fact]
     public void Run_MissingInputDirectory_FailsWithBadInput()
     {
-        var ex = Assert.Throws<LabelRunException>(() => LabelRunner.Run(Request() with { InputDirectory = Path.Combine(_root, "nope") }, Fake()));
+        var ex = Assert.Throws<LabelRunException>(() => LabelRunner.Run(Request() with { InputDirectory = _root.File("nope") }, Fake()));
 
         Assert.Equal(LabelExitCodes.BadInput, ex.ExitCode);
         Assert.Contains("does not exist", ex.Message);
@@ -225,7 +225,7 @@ public sealed class LabelRunnerTests : IDisposable
     {
         PutStandardSet();
 
-        var ex = Assert.Throws<LabelRunException>(() => LabelRunner.Run(Request() with { ModelPath = Path.Combine(_root, "missing.onnx") }, Fake()));
+        var ex = Assert.Throws<LabelRunException>(() => LabelRunner.Run(Request() with { ModelPath = _root.File("missing.onnx") }, Fake()));
 
         Assert.Equal(LabelExitCodes.ModelError, ex.ExitCode);
         Assert.Contains("missing.onnx", ex.Message);
@@ -248,7 +248,7 @@ public sealed class LabelRunnerTests : IDisposable
     public void Run_BadConfig_FailsWithBadInputNamingField()
     {
         PutStandardSet();
-        var config = Path.Combine(_root, "bad.json");
+        var config = _root.File("bad.json");
         File.WriteAllText(config, """{"auditRate": 7}""");
 
         var ex = Assert.Throws<LabelRunException>(() => LabelRunner.Run(Request(config), Fake()));
@@ -261,7 +261,7 @@ public sealed class LabelRunnerTests : IDisposable
     public void Run_ConfigNamesClassModelLacks_FailsWithBadInput()
     {
         PutStandardSet();
-        var config = Path.Combine(_root, "classes.json");
+        var config = _root.File("classes.json");
         File.WriteAllText(config, """{"classThresholds": {"gear": 0.6}}""");
 
         var ex = Assert.Throws<LabelRunException>(() => LabelRunner.Run(Request(config), Fake()));
@@ -275,7 +275,7 @@ public sealed class LabelRunnerTests : IDisposable
     {
         PutStandardSet();
 
-        var ex = Assert.Throws<LabelRunException>(() => LabelRunner.Run(Request(Path.Combine(_root, "none.json")), Fake()));
+        var ex = Assert.Throws<LabelRunException>(() => LabelRunner.Run(Request(_root.File("none.json")), Fake()));
 
         Assert.Equal(LabelExitCodes.BadInput, ex.ExitCode);
     }

@@ -85,10 +85,10 @@ public sealed class DevicePolicyUploadTests(PackagedComponent package) : IAsyncL
         // First run: the token exchange service is down, so everything is queued and nothing sent.
         using (var run = new ComponentRun(script, work, ComponentRun.NucleusEnvironment(Thing, svcuid, tes.FullUri)))
         {
-            await EdgeTestKit.WaitUntilAsync(
+            await Eventually.Until(
                 () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == frames.Count && s["lastUploadErrorKind"] is not null,
                 TimeSpan.FromSeconds(60),
-                () => "frames queued while credentials are unavailable; output:\n" + run.Output);
+                () => "frames queued while credentials are unavailable; output:\n" + run.Output, EdgeTestKit.StatusPoll);
             run.SigTerm();
             Assert.NotNull(await run.WaitForExitAsync(TimeSpan.FromSeconds(5)));
         }
@@ -97,10 +97,10 @@ public sealed class DevicePolicyUploadTests(PackagedComponent package) : IAsyncL
         tes.Start();
         using (var run = new ComponentRun(script, work, ComponentRun.NucleusEnvironment(Thing, svcuid, tes.FullUri)))
         {
-            await EdgeTestKit.WaitUntilAsync(
+            await Eventually.Until(
                 () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == 0,
                 TimeSpan.FromSeconds(60),
-                () => $"queue drained under the device policy; status {StatusFile.TryRead(work)?.ToJsonString()}\n{run.Output}");
+                () => $"queue drained under the device policy; status {StatusFile.TryRead(work)?.ToJsonString()}\n{run.Output}", EdgeTestKit.StatusPoll);
             var status = StatusFile.TryRead(work)!;
             Assert.Equal(0, StatusFile.Long(status, "deferredItems"));
             Assert.DoesNotContain("Upload failed (forbidden)", run.Output);

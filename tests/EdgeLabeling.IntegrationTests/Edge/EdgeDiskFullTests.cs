@@ -57,10 +57,10 @@ public sealed class EdgeDiskFullTests(PackagedComponent package) : IAsyncLifetim
         }
 
         // 1. Link down: the queue grows until the free-space floor, then the intake pauses and says why.
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(work) is { } s && s["backpressure"]!.GetValue<bool>() && s["backpressureReason"]?.GetValue<string>() == "disk-full",
             TimeSpan.FromSeconds(90),
-            () => $"disk-full backpressure; free {disk.FreeBytes}; status {StatusFile.TryRead(work)?.ToJsonString()}\n{Tail(run.Output)}");
+            () => $"disk-full backpressure; free {disk.FreeBytes}; status {StatusFile.TryRead(work)?.ToJsonString()}\n{Tail(run.Output)}", EdgeTestKit.StatusPoll);
         var paused = StatusFile.TryRead(work)!;
         var queued = StatusFile.Long(paused, "queuedItems");
         Assert.InRange(queued, 10, frames.Count - 1);
@@ -76,23 +76,23 @@ public sealed class EdgeDiskFullTests(PackagedComponent package) : IAsyncLifetim
         // Finished uploads still commit (the queue gives up its space reserve, then local copies), so
         // everything queued while the disk filled up is delivered although the disk is still full. (Whether
         // the intake takes more frames meanwhile depends on what the freed blobs leave above the floor.)
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             async () => (await EdgeTestKit.IncomingImagesAsync(_bucket)).Count >= queued,
             TimeSpan.FromSeconds(90),
-            () => $"the queued frames in S3 with the disk full; free {disk.FreeBytes}; status {StatusFile.TryRead(work)?.ToJsonString()}\n{Tail(run.Output)}");
+            () => $"the queued frames in S3 with the disk full; free {disk.FreeBytes}; status {StatusFile.TryRead(work)?.ToJsonString()}\n{Tail(run.Output)}", EdgeTestKit.StatusPoll);
         Assert.False(run.HasExited, "the component must ride out a full disk, not crash:\n" + Tail(run.Output));
         Assert.True(Directory.GetFiles(inbox, "*.jpg").Length > 0, "with the other writer's file still there, some frames must still wait");
 
         // 3. The other writer's file goes: the intake resumes by itself and the rest arrives.
         File.Delete(ballast);
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             async () => (await EdgeTestKit.IncomingImagesAsync(_bucket)).Count == frames.Count,
             TimeSpan.FromSeconds(120),
-            () => $"every frame in S3; free {disk.FreeBytes}; inbox {Directory.GetFiles(inbox).Length}; status {StatusFile.TryRead(work)?.ToJsonString()}\n{Tail(run.Output)}");
-        await EdgeTestKit.WaitUntilAsync(
+            () => $"every frame in S3; free {disk.FreeBytes}; inbox {Directory.GetFiles(inbox).Length}; status {StatusFile.TryRead(work)?.ToJsonString()}\n{Tail(run.Output)}", EdgeTestKit.StatusPoll);
+        await Eventually.Until(
             () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == 0 && !s["backpressure"]!.GetValue<bool>(),
             TimeSpan.FromSeconds(30),
-            () => $"queue empty and intake running; status {StatusFile.TryRead(work)?.ToJsonString()}");
+            () => $"queue empty and intake running; status {StatusFile.TryRead(work)?.ToJsonString()}", EdgeTestKit.StatusPoll);
         Assert.False(run.HasExited, "the component must ride out a full disk, not crash:\n" + Tail(run.Output));
         run.SigTerm();
         Assert.NotNull(await run.WaitForExitAsync(TimeSpan.FromSeconds(5)));

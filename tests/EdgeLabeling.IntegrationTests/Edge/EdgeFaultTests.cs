@@ -82,7 +82,7 @@ public sealed class EdgeFaultTests(PackagedComponent package, ITestOutputHelper 
                 EdgeTestKit.Drop(inbox, $"frame-{i:D4}.jpg", frames[i]);
                 if (i % 25 == 24)
                 {
-                    await Task.Delay(300);
+                    await Eventually.Elapse(TimeSpan.FromMilliseconds(300), "the camera pausing between bursts, so frames arrive across several runs");
                 }
             }
         });
@@ -91,9 +91,9 @@ public sealed class EdgeFaultTests(PackagedComponent package, ITestOutputHelper 
             var r = new Random(7);
             while (!chaos.IsCancellationRequested)
             {
-                await Task.Delay(r.Next(600, 1800));
+                await Eventually.Elapse(TimeSpan.FromMilliseconds(r.Next(600, 1800)), "the link staying up for a while");
                 proxy.Cut();
-                await Task.Delay(r.Next(300, 1500));
+                await Eventually.Elapse(TimeSpan.FromMilliseconds(r.Next(300, 1500)), "the link staying cut for a while");
                 proxy.Restore();
             }
         });
@@ -102,7 +102,7 @@ public sealed class EdgeFaultTests(PackagedComponent package, ITestOutputHelper 
         while (kills < 12 || !feeder.IsCompleted)
         {
             using var run = new ComponentRun(script, work, env);
-            await Task.Delay(rng.Next(700, 2600));
+            await Eventually.Elapse(TimeSpan.FromMilliseconds(rng.Next(700, 2600)), "the component working for a while before the next SIGKILL");
             Assert.False(run.HasExited, "component died on its own:\n" + run.Output);
             run.SigKill();
             Assert.NotNull(await run.WaitForExitAsync(TimeSpan.FromSeconds(5)));
@@ -117,10 +117,10 @@ public sealed class EdgeFaultTests(PackagedComponent package, ITestOutputHelper 
 
         using (var final = new ComponentRun(script, work, env))
         {
-            await EdgeTestKit.WaitUntilAsync(
+            await Eventually.Until(
                 () => Directory.GetFiles(inbox).Length == 0 && StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == 0,
                 TimeSpan.FromSeconds(120),
-                () => $"inbox {Directory.GetFiles(inbox).Length} files, status {StatusFile.TryRead(work)?.ToJsonString()}\n{final.Output[^Math.Min(final.Output.Length, 4000)..]}");
+                () => $"inbox {Directory.GetFiles(inbox).Length} files, status {StatusFile.TryRead(work)?.ToJsonString()}\n{final.Output[^Math.Min(final.Output.Length, 4000)..]}", EdgeTestKit.StatusPoll);
             final.SigTerm();
             Assert.NotNull(await final.WaitForExitAsync(TimeSpan.FromSeconds(5)));
             Assert.Equal(0, final.ExitCode);
@@ -195,21 +195,21 @@ public sealed class EdgeFaultTests(PackagedComponent package, ITestOutputHelper 
             EdgeTestKit.Drop(inbox, $"frame-{i:D4}.jpg", frames[i]);
         }
 
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "drops") > 0
                   && s["queue"]!["review"]!["items"]!.GetValue<int>() == expectedReview.Count,
             TimeSpan.FromSeconds(60),
-            () => $"evictions with every review item queued; status {StatusFile.TryRead(work)?.ToJsonString()}\n{run.Output[^Math.Min(run.Output.Length, 3000)..]}");
+            () => $"evictions with every review item queued; status {StatusFile.TryRead(work)?.ToJsonString()}\n{run.Output[^Math.Min(run.Output.Length, 3000)..]}", EdgeTestKit.StatusPoll);
         var full = StatusFile.TryRead(work)!;
         Assert.Equal("EvictLowPriority", full["evictionPolicy"]!.GetValue<string>());
         Assert.True(StatusFile.Long(full, "bytesQueued") <= StatusFile.Long(full, "diskQuotaBytes"));
         Assert.Contains("evicted", run.Output);
 
         proxy.Restore();
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(work) is { } s && s["queue"]!["review"]!["items"]!.GetValue<int>() == 0,
             TimeSpan.FromSeconds(60),
-            () => "review lane drained");
+            () => "review lane drained", EdgeTestKit.StatusPoll);
         run.SigTerm();
         Assert.NotNull(await run.WaitForExitAsync(TimeSpan.FromSeconds(5)));
 
@@ -242,13 +242,13 @@ public sealed class EdgeServerRestartTests(PackagedComponent package)
         using var run = new ComponentRun(script, work, ComponentRun.NucleusEnvironment(Thing, svcuid, tes.FullUri));
         var first = EdgeTestKit.Variants(1, seed: 5)[0];
         EdgeTestKit.Drop(inbox, "first.jpg", first);
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             // The item is done only when its image and its pre-label record are both stored: seeing the image
             // alone and stopping the server then would leave the first item queued too.
             async () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == 0
                         && (await EdgeTestKit.IncomingImagesAsync(bucket, rgw.Endpoint)).Count == 1,
             TimeSpan.FromSeconds(60),
-            () => $"first upload; status {StatusFile.TryRead(work)?.ToJsonString()}; output:\n" + run.Output);
+            () => $"first upload; status {StatusFile.TryRead(work)?.ToJsonString()}; output:\n" + run.Output, EdgeTestKit.StatusPoll);
 
         await rgw.StopAsync();
         var frames = EdgeTestKit.Variants(8, seed: 6);
@@ -257,10 +257,10 @@ public sealed class EdgeServerRestartTests(PackagedComponent package)
             EdgeTestKit.Drop(inbox, $"frame-{i:D3}.jpg", frames[i]);
         }
 
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == frames.Count && !s["online"]!.GetValue<bool>(),
             TimeSpan.FromSeconds(60),
-            () => $"queued while the server is down; status {StatusFile.TryRead(work)?.ToJsonString()}");
+            () => $"queued while the server is down; status {StatusFile.TryRead(work)?.ToJsonString()}", EdgeTestKit.StatusPoll);
         Assert.Equal("network", StatusFile.TryRead(work)!["lastUploadErrorKind"]!.GetValue<string>());
 
         // A restarted memstore radosgw is empty: recreate the bucket, as an operator would.
@@ -270,10 +270,10 @@ public sealed class EdgeServerRestartTests(PackagedComponent package)
             await client.PutBucketAsync(bucket);
         }
 
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == 0,
             TimeSpan.FromSeconds(90),
-            () => $"drained after restart; status {StatusFile.TryRead(work)?.ToJsonString()}");
+            () => $"drained after restart; status {StatusFile.TryRead(work)?.ToJsonString()}", EdgeTestKit.StatusPoll);
         var images = await EdgeTestKit.IncomingImagesAsync(bucket, rgw.Endpoint);
         foreach (var f in frames)
         {

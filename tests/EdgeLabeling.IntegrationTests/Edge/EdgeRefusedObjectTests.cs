@@ -48,20 +48,20 @@ public sealed class EdgeRefusedObjectTests(PackagedComponent package) : IAsyncLi
         {
             // The refused frame first, so it heads the review lane.
             EdgeTestKit.Drop(inbox, "frame-000.jpg", refused);
-            await EdgeTestKit.WaitUntilAsync(
+            await Eventually.Until(
                 () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "deferredItems") == 1,
                 TimeSpan.FromSeconds(60),
-                () => $"the refused frame set aside; status {StatusFile.TryRead(work)?.ToJsonString()}");
+                () => $"the refused frame set aside; status {StatusFile.TryRead(work)?.ToJsonString()}", EdgeTestKit.StatusPoll);
             for (var i = 1; i < frames.Count; i++)
             {
                 EdgeTestKit.Drop(inbox, $"frame-{i:D3}.jpg", frames[i]);
             }
 
-            await EdgeTestKit.WaitUntilAsync(
+            await Eventually.Until(
                 async () => (await EdgeTestKit.IncomingImagesAsync(_bucket)).Count == frames.Count - 1
                     && StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == 1,
                 TimeSpan.FromSeconds(60),
-                () => $"the other frames uploaded past the refused one; status {StatusFile.TryRead(work)?.ToJsonString()}");
+                () => $"the other frames uploaded past the refused one; status {StatusFile.TryRead(work)?.ToJsonString()}", EdgeTestKit.StatusPoll);
             var status = StatusFile.TryRead(work)!;
             Assert.StartsWith("access-denied:", status["lastDeferralError"]!.GetValue<string>());
             Assert.Equal(0, StatusFile.Long(status, "drops"));
@@ -83,10 +83,10 @@ public sealed class EdgeRefusedObjectTests(PackagedComponent package) : IAsyncLi
         await client.DeleteBucketPolicyAsync(_bucket);
         using (var run = new ComponentRun(script, work, ComponentRun.NucleusEnvironment(Thing, svcuid, tes.FullUri)))
         {
-            await EdgeTestKit.WaitUntilAsync(
+            await Eventually.Until(
                 () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == 0 && StatusFile.Long(s, "deferredItems") == 0,
                 TimeSpan.FromSeconds(60),
-                () => $"the refused frame uploaded after restart; status {StatusFile.TryRead(work)?.ToJsonString()}\n{run.Output}");
+                () => $"the refused frame uploaded after restart; status {StatusFile.TryRead(work)?.ToJsonString()}\n{run.Output}", EdgeTestKit.StatusPoll);
             run.SigTerm();
             Assert.NotNull(await run.WaitForExitAsync(TimeSpan.FromSeconds(5)));
         }

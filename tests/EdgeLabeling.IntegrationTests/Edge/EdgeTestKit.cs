@@ -57,22 +57,11 @@ public static class EdgeTestKit
 
     public static string Sha(byte[] b) => Convert.ToHexStringLower(SHA256.HashData(b));
 
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe)
-    {
-        var end = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > end)
-            {
-                throw new TimeoutException("timed out: " + describe());
-            }
-
-            await Task.Delay(250);
-        }
-    }
-
-    public static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe) =>
-        WaitUntilAsync(() => Task.FromResult(condition()), timeout, describe);
+    /// <summary>
+    /// How often these tests check a running component's status file or the S3 bucket: listing radosgw every 50 ms
+    /// would compete with the component under test for the machine's two cores.
+    /// </summary>
+    public static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// A routing config with near-duplicate detection off: the test frames are variants of a few samples and

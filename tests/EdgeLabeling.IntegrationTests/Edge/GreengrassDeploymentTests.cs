@@ -62,10 +62,10 @@ public sealed class GreengrassDeploymentTests(PackagedComponent package) : IAsyn
         // The rolled-back component does its work.
         var frame = EdgeTestKit.Variants(1, seed: 41)[0];
         EdgeTestKit.Drop(Inbox, "after-rollback.jpg", frame);
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(device.WorkPath) is { } s && EdgeTestKit.Outcomes(s) >= 1 && !File.Exists(Path.Combine(Inbox, "after-rollback.jpg")),
             TimeSpan.FromSeconds(60),
-            () => "the previous configuration processes frames; output:\n" + device.Current?.Output);
+            () => "the previous configuration processes frames; output:\n" + device.Current?.Output, EdgeTestKit.StatusPoll);
         Assert.False(device.Current!.HasExited);
         Assert.Equal(1, device.Starts);
     }
@@ -90,10 +90,10 @@ public sealed class GreengrassDeploymentTests(PackagedComponent package) : IAsyn
 
             // The camera (root here) writes a frame; the component, a member of the group, takes and removes it.
             EdgeTestKit.Drop(Inbox, "first.jpg", EdgeTestKit.Variants(1, seed: 42)[0]);
-            await EdgeTestKit.WaitUntilAsync(
+            await Eventually.Until(
                 () => StatusFile.TryRead(device.WorkPath) is { } s && EdgeTestKit.Outcomes(s) == 1 && !File.Exists(Path.Combine(Inbox, "first.jpg")),
                 TimeSpan.FromSeconds(60),
-                () => "frame taken from the created folder; output:\n" + device.Current?.Output);
+                () => "frame taken from the created folder; output:\n" + device.Current?.Output, EdgeTestKit.StatusPoll);
             Assert.Equal("RUNNING", device.State);
         }
         finally
@@ -112,16 +112,17 @@ public sealed class GreengrassDeploymentTests(PackagedComponent package) : IAsyn
         for (var error = 1; error <= 3; error++)
         {
             var run = device.Current!;
-            await EdgeTestKit.WaitUntilAsync(() => StatusFile.TryRead(device.WorkPath) is not null, TimeSpan.FromSeconds(60), () => "component up; output:\n" + run.Output);
+            await Eventually.Until(() => StatusFile.TryRead(device.WorkPath) is not null, TimeSpan.FromSeconds(60), () => "component up; output:\n" + run.Output, EdgeTestKit.StatusPoll);
             run.SigKill();
             var expected = error < 3 ? "RUNNING" : "BROKEN";
-            await EdgeTestKit.WaitUntilAsync(
+            await Eventually.Until(
                 () => device.State == expected && (expected == "BROKEN" || !ReferenceEquals(device.Current, run)),
                 TimeSpan.FromSeconds(30),
-                () => $"state {device.State} after error {error}");
+                () => $"state {device.State} after error {error}", EdgeTestKit.StatusPoll);
         }
 
-        await Task.Delay(1000);
+        // Once the supervisor has given up nothing can start the component again, so what follows stays true.
+        await Eventually.Until(() => !device.Supervising, TimeSpan.FromSeconds(10), "the device giving up on the broken component");
         Assert.Equal("BROKEN", device.State);
         Assert.True(device.Current!.HasExited);
         Assert.Equal(3, device.Starts);
@@ -140,13 +141,13 @@ public sealed class GreengrassDeploymentTests(PackagedComponent package) : IAsyn
         // Sticky folder: the group may add files but only their owner (root, the camera) may remove them.
         DeviceAccounts.Chmod(Inbox, (UnixFileMode)0b011_111_111_000);
         EdgeTestKit.Drop(Inbox, "kept.jpg", frames[1]);
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(device.WorkPath) is { } s && s["unreadableFrames"]?.GetValue<int>() == 1 && s["undeletableFrames"]?.GetValue<int>() == 1,
             TimeSpan.FromSeconds(60),
-            () => $"stuck frames counted; status {StatusFile.TryRead(device.WorkPath)?.ToJsonString()}\n{device.Current?.Output}");
+            () => $"stuck frames counted; status {StatusFile.TryRead(device.WorkPath)?.ToJsonString()}\n{device.Current?.Output}", EdgeTestKit.StatusPoll);
 
         // Several more scan rounds: the kept frame is not decided again, neither is warned about again.
-        await Task.Delay(2000);
+        await Eventually.Elapse(TimeSpan.FromSeconds(2), "a real component's scan rounds, any of which would decide or warn about a frame again");
         var status = StatusFile.TryRead(device.WorkPath)!;
         Assert.Equal(1, EdgeTestKit.Outcomes(status));
         var output = device.Current!.Output;
@@ -158,10 +159,10 @@ public sealed class GreengrassDeploymentTests(PackagedComponent package) : IAsyn
         // Once the camera fixes the mode and removes the kept frame, both counts go back to 0.
         DeviceAccounts.Chmod(Path.Combine(Inbox, "locked.jpg"), (UnixFileMode)0b110_100_100);
         File.Delete(Path.Combine(Inbox, "kept.jpg"));
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(device.WorkPath) is { } s && s["unreadableFrames"]?.GetValue<int>() == 0 && s["undeletableFrames"]?.GetValue<int>() == 1,
             TimeSpan.FromSeconds(30),
-            () => $"locked frame read once readable (and kept, the folder is still sticky); status {StatusFile.TryRead(device.WorkPath)?.ToJsonString()}");
+            () => $"locked frame read once readable (and kept, the folder is still sticky); status {StatusFile.TryRead(device.WorkPath)?.ToJsonString()}", EdgeTestKit.StatusPoll);
         Assert.Equal(2, EdgeTestKit.Outcomes(StatusFile.TryRead(device.WorkPath)!));
     }
 

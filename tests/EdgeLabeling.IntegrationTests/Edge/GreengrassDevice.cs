@@ -57,6 +57,9 @@ public sealed class GreengrassDevice : IDisposable
     /// <summary>How many times the Run process was started since the last deployment.</summary>
     public int Starts { get; private set; }
 
+    /// <summary>True while the device still watches the running component and would restart it.</summary>
+    public bool Supervising => _supervisor is { IsCompleted: false };
+
     /// <summary>Every Install output, in order.</summary>
     public List<string> InstallOutputs { get; } = [];
 
@@ -129,16 +132,9 @@ public sealed class GreengrassDevice : IDisposable
         while (!token.IsCancellationRequested)
         {
             var run = Current!;
-            while (!run.HasExited)
+            if (!await run.WaitForExitAsync(token))
             {
-                try
-                {
-                    await Task.Delay(100, token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                return;
             }
 
             lock (_gate)

@@ -426,6 +426,20 @@ public sealed class ComponentRun : IDisposable
         }
     }
 
+    /// <summary>Waits for exit as long as <paramref name="token"/> allows; false when it was cancelled first.</summary>
+    public async Task<bool> WaitForExitAsync(CancellationToken token)
+    {
+        try
+        {
+            await _process.WaitForExitAsync(token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose()
     {
         if (!_process.HasExited)

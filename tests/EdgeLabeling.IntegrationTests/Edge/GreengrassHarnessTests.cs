@@ -87,10 +87,10 @@ public sealed class GreengrassHarnessTests(PackagedComponent package) : IAsyncLi
         }
 
         using var run = new ComponentRun(script, work, ComponentRun.NucleusEnvironment(Thing, svcuid, tes.FullUri));
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(work) is { } s && EdgeTestKit.Outcomes(s) == frames.Count && StatusFile.Long(s, "queuedItems") == 0,
             TimeSpan.FromSeconds(60),
-            () => "all frames decided and uploaded; output:\n" + run.Output);
+            () => "all frames decided and uploaded; output:\n" + run.Output, EdgeTestKit.StatusPoll);
         // Not root: the component user, as ggc_user on a device, with a private work folder.
         var uid = File.ReadLines($"/proc/{run.Pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
         Assert.Equal(DeviceAccounts.Run("id", "-u", PackagedComponent.ComponentUser).Output.Trim(), uid.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
@@ -139,28 +139,28 @@ public sealed class GreengrassHarnessTests(PackagedComponent package) : IAsyncLi
         }
 
         using var run = new ComponentRun(script, work, ComponentRun.NucleusEnvironment(Thing, svcuid, tes.FullUri));
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(work) is { } s && EdgeTestKit.Outcomes(s) == frames.Count && s["lastUploadErrorKind"]?.GetValue<string>() == "credentials-unavailable",
             TimeSpan.FromSeconds(60),
-            () => "credentials-unavailable in status; output:\n" + run.Output);
+            () => "credentials-unavailable in status; output:\n" + run.Output, EdgeTestKit.StatusPoll);
         Assert.Equal(frames.Count, StatusFile.Long(StatusFile.TryRead(work)!, "queuedItems"));
         Assert.Contains("Upload failed (credentials-unavailable)", run.Output);
 
         tes.ServeBadKeys = true;
         tes.Start();
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(work) is { } s && s["lastUploadErrorKind"]?.GetValue<string>() is "bad-credentials" or "forbidden",
             TimeSpan.FromSeconds(30),
-            () => "bad-credentials in status; output:\n" + run.Output);
+            () => "bad-credentials in status; output:\n" + run.Output, EdgeTestKit.StatusPoll);
         Assert.Contains("S3 refused the request (403", run.Output);
         Assert.Equal(frames.Count, StatusFile.Long(StatusFile.TryRead(work)!, "queuedItems"));
         Assert.Empty(await EdgeTestKit.IncomingImagesAsync(_bucket));
 
         tes.ServeBadKeys = false;
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => StatusFile.TryRead(work) is { } s && StatusFile.Long(s, "queuedItems") == 0 && s["online"]!.GetValue<bool>(),
             TimeSpan.FromSeconds(30),
-            () => "recovery; output:\n" + run.Output);
+            () => "recovery; output:\n" + run.Output, EdgeTestKit.StatusPoll);
         var images = await EdgeTestKit.IncomingImagesAsync(_bucket);
         Assert.Equal(frames.Count, images.Count);
         foreach (var frame in frames)

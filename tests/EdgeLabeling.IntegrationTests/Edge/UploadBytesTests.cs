@@ -20,7 +20,7 @@ namespace EdgeLabeling.IntegrationTests.Edge;
 [Trait("Category", "Integration")]
 public sealed class UploadBytesTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "edge-bytes-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly TempDir _dir = new("edge-bytes-");
     private string _bucket = "";
 
     public async Task InitializeAsync() => _bucket = await S3TestServer.CreateBucketAsync("edge-bytes");
@@ -28,21 +28,15 @@ public sealed class UploadBytesTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await S3TestServer.DeleteBucketAsync(_bucket);
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _dir.Dispose();
     }
 
     [Fact]
     public async Task Run_OnSampleSet_SendsOnlyReviewImagesAndSmallRecords()
     {
         var samples = EdgeTestKit.SampleImages();
-        var inbox = Path.Combine(_dir, "in");
-        var work = Path.Combine(_dir, "work");
+        var inbox = _dir.File("in");
+        var work = _dir.File("work");
         using var proxy = TcpProxy.For(S3TestServer.Endpoint);
         string[] args =
         [
@@ -59,10 +53,10 @@ public sealed class UploadBytesTests(ITestOutputHelper output) : IAsyncLifetime
 
         await host.StartAsync();
         StatusReport? status = null;
-        await EdgeTestKit.WaitUntilAsync(
+        await Eventually.Until(
             () => (status = Read(work)) is { } st && st.Outcomes.Values.Sum() == samples.Count && st.QueuedItems == 0,
             TimeSpan.FromSeconds(90),
-            () => "all samples decided and uploaded");
+            () => "all samples decided and uploaded", EdgeTestKit.StatusPoll);
         await host.StopAsync();
         status = Read(work)!;
 

@@ -85,18 +85,12 @@ public static class DynamoDbTestServer
         await client.CreateTableAsync(definition);
         // Even with --createTableMs 0 dynalite answers CREATING first and turns ACTIVE on a later tick (a busy
         // server answers a request before that); DynamoDB Local may take longer. The GSIs must be ACTIVE too.
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            var table = (await client.DescribeTableAsync(name)).Table;
-            if (table.TableStatus == TableStatus.ACTIVE && (table.GlobalSecondaryIndexes ?? []).All(i => i.IndexStatus == IndexStatus.ACTIVE))
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new InvalidOperationException($"table {name} did not become ACTIVE at {Endpoint} within 10 s");
+        await Eventually.Until(
+            async () => (await client.DescribeTableAsync(name)).Table is var table
+                && table.TableStatus == TableStatus.ACTIVE && (table.GlobalSecondaryIndexes ?? []).All(i => i.IndexStatus == IndexStatus.ACTIVE),
+            TimeSpan.FromSeconds(10),
+            $"table {name} and its indexes becoming ACTIVE at {Endpoint}",
+            poll: TimeSpan.FromMilliseconds(100));
     }
 
     /// <summary>Deletes the table; best effort (used in cleanup).</summary>

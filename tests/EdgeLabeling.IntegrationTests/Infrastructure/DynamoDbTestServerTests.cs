@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using EdgeLabeling.Labeling.Pending;
@@ -13,10 +11,7 @@ public sealed class DynamoDbTestServerTests
     public async Task EnsureReachableAsync_NothingListening_FailsNamingTheStartScript()
     {
         // A port that was free a moment ago: connections are refused, as when dynalite was never started.
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = FreePort.Next();
 
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => DynamoDbTestServer.EnsureReachableAsync($"http://127.0.0.1:{port}"));
 

@@ -15,7 +15,7 @@ public sealed class PrivateRgwServer : IAsyncDisposable
     public PrivateRgwServer(string repoRoot)
     {
         _script = Environment.GetEnvironmentVariable("EDGELABEL_RGW_SCRIPT") is { Length: > 0 } fromCi ? fromCi : Path.Combine(repoRoot, "scripts", "rgw.sh");
-        Port = TokenExchangeServer.FreePort();
+        Port = FreePort.Next();
         _env = new Dictionary<string, string>
         {
             ["RGW_DIR"] = NewFolder(),

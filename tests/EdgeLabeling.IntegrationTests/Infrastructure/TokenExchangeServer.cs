@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -27,7 +26,7 @@ public sealed class TokenExchangeServer : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(authorizationToken);
         _token = authorizationToken;
         _keys = keys;
-        Port = FreePort();
+        Port = FreePort.Next();
     }
 
     public int Port { get; }
@@ -139,15 +138,6 @@ public sealed class TokenExchangeServer : IDisposable
         res.ContentLength64 = bytes.Length;
         res.OutputStream.Write(bytes);
         res.Close();
-    }
-
-    public static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     public void Dispose() => Stop();

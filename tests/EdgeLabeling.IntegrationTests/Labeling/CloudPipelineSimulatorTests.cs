@@ -31,7 +31,7 @@ public sealed class CloudPipelineSimulatorTests : IAsyncLifetime
     private const string Secret = "simulation-secret-key-000000000000000009";
     private static readonly string[] Classes = ["bolt", "nut"];
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("edgelabel-it-cloud-").FullName;
+    private readonly TempDir _dir = new("edgelabel-it-cloud-");
     private readonly Dictionary<string, IReadOnlyList<PixelBox>> _truth = [];
     private readonly List<string> _events = [];
     private string _incoming = "";
@@ -54,7 +54,7 @@ public sealed class CloudPipelineSimulatorTests : IAsyncLifetime
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        _dir.Dispose();
     }
 
     private sealed record Pipeline(ServiceProvider Services, GroundTruthSimulator Simulator, IObjectStore Objects) : IAsyncDisposable
@@ -83,7 +83,7 @@ public sealed class CloudPipelineSimulatorTests : IAsyncLifetime
             {
                 AccessKeyId = AccessKey,
                 SecretAccessKey = Secret,
-                WorkDirectory = Path.Combine(_dir, "sim"),
+                WorkDirectory = _dir.File("sim"),
                 OnJobStateChange = (e, _) =>
                 {
                     lock (_events)
@@ -107,7 +107,7 @@ public sealed class CloudPipelineSimulatorTests : IAsyncLifetime
                 DataBucket = _data,
                 TableName = _table,
                 DynamoDbEndpoint = _table is null ? null : DynamoDbTestServer.Endpoint,
-                PendingDbPath = Path.Combine(_dir, "pending.db"),
+                PendingDbPath = _dir.File("pending.db"),
                 S3Endpoint = S3TestServer.Endpoint,
                 SageMakerEndpoint = sim.Endpoint.ToString(),
                 WorkteamArn = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/parts-team",
@@ -163,7 +163,7 @@ public sealed class CloudPipelineSimulatorTests : IAsyncLifetime
 
     private static async Task<BatchRunReport> RunBatcherAsync(Pipeline p) =>
         await LabelingPipelineRgwTests.Invoke(new BatchFunction(p.Services).HandleAsync,
-            """{"version":"0","id":"7bf73129","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-26T09:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/edgelabel-batch"],"detail":{}}""",
+            LabelingPipelineRgwTests.ScheduledEvent("2026-11-26T09:00:00Z"),
             LabelingJsonContext.Default.BatchRunReport);
 
     /// <summary>Delivers the last state-change event to the merge handler as the merge queue does; returns the job's done marker.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -11,6 +12,7 @@ using EdgeLabeling.Labeling.Events;
 using EdgeLabeling.Labeling.Pending;
 using EdgeLabeling.Labeling.SageMaker;
 using EdgeLabeling.Lambdas;
+using EdgeLabeling.Simulation.LocalCloud;
 using EdgeLabeling.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -28,7 +30,7 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
 {
     private const string Thing = "site-3_cam:2";
     private static readonly DateTimeOffset Captured = new(2026, 11, 25, 14, 0, 0, TimeSpan.Zero);
-    private readonly string _dir = Directory.CreateTempSubdirectory("edgelabel-it-labeling-").FullName;
+    private readonly TempDir _dir = new("edgelabel-it-labeling-");
     private string _incoming = "";
     private string _data = "";
     private string? _table;
@@ -49,7 +51,7 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        _dir.Dispose();
     }
 
     /// <summary>Options as the handlers read them; a non-null <paramref name="table"/> selects the DynamoDB store.</summary>
@@ -60,7 +62,7 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
         Region = "eu-west-1",
         IncomingBucket = _incoming,
         DataBucket = _data,
-        PendingDbPath = Path.Combine(_dir, "pending.db"),
+        PendingDbPath = _dir.File("pending.db"),
         S3Endpoint = S3TestServer.Endpoint,
         WorkteamArn = "arn:aws:sagemaker:eu-west-1:123456789012:workteam/private-crowd/edge-team",
         GroundTruthRoleArn = "arn:aws:iam::123456789012:role/edgelabel-gt",
@@ -89,50 +91,20 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
 
     private string SqsEvent(params (string Key, long Size)[] objects) => SqsEvent(_incoming, objects);
 
+    /// <summary>The AWS payloads of these tests, from the local cloud's one event factory.</summary>
+    internal static readonly AwsEventFactory Events = new("eu-west-1", "123456789012");
+
     /// <summary>An SQS event exactly as Lambda receives it: each body is an S3 notification with a form-encoded key.</summary>
     internal static string SqsEvent(string bucket, params (string Key, long Size)[] objects)
     {
-        var records = new JsonArray();
-        var i = 0;
-        foreach (var (key, size) in objects)
-        {
-            var notification = new JsonObject
-            {
-                ["Records"] = new JsonArray(new JsonObject
-                {
-                    ["eventVersion"] = "2.1",
-                    ["eventSource"] = "aws:s3",
-                    ["awsRegion"] = "eu-west-1",
-                    ["eventTime"] = "2026-11-25T14:00:01.123Z",
-                    ["eventName"] = "ObjectCreated:Put",
-                    ["userIdentity"] = new JsonObject { ["principalId"] = "AWS:AROAEXAMPLE:edge" },
-                    ["requestParameters"] = new JsonObject { ["sourceIPAddress"] = "203.0.113.9" },
-                    ["responseElements"] = new JsonObject { ["x-amz-request-id"] = "C3D13FE58DE4C810", ["x-amz-id-2"] = "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD" },
-                    ["s3"] = new JsonObject
-                    {
-                        ["s3SchemaVersion"] = "1.0",
-                        ["configurationId"] = "incoming-created",
-                        ["bucket"] = new JsonObject { ["name"] = bucket, ["ownerIdentity"] = new JsonObject { ["principalId"] = "A3NL1KOZZKExample" }, ["arn"] = "arn:aws:s3:::" + bucket },
-                        ["object"] = new JsonObject { ["key"] = S3KeyDecoder.Encode(key), ["size"] = size, ["eTag"] = "d41d8cd98f00b204e9800998ecf8427e", ["sequencer"] = "0055AED6DCD90281E5" },
-                    },
-                }),
-            };
-            records.Add(new JsonObject
-            {
-                ["messageId"] = $"059f36b4-87a3-44ab-83d2-66197566000{i++}",
-                ["receiptHandle"] = "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
-                ["body"] = notification.ToJsonString(),
-                ["attributes"] = new JsonObject { ["ApproximateReceiveCount"] = "1", ["SentTimestamp"] = "1764079201123" },
-                ["messageAttributes"] = new JsonObject(),
-                ["md5OfBody"] = "e4e68fb7bd0e697a0ae8f1bb342846b3",
-                ["eventSource"] = "aws:sqs",
-                ["eventSourceARN"] = "arn:aws:sqs:eu-west-1:123456789012:edgelabel-ingest",
-                ["awsRegion"] = "eu-west-1",
-            });
-        }
-
-        return new JsonObject { ["Records"] = records }.ToJsonString();
+        var put = DateTimeOffset.Parse("2026-11-25T14:00:01.123Z", CultureInfo.InvariantCulture);
+        var created = objects.Select(o => new CreatedObject(bucket, o.Key, o.Size, "d41d8cd98f00b204e9800998ecf8427e", put)).ToList();
+        return Events.SqsBatches(created, batchSize: Math.Max(1, created.Count)).Single().ToJsonString();
     }
+
+    /// <summary>The batcher's schedule event at <paramref name="time"/> (ISO 8601, UTC).</summary>
+    internal static string ScheduledEvent(string time) =>
+        Events.ScheduledEvent(DateTimeOffset.Parse(time, CultureInfo.InvariantCulture)).ToJsonString();
 
     internal static async Task<T> Invoke<T>(Func<Stream, Task<Stream>> handler, string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {
@@ -193,7 +165,7 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
         Assert.Equal(PendingStatus.Half, (await store.GetItemAsync(orphanKey))!.Status);
         Assert.Null(await store.GetItemAsync(brokenKey));
 
-        var report = await Invoke(batch.HandleAsync, """{"version":"0","id":"53dc4d37","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-25T14:15:00Z","region":"eu-west-1","resources":["arn:aws:events:eu-west-1:123456789012:rule/edgelabel-batch"],"detail":{}}""",
+        var report = await Invoke(batch.HandleAsync, ScheduledEvent("2026-11-25T14:15:00Z"),
             LabelingJsonContext.Default.BatchRunReport);
 
         var job = Assert.Single(report.Jobs);
@@ -231,9 +203,9 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
             await objects.PutBytesAsync(_incoming, ObjectKeyLayout.SidecarKey(key), sidecar, "application/json");
         }
 
-        var eventsFile = Path.Combine(_dir, "events.json");
+        var eventsFile = _dir.File("events.json");
         await File.WriteAllTextAsync(eventsFile, SqsEvent([.. Enumerable.Range(10, 2).SelectMany(n => new[] { (Image(n).ImageKey, 4L), (ObjectKeyLayout.SidecarKey(Image(n).ImageKey), 400L) })]));
-        var configFile = Path.Combine(_dir, "config.json");
+        var configFile = _dir.File("config.json");
         await File.WriteAllTextAsync(configFile, new JsonObject
         {
             ["AWS_REGION"] = "us-west-2",
@@ -243,7 +215,7 @@ public sealed class LabelingPipelineRgwTests : IAsyncLifetime
             ["GT_ROLE_ARN"] = "arn:aws:iam::123456789012:role/edgelabel-gt",
             ["MONTHLY_BUDGET_USD"] = 25,
         }.ToJsonString());
-        var output = Path.Combine(_dir, "out");
+        var output = _dir.File("out");
 
         var (exit, stdout, stderr) = await RunCliAsync("batch", "--events", eventsFile, "--config", configFile, "--dry-run", "--output", output, "--s3-endpoint", S3TestServer.Endpoint);
 

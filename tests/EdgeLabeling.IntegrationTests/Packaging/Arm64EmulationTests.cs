@@ -182,10 +182,10 @@ public sealed class Arm64EmulationTests(SelfContainedPackage package) : IDisposa
 
         public async Task WaitForDecisionsAsync(int count, TimeSpan timeout)
         {
-            await EdgeTestKit.WaitUntilAsync(
+            await Eventually.Until(
                 () => Decisions().Count >= count || _process.HasExited,
                 timeout,
-                () => $"{Name}: {count} frame decisions; output:\n{Output}");
+                () => $"{Name}: {count} frame decisions; output:\n{Output}", EdgeTestKit.StatusPoll);
             if (_process.HasExited)
             {
                 Assert.Fail($"{Name} exited early ({_process.ExitCode}):\n{Output}");

@@ -120,15 +120,15 @@ public abstract class ModelRequeueContract
 /// <summary>The local stores the CLI uses without a cloud: an object-store folder and the SQLite pending store.</summary>
 public sealed class ModelRequeueLocalTests : ModelRequeueContract, IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("it-requeue-").FullName;
+    private readonly TempDir _dir = new("it-requeue-");
 
     protected override Task<(IObjectStore Store, IPendingStore Pending, string Incoming, string Data)> OpenAsync() =>
-        Task.FromResult<(IObjectStore, IPendingStore, string, string)>((new FileSystemObjectStore(Path.Combine(_dir, "store")), new SqlitePendingStore(Path.Combine(_dir, "pending.db")), "incoming", "data"));
+        Task.FromResult<(IObjectStore, IPendingStore, string, string)>((new FileSystemObjectStore(_dir.File("store")), new SqlitePendingStore(_dir.File("pending.db")), "incoming", "data"));
 
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        _dir.Dispose();
     }
 }
 

@@ -5,9 +5,9 @@ namespace EdgeLabeling.IntegrationTests.Pending;
 /// <summary>The pending-store contract on the embedded SQLite adapter (a temp file; other processes = other connections).</summary>
 public sealed class SqlitePendingStoreContractTests : PendingStoreContract
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("edgelabel-pending-contract-").FullName;
+    private readonly TempDir _dir = new("edgelabel-pending-contract-");
 
-    private string DbPath => Path.Combine(_dir, "pending.db");
+    private string DbPath => _dir.File("pending.db");
 
     protected override Task<IPendingStore> CreateStoreAsync() => Task.FromResult<IPendingStore>(new SqlitePendingStore(DbPath));
 
@@ -17,7 +17,7 @@ public sealed class SqlitePendingStoreContractTests : PendingStoreContract
     {
         // Pooled connections keep the file open; release them before deleting the folder.
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        _dir.Dispose();
         return Task.CompletedTask;
     }
 }

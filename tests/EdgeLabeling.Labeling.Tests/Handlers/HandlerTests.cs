@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using EdgeLabeling.Contracts;
@@ -6,6 +7,7 @@ using EdgeLabeling.Labeling.Events;
 using EdgeLabeling.Labeling.SageMaker;
 using EdgeLabeling.Labeling.Tests.Support;
 using EdgeLabeling.Lambdas;
+using EdgeLabeling.Simulation.LocalCloud;
 using EdgeLabeling.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -57,9 +59,8 @@ public sealed class HandlerTests : IDisposable
         using var ingestOut = await new IngestFunction(_services).HandleAsync(Json(sqs));
         var response = JsonSerializer.Deserialize(ingestOut, LabelingJsonContext.Default.SqsBatchResponse)!;
 
-        using var batchOut = await new BatchFunction(_services).HandleAsync(Json("""
-            {"version":"0","id":"e1","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-26T06:05:00Z","region":"eu-west-1","resources":["arn:aws:events:eu-west-1:123456789012:rule/edgelabel-batch"],"detail":{}}
-            """));
+        using var batchOut = await new BatchFunction(_services).HandleAsync(Json(
+            new AwsEventFactory("eu-west-1", "123456789012").ScheduledEvent(DateTimeOffset.Parse("2026-11-26T06:05:00Z", CultureInfo.InvariantCulture)).ToJsonString()));
         var report = JsonSerializer.Deserialize(batchOut, LabelingJsonContext.Default.BatchRunReport)!;
 
         Assert.Empty(response.BatchItemFailures);

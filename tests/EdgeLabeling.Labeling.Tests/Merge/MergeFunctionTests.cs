@@ -5,6 +5,7 @@ using EdgeLabeling.Contracts;
 using EdgeLabeling.Labeling.Events;
 using EdgeLabeling.Labeling.Merge;
 using EdgeLabeling.Lambdas;
+using EdgeLabeling.Simulation.LocalCloud;
 using EdgeLabeling.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using static EdgeLabeling.Labeling.Tests.Merge.OutputFixtures;
@@ -36,21 +37,15 @@ public sealed class MergeFunctionTests : IDisposable
     /// <summary>The SQS event the merge queue's event source mapping hands the function: each body is one EventBridge event.</summary>
     private static byte[] SqsEvent(params (string Id, byte[] Body)[] messages)
     {
+        var events = new AwsEventFactory("us-east-1", "123456789012");
+        var sent = DateTimeOffset.FromUnixTimeMilliseconds(1764144000000);
         var records = new JsonArray();
         foreach (var (id, body) in messages)
         {
-            records.Add(new JsonObject
-            {
-                ["messageId"] = id,
-                ["receiptHandle"] = "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
-                ["body"] = Encoding.UTF8.GetString(body),
-                ["attributes"] = new JsonObject { ["ApproximateReceiveCount"] = "1", ["SentTimestamp"] = "1764144000000", ["SenderId"] = "AIDAIENQZJOLO23YVJ4VO", ["ApproximateFirstReceiveTimestamp"] = "1764144000001" },
-                ["messageAttributes"] = new JsonObject(),
-                ["md5OfBody"] = "e4e68fb7bd0e697a0ae8f1bb342846b3",
-                ["eventSource"] = "aws:sqs",
-                ["eventSourceARN"] = "arn:aws:sqs:us-east-1:123456789012:edgelabeling-merge",
-                ["awsRegion"] = "us-east-1",
-            });
+            var message = events.SqsMessage(Encoding.UTF8.GetString(body), sent, queue: "edgelabeling-merge");
+            // The tests name the messages, so the batch item failures can be matched to them.
+            message["messageId"] = id;
+            records.Add(message);
         }
 
         return Encoding.UTF8.GetBytes(new JsonObject { ["Records"] = records }.ToJsonString());

@@ -55,7 +55,7 @@ public class SageMakerJsonClientTests
     {
         var handler = new ServiceHandler(respond);
         var client = new SageMakerJsonClient(new HttpClient(handler),
-            new SageMakerClientOptions { Region = "eu-west-1", Endpoint = new Uri("http://127.0.0.1:18080/"), MaxAttempts = maxAttempts, BaseRetryDelay = TimeSpan.FromMilliseconds(1) },
+            new SageMakerClientOptions { Region = "eu-west-1", Endpoint = new Uri($"http://127.0.0.1:{FreePort.Next()}/"), MaxAttempts = maxAttempts, BaseRetryDelay = TimeSpan.FromMilliseconds(1) },
             new StaticCredentialsSource(Creds), new ManualTime(Fixtures.Start));
         return (client, handler);
     }

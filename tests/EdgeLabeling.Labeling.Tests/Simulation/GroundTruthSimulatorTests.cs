@@ -274,10 +274,7 @@ public sealed class GroundTruthSimulatorTests : IAsyncLifetime
 
         var (status, body) = await _h.CallAsync("StopLabelingJob", new JsonObject { ["LabelingJobName"] = "job-stop" });
         var right = _h.Simulator.StatusOf("job-stop");
-        for (var i = 0; i < 500 && _h.Simulator.StatusOf("job-stop") != SimulatedJobStatus.Stopped; i++)
-        {
-            await Task.Delay(20);
-        }
+        await WaitForAsync("job-stop", SimulatedJobStatus.Stopped);
 
         Assert.Equal(200, status);
         Assert.Empty(body);
@@ -417,15 +414,9 @@ public sealed class GroundTruthSimulatorTests : IAsyncLifetime
         Assert.Null(body["LabelingJobOutput"]);
     }
 
-    private async Task WaitForAsync(string job, SimulatedJobStatus status)
-    {
-        for (var i = 0; i < 500 && _h.Simulator.StatusOf(job) != status; i++)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.Equal(status, _h.Simulator.StatusOf(job));
-    }
+    // The simulator moves a job on its own background task (after its stop delay), so the test polls for the state.
+    private Task WaitForAsync(string job, SimulatedJobStatus status) =>
+        Eventually.Until(() => _h.Simulator.StatusOf(job) == status, TimeSpan.FromSeconds(10), $"{job} reaching {status}", () => $"it is {_h.Simulator.StatusOf(job)}", TimeSpan.FromMilliseconds(20));
 }
 
 public sealed class GroundTruthSimulatorAutoAdvanceTests

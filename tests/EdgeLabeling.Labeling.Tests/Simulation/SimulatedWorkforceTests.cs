@@ -228,31 +228,24 @@ public sealed partial class SimulatedWorkforceTests
     [Fact]
     public void YoloLabelOracle_SampleLabelFile_ConvertsNormalizedCentersToPixelBoxes()
     {
-        var dir = Directory.CreateTempSubdirectory("yolo-");
-        try
-        {
-            var labels = Directory.CreateDirectory(Path.Combine(dir.FullName, "labels"));
-            var images = Directory.CreateDirectory(Path.Combine(dir.FullName, "images"));
-            File.WriteAllText(Path.Combine(labels.FullName, "scene-01.txt"), "1 0.5 0.25 0.2 0.1\n\n0 0.1 0.1 0.2 0.2\n");
-            File.WriteAllBytes(Path.Combine(images.FullName, "scene-01.jpg"), [1, 2, 3, 4]);
-            var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[] { 1, 2, 3, 4 }));
-            var oracle = new YoloLabelOracle(labels.FullName, images.FullName);
+        using var dir = new TempDir("yolo-");
+        var labels = dir.Sub("labels");
+        var images = dir.Sub("images");
+        File.WriteAllText(Path.Combine(labels, "scene-01.txt"), "1 0.5 0.25 0.2 0.1\n\n0 0.1 0.1 0.2 0.2\n");
+        File.WriteAllBytes(Path.Combine(images, "scene-01.jpg"), [1, 2, 3, 4]);
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[] { 1, 2, 3, 4 }));
+        var oracle = new YoloLabelOracle(labels, images);
 
-            var bySha = oracle.Answer($"s3://b/incoming/t/2026/11/26/{sha}.jpg", new ImageSize(640, 480));
-            var byName = oracle.Answer("s3://b/demo/scene-01.jpg", new ImageSize(640, 480));
-            var unknown = oracle.Answer("s3://b/demo/other.jpg", new ImageSize(640, 480));
+        var bySha = oracle.Answer($"s3://b/incoming/t/2026/11/26/{sha}.jpg", new ImageSize(640, 480));
+        var byName = oracle.Answer("s3://b/demo/scene-01.jpg", new ImageSize(640, 480));
+        var unknown = oracle.Answer("s3://b/demo/other.jpg", new ImageSize(640, 480));
 
-            Assert.NotNull(bySha);
-            Assert.Equal(2, bySha.Boxes.Count);
-            var b = bySha.Boxes[0];
-            Assert.Equal((1, 256.0, 96.0, 128.0, 48.0), (b.ClassId, b.Left, b.Top, b.Width, b.Height));
-            Assert.Equal(bySha.Boxes, byName!.Boxes);
-            Assert.Null(unknown);
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
+        Assert.NotNull(bySha);
+        Assert.Equal(2, bySha.Boxes.Count);
+        var b = bySha.Boxes[0];
+        Assert.Equal((1, 256.0, 96.0, 128.0, 48.0), (b.ClassId, b.Left, b.Top, b.Width, b.Height));
+        Assert.Equal(bySha.Boxes, byName!.Boxes);
+        Assert.Null(unknown);
     }
 
     [Fact]

@@ -6,15 +6,13 @@ namespace EdgeLabeling.Labeling.Tests.Storage;
 /// <summary>A whole file given as a stream is copied by the kernel; the result must be what a stream copy gives.</summary>
 public sealed class AtomicFileTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "atomic-file-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDir _dir = new("atomic-file-");
 
-    public AtomicFileTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private string Source(int bytes)
     {
-        var path = Path.Combine(_dir, "source-" + Guid.NewGuid().ToString("N"));
+        var path = _dir.File("source-" + Guid.NewGuid().ToString("N"));
         File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(bytes));
         return path;
     }
@@ -23,7 +21,7 @@ public sealed class AtomicFileTests : IDisposable
     public async Task WriteAsync_WholeFileStream_CopiesEveryByteAndLeavesNoTemporaryFile()
     {
         var source = Source(3 * 1024 * 1024 + 17);
-        var target = Path.Combine(_dir, "out", "shard.manifest");
+        var target = Path.Combine(_dir.Path, "out", "shard.manifest");
         await using (var stream = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
         {
             await AtomicFile.WriteAsync(target, stream);
@@ -37,7 +35,7 @@ public sealed class AtomicFileTests : IDisposable
     public async Task WriteAsync_FileStreamPartlyRead_CopiesOnlyWhatIsLeft()
     {
         var source = Source(100_000);
-        var target = Path.Combine(_dir, "rest.bin");
+        var target = _dir.File("rest.bin");
         await using (var stream = File.OpenRead(source))
         {
             stream.Seek(40_000, SeekOrigin.Begin);
@@ -51,21 +49,21 @@ public sealed class AtomicFileTests : IDisposable
     public async Task WriteAsync_SourceLockedAgainstReaders_FallsBackToTheStreamCopy()
     {
         var source = Source(50_000);
-        var target = Path.Combine(_dir, "locked.bin");
+        var target = _dir.File("locked.bin");
         await using (var stream = new FileStream(source, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
         {
             await AtomicFile.WriteAsync(target, stream);
         }
 
         Assert.Equal(File.ReadAllBytes(source), File.ReadAllBytes(target));
-        Assert.Empty(Directory.GetFiles(_dir, AtomicFile.TempPrefix + "*"));
+        Assert.Empty(Directory.GetFiles(_dir.Path, AtomicFile.TempPrefix + "*"));
     }
 
     [Fact]
     public async Task PutAsync_OfTheFileSystemStore_FromAWholeFile_StoresTheSameObject()
     {
         var source = Source(1_000_000);
-        var store = new FileSystemObjectStore(Path.Combine(_dir, "store"));
+        var store = new FileSystemObjectStore(_dir.File("store"));
         await using (var stream = File.OpenRead(source))
         {
             await store.PutAsync("data", "dataset/shards/job-1.manifest", stream, "application/jsonlines");
@@ -83,7 +81,7 @@ public sealed class AtomicFileTests : IDisposable
     {
         var source = Source(2_000_000);
         var expected = File.ReadAllBytes(source);
-        var store = new FileSystemObjectStore(Path.Combine(_dir, "store"));
+        var store = new FileSystemObjectStore(_dir.File("store"));
 
         await ((IObjectStore)store).PutFileAndDeleteAsync("data", "dataset/shards/job-2.manifest", source, "application/jsonlines");
 
@@ -92,7 +90,7 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal(expected.Length, head.Size);
         Assert.Equal("application/jsonlines", head.Metadata["content-type"]);
         Assert.Equal(expected, File.ReadAllBytes(store.PathOf("data", "dataset/shards/job-2.manifest")));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "store"), AtomicFile.TempPrefix + "*", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetFiles(_dir.File("store"), AtomicFile.TempPrefix + "*", SearchOption.AllDirectories));
     }
 
     [Fact]
@@ -100,7 +98,7 @@ public sealed class AtomicFileTests : IDisposable
     {
         var source = Source(300_000);
         var expected = File.ReadAllBytes(source);
-        var inner = new FileSystemObjectStore(Path.Combine(_dir, "inner"));
+        var inner = new FileSystemObjectStore(_dir.File("inner"));
         var counting = new PutCountingStore(inner);
 
         await ((IObjectStore)counting).PutFileAndDeleteAsync("data", "a/b.manifest", source, "application/jsonlines");
@@ -114,7 +112,7 @@ public sealed class AtomicFileTests : IDisposable
     public async Task PutFileAndDeleteAsync_InvalidKey_IsRefusedAndTheFileIsLeftForTheCaller()
     {
         var source = Source(1_000);
-        var store = new FileSystemObjectStore(Path.Combine(_dir, "store"));
+        var store = new FileSystemObjectStore(_dir.File("store"));
 
         await Assert.ThrowsAnyAsync<ArgumentException>(() => ((IObjectStore)store).PutFileAndDeleteAsync("data", "../escape", source, "text/plain"));
 

@@ -120,18 +120,12 @@ public static class Dynalite
             throw new InvalidOperationException($"dynalite does not answer at {Endpoint}: start it with scripts/dynamodb.sh start ({ex.Message})", ex);
         }
 
-        for (var i = 0; i < 100; i++)
-        {
-            var d = await c.DescribeTableAsync(name);
-            if (d.Table.TableStatus == TableStatus.ACTIVE && d.Table.GlobalSecondaryIndexes.All(g => g.IndexStatus == IndexStatus.ACTIVE))
-            {
-                return name;
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new InvalidOperationException($"table {name} did not become ACTIVE");
+        await Eventually.Until(
+            async () => (await c.DescribeTableAsync(name)).Table is { TableStatus: var s, GlobalSecondaryIndexes: var gsis }
+                && s == TableStatus.ACTIVE && gsis.All(g => g.IndexStatus == IndexStatus.ACTIVE),
+            TimeSpan.FromSeconds(5),
+            $"table {name} and its indexes becoming ACTIVE at {Endpoint}");
+        return name;
     }
 
     public static async Task DeleteTableAsync(string name)
