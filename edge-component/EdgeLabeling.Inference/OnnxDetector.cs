@@ -121,10 +121,41 @@ public sealed class DetectorInput : IDisposable
         }
     }
 
+    /// <summary>This input's own output tensors and candidate lists, made by the detector on the first run: with
+    /// them, runs on different inputs may overlap (ONNX Runtime's Run is thread-safe for distinct outputs).</summary>
+    internal RunScratch? Scratch { get; set; }
+
     public void Dispose()
     {
         Value.Dispose();
+        Scratch?.Dispose();
         _letterbox.Dispose();
+    }
+}
+
+/// <summary>What one model run writes to: preallocated output tensors, the decoder's candidates and NMS survivors.</summary>
+internal sealed class RunScratch : IDisposable
+{
+    public RunScratch(long[][] outputShapes)
+    {
+        Buffers = outputShapes.Select(s => new float[s.Aggregate(1L, (a, b) => a * b)]).ToArray();
+        Values = Buffers.Select((b, i) => OrtValue.CreateTensorValueFromMemory(b, outputShapes[i])).ToArray();
+    }
+
+    public float[][] Buffers { get; }
+
+    public OrtValue[] Values { get; }
+
+    public List<Candidate> Candidates { get; } = [];
+
+    public List<Candidate> Kept { get; } = [];
+
+    public void Dispose()
+    {
+        foreach (var v in Values)
+        {
+            v.Dispose();
+        }
     }
 }
 
@@ -141,14 +172,12 @@ public sealed partial class OnnxDetector : IDetector
     private readonly OutputDecoder _decoder;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
-    private readonly float[][] _outputBuffers;
-    private readonly OrtValue[] _outputValues;
+    private readonly long[][] _outputShapes;
     // Created on first use: callers of the pipelined path bring their own inputs, and an unused one still holds
     // a 3×H×W float buffer and a letterbox canvas (~6.5 MB at 640×640).
     private DetectorInput? _ownInput;
-    private readonly List<Candidate> _candidates = [];
-    private readonly List<Candidate> _kept = [];
     private readonly Lock _runLock = new();
+    private readonly Lock _decodeLock = new();
     private long _runCount;
 
     /// <summary>Loads the model and prepares buffers.</summary>
@@ -187,8 +216,7 @@ public sealed partial class OnnxDetector : IDetector
             var names = ResolveClassNames(path, options.LabelsPath, labels, metadataNames, _decoder);
             _outputNames = [.. _decoder.OutputNames];
             var shapes = _outputNames.Select(n => signature.Outputs.Single(o => o.Name == n).Shape.ToArray()).ToArray();
-            _outputBuffers = shapes.Select(s => new float[s.Aggregate(1L, (a, b) => a * b)]).ToArray();
-            _outputValues = _outputBuffers.Select((b, i) => OrtValue.CreateTensorValueFromMemory(b, shapes[i])).ToArray();
+            _outputShapes = shapes;
             Info = new DetectorInfo(path, sha256, _inputSpec.Width, _inputSpec.Height, names, _decoder.Layout);
             Signature = signature;
             // Session creation freed the parsed protobuf and graph-optimization scratch; give those pages back.
@@ -253,15 +281,19 @@ public sealed partial class OnnxDetector : IDetector
             throw new InvalidOperationException("The input has not been prepared with an image.");
         }
 
-        lock (_runLock)
+        // The model run takes no lock: each input brings its own outputs, so runs on different inputs may overlap
+        // (PipelinedDetection with several concurrent runs); one input is never run twice at once by its single owner.
+        var scratch = input.Scratch ??= new RunScratch(_outputShapes);
+        _session.Run(_runOptions, _inputNames, [input.Value], _outputNames, scratch.Values);
+        Interlocked.Increment(ref _runCount);
+        input.IsFilled = false;
+        // Decoders keep per-anchor scratch arrays: decoding is serialized (it is a small part of a run).
+        lock (_decodeLock)
         {
-            _session.Run(_runOptions, _inputNames, [input.Value], _outputNames, _outputValues);
-            Interlocked.Increment(ref _runCount);
-            input.IsFilled = false;
-            _candidates.Clear();
-            _decoder.Decode(_outputBuffers, _options.ScoreFloor, _candidates);
-            Nms.Apply(_candidates, _options.NmsIoU, _options.MaxDetections, _kept);
-            return MapToOriginal(_kept, input, Info.ClassNames.Count);
+            scratch.Candidates.Clear();
+            _decoder.Decode(scratch.Buffers, _options.ScoreFloor, scratch.Candidates);
+            Nms.Apply(scratch.Candidates, _options.NmsIoU, _options.MaxDetections, scratch.Kept);
+            return MapToOriginal(scratch.Kept, input, Info.ClassNames.Count);
         }
     }
 
@@ -292,11 +324,6 @@ public sealed partial class OnnxDetector : IDetector
     {
         lock (_runLock)
         {
-            foreach (var v in _outputValues)
-            {
-                v.Dispose();
-            }
-
             _ownInput?.Dispose();
             _session.Dispose();
             _runOptions.Dispose();

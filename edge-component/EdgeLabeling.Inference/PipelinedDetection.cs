@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using EdgeLabeling.Contracts;
 
@@ -33,14 +34,15 @@ public static class PipelinedDetection
     /// <param name="items">Items in processing order (enumerated on a background thread).</param>
     /// <param name="bytesOf">Reads an item's encoded bytes (called on the background thread).</param>
     /// <param name="cancellationToken">Stops decoding ahead and ends the enumeration.</param>
+    /// <param name="concurrentRuns">Model runs in flight at once (see the other overload).</param>
     public static IAsyncEnumerable<PipelinedResult<T>> RunAsync<T>(OnnxDetector detector, ImageDecoder decoder,
-        IEnumerable<T> items, Func<T, ReadOnlyMemory<byte>> bytesOf, CancellationToken cancellationToken = default)
+        IEnumerable<T> items, Func<T, ReadOnlyMemory<byte>> bytesOf, CancellationToken cancellationToken = default, int concurrentRuns = 1)
     {
         ArgumentNullException.ThrowIfNull(detector);
         ArgumentNullException.ThrowIfNull(decoder);
         ArgumentNullException.ThrowIfNull(bytesOf);
         var (w, h) = (detector.Info.InputWidth, detector.Info.InputHeight);
-        return RunAsync(detector, items, item => decoder.Decode(bytesOf(item).Span, w, h), cancellationToken);
+        return RunAsync(detector, items, item => decoder.Decode(bytesOf(item).Span, w, h), cancellationToken, concurrentRuns);
     }
 
     /// <summary>Runs a caller-supplied decode step ahead of inference.</summary>
@@ -52,15 +54,22 @@ public static class PipelinedDetection
     /// rejection, in its place); any other exception ends the enumeration with that exception.
     /// </param>
     /// <param name="cancellationToken">Stops decoding ahead and ends the enumeration.</param>
+    /// <param name="concurrentRuns">
+    /// Model runs in flight at once, each on its own input (default 1: the run happens on the enumerating thread).
+    /// With a single-threaded session on a small model, two overlapping runs use two cores far better than one run
+    /// with two intra-op threads (docs/benchmarks.md); results still come back in input order.
+    /// </param>
     public static async IAsyncEnumerable<PipelinedResult<T>> RunAsync<T>(OnnxDetector detector, IEnumerable<T> items,
-        Func<T, DecodedImage?> decode, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        Func<T, DecodedImage?> decode, [EnumeratorCancellation] CancellationToken cancellationToken = default, int concurrentRuns = 1)
     {
         ArgumentNullException.ThrowIfNull(detector);
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(decode);
+        ArgumentOutOfRangeException.ThrowIfLessThan(concurrentRuns, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(concurrentRuns, 16);
 
-        // Two inputs: one being run, one being filled. More would only add memory, as the model is the bottleneck.
-        const int depth = 2;
+        // One input per run in flight and one being filled. More would only add memory, as the model is the bottleneck.
+        var depth = concurrentRuns + 1;
         var inputs = Enumerable.Range(0, depth).Select(_ => detector.CreateInput()).ToArray();
         var free = Channel.CreateBounded<DetectorInput>(depth);
         foreach (var input in inputs)
@@ -76,30 +85,118 @@ public static class PipelinedDetection
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
-            await foreach (var prepared in ready.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            if (concurrentRuns == 1)
             {
-                IReadOnlyList<PixelBox> boxes = [];
-                try
+                await foreach (var prepared in ready.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    if (prepared.Input is { } input)
+                    IReadOnlyList<PixelBox> boxes = [];
+                    try
                     {
-                        boxes = detector.Run(input);
-                        free.Writer.TryWrite(input);
+                        if (prepared.Input is { } input)
+                        {
+                            boxes = detector.Run(input);
+                            free.Writer.TryWrite(input);
+                        }
+                    }
+                    catch
+                    {
+                        prepared.Image?.Dispose();
+                        throw;
+                    }
+
+                    try
+                    {
+                        yield return new PipelinedResult<T>(prepared.Item, prepared.Image, boxes, prepared.Rejection);
+                    }
+                    finally
+                    {
+                        prepared.Image?.Dispose();
                     }
                 }
-                catch
-                {
-                    prepared.Image?.Dispose();
-                    throw;
-                }
-
+            }
+            else
+            {
+                // Runs start in input order as inputs become ready and are handed out in input order: the oldest
+                // run is awaited while the younger ones (and the filling of the next input) keep the cores busy.
+                var inFlight = new Queue<(Prepared<T> Prepared, Task<IReadOnlyList<PixelBox>>? Run)>();
+                // A failure of the decode side is reported after the runs already started are handed out, as the
+                // one-run path does (it has handed out every earlier item when the failure reaches it).
+                ExceptionDispatchInfo? producerFailure = null;
                 try
                 {
-                    yield return new PipelinedResult<T>(prepared.Item, prepared.Image, boxes, prepared.Rejection);
+                    var more = true;
+                    while (more || inFlight.Count > 0)
+                    {
+                        while (more && inFlight.Count < concurrentRuns)
+                        {
+                            bool readable;
+                            try
+                            {
+                                readable = await ready.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+                            }
+                            catch (Exception ex) when (ex is not OperationCanceledException)
+                            {
+                                producerFailure = ExceptionDispatchInfo.Capture(ex);
+                                readable = false;
+                            }
+
+                            if (!readable)
+                            {
+                                more = false;
+                                break;
+                            }
+
+                            if (ready.Reader.TryRead(out var prepared))
+                            {
+                                var input = prepared.Input;
+                                inFlight.Enqueue((prepared, input is null ? null : Task.Run(() => detector.Run(input), CancellationToken.None)));
+                            }
+                        }
+
+                        if (inFlight.Count == 0)
+                        {
+                            producerFailure?.Throw();
+                            break;
+                        }
+
+                        var (head, run) = inFlight.Peek();
+                        IReadOnlyList<PixelBox> boxes = run is null ? [] : await run.ConfigureAwait(false);
+                        inFlight.Dequeue();
+                        if (head.Input is { } done)
+                        {
+                            free.Writer.TryWrite(done);
+                        }
+
+                        try
+                        {
+                            yield return new PipelinedResult<T>(head.Item, head.Image, boxes, head.Rejection);
+                        }
+                        finally
+                        {
+                            head.Image?.Dispose();
+                        }
+                    }
                 }
                 finally
                 {
-                    prepared.Image?.Dispose();
+                    // Stopped early or failed: let runs already started end before their inputs are disposed.
+                    while (inFlight.Count > 0)
+                    {
+                        var (left, run) = inFlight.Dequeue();
+                        if (run is not null)
+                        {
+                            try
+                            {
+                                await run.ConfigureAwait(false);
+                            }
+                            catch (Exception)
+                            {
+                                // The enumeration is already ending for another reason; that one is reported.
+                            }
+                        }
+
+                        left.Image?.Dispose();
+                    }
                 }
             }
 

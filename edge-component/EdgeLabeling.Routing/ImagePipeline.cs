@@ -26,17 +26,19 @@ public static class ImagePipeline
     /// </param>
     /// <param name="decodeThreads">Pool threads reading and decoding ahead (each keeps at most two frames in flight).</param>
     /// <param name="cancellationToken">Stops reading ahead and ends the enumeration.</param>
+    /// <param name="concurrentRuns">Model runs in flight at once (see <see cref="PipelinedDetection"/>); decisions stay in input order.</param>
     public static IEnumerable<PipelineDecision<T>> DecideInOrder<T>(ImageLabeler labeler, IEnumerable<T> items, Func<T, ImageInput?> read,
-        int decodeThreads, CancellationToken cancellationToken = default)
+        int decodeThreads, CancellationToken cancellationToken = default, int concurrentRuns = 1)
     {
         ArgumentNullException.ThrowIfNull(labeler);
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(read);
         ArgumentOutOfRangeException.ThrowIfLessThan(decodeThreads, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(concurrentRuns, 1);
         var prepared = ReadAhead(labeler, items, read, decodeThreads, cancellationToken);
         if (labeler.DetectorInstance is OnnxDetector onnx)
         {
-            foreach (var decision in DecideWithModel(labeler, onnx, prepared, cancellationToken))
+            foreach (var decision in DecideWithModel(labeler, onnx, prepared, concurrentRuns, cancellationToken))
             {
                 yield return decision;
             }
@@ -69,14 +71,14 @@ public static class ImagePipeline
     /// but never handed out are forgotten again, so taking them again later finds what deciding them in order would.
     /// </summary>
     private static IEnumerable<PipelineDecision<T>> DecideWithModel<T>(ImageLabeler labeler, OnnxDetector onnx,
-        IEnumerable<(T Item, PreparedImage? Image)> prepared, CancellationToken cancellationToken)
+        IEnumerable<(T Item, PreparedImage? Image)> prepared, int concurrentRuns, CancellationToken cancellationToken)
     {
         // Frames the decode thread remembered as new, in input order; the consumer takes each off as it hands it out.
         var rememberedAhead = new ConcurrentQueue<PreparedImage>();
         var handedOut = 0;
         try
         {
-            var results = PipelinedDetection.RunAsync(onnx, prepared, p => TakeForModel(labeler, p, rememberedAhead), cancellationToken)
+            var results = PipelinedDetection.RunAsync(onnx, prepared, p => TakeForModel(labeler, p, rememberedAhead), cancellationToken, concurrentRuns)
                 .ToBlockingEnumerable(cancellationToken);
             foreach (var r in results)
             {

@@ -45,6 +45,34 @@ public class CommandLineErrorTests
     }
 
     [Fact]
+    public void Label_ConcurrentRunsOutOfRange_FailsNamingTheOption()
+    {
+        var model = Path.Combine(CliRunner.RepoRoot, "samples", "models", "parts-detector.onnx");
+        var (code, _, stderr) = CliRunner.Run("label", "--model", model, "--input", Path.GetTempPath(), "--output", Path.GetTempPath(), "--concurrent-runs", "17");
+        Assert.Equal(2, code);
+        Assert.Contains("--concurrent-runs 17 must be between 1 and 16", stderr);
+    }
+
+    [Fact]
+    public void Label_DefaultConcurrentRuns_DecidesExactlyAsOneRunAtATime()
+    {
+        using var dir = new TempDir("edgelabel-runs-");
+        var model = Path.Combine(CliRunner.RepoRoot, "samples", "models", "parts-detector.onnx");
+        var labels = Path.Combine(CliRunner.RepoRoot, "samples", "classes.txt");
+        var images = Path.Combine(CliRunner.RepoRoot, "samples", "calibration", "holdout", "images");
+
+        var (defaultCode, defaultOut, defaultErr) = CliRunner.Run("label", "--model", model, "--labels", labels, "--input", images, "--output", dir.File("default"), "--json");
+        var (oneCode, _, oneErr) = CliRunner.Run("label", "--model", model, "--labels", labels, "--input", images, "--output", dir.File("one"), "--json", "--concurrent-runs", "1");
+
+        Assert.True(defaultCode == 0, defaultErr);
+        Assert.True(oneCode == 0, oneErr);
+        Assert.Equal(Math.Min(2, Environment.ProcessorCount), System.Text.Json.Nodes.JsonNode.Parse(defaultOut)!["concurrentRuns"]!.GetValue<int>());
+        var decided = File.ReadAllLines(dir.File("default/decisions.jsonl"));
+        Assert.True(decided.Length > 100, $"only {decided.Length} decisions");
+        Assert.Equal(File.ReadAllLines(dir.File("one/decisions.jsonl")), decided);
+    }
+
+    [Fact]
     public void Cli_UnknownCommand_FailsWithOneLine()
     {
         var (code, _, stderr) = CliRunner.Run("frobnicate");

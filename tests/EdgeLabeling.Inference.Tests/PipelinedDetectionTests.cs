@@ -19,8 +19,11 @@ public class PipelinedDetectionTests
         ("d", TestImages.Jpeg(200, 100, SKColors.Gray)),
     ];
 
-    [Fact]
-    public async Task RunAsync_MixedInputs_YieldsInOrderWithSameBoxesAsSequentialDetect()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task RunAsync_MixedInputs_YieldsInOrderWithSameBoxesAsSequentialDetect(int concurrentRuns)
     {
         using var detector = Detector();
         var decoder = new ImageDecoder();
@@ -33,7 +36,7 @@ public class PipelinedDetectionTests
         }
 
         var results = new List<(string Name, ImageSize? Size, IReadOnlyList<PixelBox> Boxes, string? Reason)>();
-        await foreach (var r in PipelinedDetection.RunAsync(detector, decoder, inputs, i => i.Bytes))
+        await foreach (var r in PipelinedDetection.RunAsync(detector, decoder, inputs, i => i.Bytes, concurrentRuns: concurrentRuns))
         {
             results.Add((r.Item.Name, r.Size, r.Boxes, r.Rejection?.Reason));
         }
@@ -50,8 +53,11 @@ public class PipelinedDetectionTests
         Assert.Empty(results[2].Boxes);
     }
 
-    [Fact]
-    public async Task RunAsync_DecodeAnswersNull_SkipsTheModelForThatItemAndKeepsItsPlace()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task RunAsync_DecodeAnswersNull_SkipsTheModelForThatItemAndKeepsItsPlace(int concurrentRuns)
     {
         using var detector = Detector();
         var decoder = new ImageDecoder();
@@ -65,7 +71,7 @@ public class PipelinedDetectionTests
 
         var runsBefore = detector.RunCount;
         var results = new List<(string Name, ImageSize? Size, IReadOnlyList<PixelBox> Boxes, ImageRejectedException? Rejection)>();
-        await foreach (var r in PipelinedDetection.RunAsync(detector, inputs, i => i.Name is "b" or "d" ? null : decoder.Decode(i.Bytes, 64, 64)))
+        await foreach (var r in PipelinedDetection.RunAsync(detector, inputs, i => i.Name is "b" or "d" ? null : decoder.Decode(i.Bytes, 64, 64), concurrentRuns: concurrentRuns))
         {
             results.Add((r.Item.Name, r.Size, r.Boxes, r.Rejection));
         }
@@ -80,12 +86,15 @@ public class PipelinedDetectionTests
         });
     }
 
-    [Fact]
-    public async Task RunAsync_ImageStillReadableWhileCurrent_AndDisposedAfterMoveNext()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task RunAsync_ImageStillReadableWhileCurrent_AndDisposedAfterMoveNext(int concurrentRuns)
     {
         using var detector = Detector();
         var images = new List<DecodedImage>();
-        await foreach (var r in PipelinedDetection.RunAsync(detector, new ImageDecoder(), Inputs().Take(2), i => i.Bytes))
+        await foreach (var r in PipelinedDetection.RunAsync(detector, new ImageDecoder(), Inputs().Take(2), i => i.Bytes, concurrentRuns: concurrentRuns))
         {
             Assert.NotNull(r.Image);
             Assert.True(r.Image.Bitmap.Width > 0);
@@ -96,8 +105,11 @@ public class PipelinedDetectionTests
         Assert.All(images, i => Assert.Equal(IntPtr.Zero, i.Bitmap.Handle));
     }
 
-    [Fact]
-    public async Task RunAsync_ConsumerStopsEarly_StopsProducerAndDisposesEverything()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task RunAsync_ConsumerStopsEarly_StopsProducerAndDisposesEverything(int concurrentRuns)
     {
         using var detector = Detector();
         var decoded = 0;
@@ -106,7 +118,7 @@ public class PipelinedDetectionTests
                        {
                            Interlocked.Increment(ref decoded);
                            return new DecodedImage(TestImages.Solid(64, 64, SKColors.Gray), new ImageSize(64, 64));
-                       }))
+                       }, concurrentRuns: concurrentRuns))
         {
             if (r.Item == 2)
             {
@@ -114,15 +126,18 @@ public class PipelinedDetectionTests
             }
         }
 
-        // The producer runs at most a couple of items ahead of the consumer.
-        Assert.InRange(decoded, 3, 8);
+        // The producer runs at most a couple of items ahead of the consumer (one more per extra run in flight).
+        Assert.InRange(decoded, 3, 8 + concurrentRuns - 1);
         // The detector is free again for direct use.
         using var image = new DecodedImage(TestImages.Solid(64, 64, SKColors.Gray), new ImageSize(64, 64));
         Assert.NotEmpty(detector.Detect(image));
     }
 
-    [Fact]
-    public async Task RunAsync_DecodeThrowsUnexpectedException_SurfacesItToConsumer()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task RunAsync_DecodeThrowsUnexpectedException_SurfacesItToConsumer(int concurrentRuns)
     {
         using var detector = Detector();
         var seen = new List<int>();
@@ -130,7 +145,7 @@ public class PipelinedDetectionTests
         {
             await foreach (var r in PipelinedDetection.RunAsync(detector, [0, 1, 2], i => i == 1
                                ? throw new InvalidOperationException("disk gone")
-                               : new DecodedImage(TestImages.Solid(64, 64, SKColors.Gray), new ImageSize(64, 64))))
+                               : new DecodedImage(TestImages.Solid(64, 64, SKColors.Gray), new ImageSize(64, 64)), concurrentRuns: concurrentRuns))
             {
                 seen.Add(r.Item);
             }
@@ -139,20 +154,66 @@ public class PipelinedDetectionTests
         Assert.Equal([0], seen);
     }
 
-    [Fact]
-    public async Task RunAsync_Cancelled_ThrowsOperationCanceled()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task RunAsync_Cancelled_ThrowsOperationCanceled(int concurrentRuns)
     {
         using var detector = Detector();
         using var cts = new CancellationTokenSource();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
             await foreach (var r in PipelinedDetection.RunAsync(detector, Enumerable.Range(0, 1000),
-                               _ => new DecodedImage(TestImages.Solid(64, 64, SKColors.Gray), new ImageSize(64, 64)), cts.Token))
+                               _ => new DecodedImage(TestImages.Solid(64, 64, SKColors.Gray), new ImageSize(64, 64)), cts.Token, concurrentRuns))
             {
                 if (r.Item == 1)
                 {
                     await cts.CancelAsync();
                 }
+            }
+        });
+    }
+
+    [Fact]
+    public async Task RunAsync_TwoRunsInFlight_ManyDistinctImages_SameBoxesInTheSameOrderAsOneRun()
+    {
+        using var detector = Detector();
+        var decoder = new ImageDecoder();
+        // Different sizes and colors, so every item's boxes (mapped to its own size) differ from its neighbours'.
+        var inputs = Enumerable.Range(0, 40)
+            .Select(i => (Name: i, Bytes: TestImages.Jpeg(48 + (i * 7 % 150), 40 + (i * 13 % 90), i % 3 == 0 ? SKColors.Gray : i % 3 == 1 ? SKColors.DarkRed : SKColors.White)))
+            .ToList();
+
+        async Task<List<(int Name, IReadOnlyList<PixelBox> Boxes)>> Run(int runs)
+        {
+            var list = new List<(int, IReadOnlyList<PixelBox>)>();
+            await foreach (var r in PipelinedDetection.RunAsync(detector, decoder, inputs, i => i.Bytes, concurrentRuns: runs))
+            {
+                list.Add((r.Item.Name, r.Boxes));
+            }
+
+            return list;
+        }
+
+        var one = await Run(1);
+        var two = await Run(2);
+
+        Assert.Equal(Enumerable.Range(0, 40), two.Select(r => r.Name));
+        Assert.Equal(one.Select(r => r.Boxes.Count), two.Select(r => r.Boxes.Count));
+        Assert.All(one.Zip(two), p => Assert.Equal(p.First.Boxes, p.Second.Boxes));
+        Assert.Equal(80, detector.RunCount);
+    }
+
+    [Fact]
+    public async Task RunAsync_ConcurrentRunsOutOfRange_IsRefused()
+    {
+        using var detector = Detector();
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () =>
+        {
+            await foreach (var r in PipelinedDetection.RunAsync(detector, [0], _ => null, concurrentRuns: 0))
+            {
+                Assert.Fail("nothing is run");
             }
         });
     }

@@ -62,8 +62,10 @@ public sealed class ImagePipelineTests
         }
     }
 
-    [Fact]
-    public void DecideInOrder_RealModelWithNearDuplicates_DuplicatesSkipTheModelAndDecisionsStayTheSame()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void DecideInOrder_RealModelWithNearDuplicates_DuplicatesSkipTheModelAndDecisionsStayTheSame(int concurrentRuns)
     {
         var inputs = SampleInputs(10);
         // Near-duplicates right after their original, two in a row, and one after an unrelated frame.
@@ -83,8 +85,11 @@ public sealed class ImagePipelineTests
         long runs;
         using (var detector = new OnnxDetector(new OnnxDetectorOptions { ModelPath = Model() }))
         {
-            IImageLabeler labeler = Labeler(detector);
-            pipelined = labeler.DecideInOrder(inputs, i => i).Select(r => r.Decision).ToList();
+            var labeler = Labeler(detector);
+            pipelined = (concurrentRuns == 1
+                    ? ((IImageLabeler)labeler).DecideInOrder(inputs, i => i)
+                    : ImagePipeline.DecideInOrder(labeler, inputs, i => i, decodeThreads: 1, concurrentRuns: concurrentRuns))
+                .Select(r => r.Decision).ToList();
             runs = detector.RunCount;
         }
 
@@ -94,8 +99,10 @@ public sealed class ImagePipelineTests
         Assert.Equal(inputs.Count - duplicates.Count, runs);
     }
 
-    [Fact]
-    public void DecideInOrder_StoppedAfterTheFirstDecision_ForgetsTheFramesItCheckedAhead()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void DecideInOrder_StoppedAfterTheFirstDecision_ForgetsTheFramesItCheckedAhead(int concurrentRuns)
     {
         var inputs = SampleInputs(8);
         List<ImageDecision> fresh;
@@ -106,10 +113,12 @@ public sealed class ImagePipelineTests
 
         using (var detector = new OnnxDetector(new OnnxDetectorOptions { ModelPath = Model() }))
         {
-            IImageLabeler labeler = Labeler(detector);
+            var labeler = Labeler(detector);
 
             // The pipeline has read and checked frames beyond the first by the time the first decision is handed out.
-            var first = labeler.DecideInOrder(inputs, i => i).First();
+            var first = (concurrentRuns == 1
+                ? ((IImageLabeler)labeler).DecideInOrder(inputs, i => i)
+                : ImagePipeline.DecideInOrder(labeler, inputs, i => i, decodeThreads: 1, concurrentRuns: concurrentRuns)).First();
             // Taken again later (as the device takes frames it did not finish): none is a duplicate of itself.
             var rest = inputs.Skip(1).Select(labeler.Process).ToList();
 

@@ -24,18 +24,19 @@ internal static class LabelCommand
         var labels = new Option<FileInfo?>("--labels") { Description = "Class names file, one per line (overrides the model's metadata)." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON on stdout; no progress bar." };
         var threads = new Option<int>("--threads", "-t") { Description = "Decode threads (inference runs on one session).", DefaultValueFactory = _ => Environment.ProcessorCount };
-        // Two intra-op threads where there are two cores: a folder run owns the machine, and on the 2-core benchmark
-        // machine two threads took 0.89x the wall time of one (docs/benchmarks.md). The device's component keeps its
-        // own default (EdgeOptions.InferenceThreads = 1): it shares the core device with the camera and the nucleus.
-        var inferenceThreads = new Option<int>("--inference-threads")
+        var inferenceThreads = new Option<int>("--inference-threads") { Description = "ONNX Runtime intra-op threads of the one inference session.", DefaultValueFactory = _ => 1 };
+        // Two overlapping single-threaded runs where there are two cores: a folder run owns the machine, and on a small
+        // model one run per core beats one run with two intra-op threads, which pays a wake-up per operator
+        // (docs/benchmarks.md). The device's component keeps one run at a time: it shares its cores with the camera.
+        var concurrentRuns = new Option<int>("--concurrent-runs")
         {
-            Description = "ONNX Runtime intra-op threads of the one inference session (default: 2, or 1 on a single core).",
+            Description = "Model runs in flight at once on the one session (default: 2, or 1 on a single core); decisions stay in input order.",
             DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount),
         };
 
         var command = new Command("label", "Label a folder of images on this machine: confident predictions become Ground Truth lines, the rest go to review.")
         {
-            model, input, output, config, labels, json, threads, inferenceThreads,
+            model, input, output, config, labels, json, threads, inferenceThreads, concurrentRuns,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(Run(
             new LabelRunRequest
@@ -46,6 +47,7 @@ internal static class LabelCommand
                 ConfigPath = parse.GetValue(config)?.FullName,
                 LabelsPath = parse.GetValue(labels)?.FullName,
                 Threads = parse.GetValue(threads),
+                ConcurrentRuns = parse.GetValue(concurrentRuns),
             },
             parse.GetValue(json),
             parse.GetValue(inferenceThreads),

@@ -33,6 +33,9 @@ public sealed record LabelRunSummary
     [JsonPropertyName("write-seconds")] public double WriteSeconds { get; init; }
 
     [JsonPropertyName("threads")] public int Threads { get; init; }
+
+    /// <summary>Model runs in flight at once on the one session.</summary>
+    [JsonPropertyName("concurrentRuns")] public int ConcurrentRuns { get; init; } = 1;
     [JsonPropertyName("model")] public required LabelRunModel Model { get; init; }
     [JsonPropertyName("options")] public required RoutingOptions Options { get; init; }
     [JsonPropertyName("input")] public required string Input { get; init; }

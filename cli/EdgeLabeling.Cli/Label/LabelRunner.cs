@@ -57,6 +57,9 @@ public sealed record LabelRunRequest
 
     /// <summary>Decode threads (inference itself is serial on one session). Default: processor count.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Model runs in flight at once on the one session (default 1; decisions stay in input order).</summary>
+    public int ConcurrentRuns { get; init; } = 1;
 }
 
 /// <summary>Opens a detector for a model path and optional labels file; throws <see cref="ModelLoadException"/>.</summary>
@@ -113,6 +116,11 @@ public static class LabelRunner
             throw new LabelRunException(LabelExitCodes.BadInput, $"--threads {request.Threads} must be between 1 and 64");
         }
 
+        if (request.ConcurrentRuns is < 1 or > 16)
+        {
+            throw new LabelRunException(LabelExitCodes.BadInput, $"--concurrent-runs {request.ConcurrentRuns} must be between 1 and 16");
+        }
+
         var options = LoadOptions(request.ConfigPath);
         var (files, skipped) = ListInput(request.InputDirectory, request.OutputDirectory);
         if (!File.Exists(request.ModelPath))
@@ -148,7 +156,7 @@ public static class LabelRunner
             }
 
             var labeler = new ImageLabeler(detector, policy);
-            return Run(labeler, request.InputDirectory, files, request.OutputDirectory, request.Threads, progress, time, cancellationToken, skipped);
+            return Run(labeler, request.InputDirectory, files, request.OutputDirectory, request.Threads, progress, time, cancellationToken, skipped, request.ConcurrentRuns);
         }
     }
 
@@ -218,7 +226,7 @@ public static class LabelRunner
     }
 
     /// <summary>Labels the given files (already sorted) with an existing labeler; <paramref name="skippedFiles"/> only goes into the summary.</summary>
-    public static LabelRunSummary Run(ImageLabeler labeler, string inputDirectory, IReadOnlyList<string> files, string outputDirectory, int threads, IProgress<LabelRunProgress>? progress = null, TimeProvider? time = null, CancellationToken cancellationToken = default, int skippedFiles = 0)
+    public static LabelRunSummary Run(ImageLabeler labeler, string inputDirectory, IReadOnlyList<string> files, string outputDirectory, int threads, IProgress<LabelRunProgress>? progress = null, TimeProvider? time = null, CancellationToken cancellationToken = default, int skippedFiles = 0, int concurrentRuns = 1)
     {
         ArgumentNullException.ThrowIfNull(labeler);
         ArgumentNullException.ThrowIfNull(files);
@@ -237,9 +245,9 @@ public static class LabelRunner
         using var output = OpenOutput(outputDirectory);
 
         // Enough for every frame in flight (read-ahead of 2 per thread, the pipeline's two, the one being written).
-        var fileBuffers = new BoundedBufferPool(2 * threads + 4);
+        var fileBuffers = new BoundedBufferPool((2 * threads) + 4 + concurrentRuns);
         var done = 0;
-        foreach (var decided in DecideInOrder(labeler, root, files, threads, fileBuffers, cancellationToken))
+        foreach (var decided in DecideInOrder(labeler, root, files, threads, concurrentRuns, fileBuffers, cancellationToken))
         {
             writing.Start();
             // Same frame as the edge component: the records describe the bytes it would upload.
@@ -280,6 +288,7 @@ public static class LabelRunner
             ImagesPerSecond = elapsed > 0 ? Math.Round(files.Count / elapsed, 2) : 0,
             WriteSeconds = Math.Round(writing.Elapsed.TotalSeconds, 3),
             Threads = threads,
+            ConcurrentRuns = concurrentRuns,
             Model = new LabelRunModel
             {
                 Path = info.ModelPath,
@@ -298,8 +307,8 @@ public static class LabelRunner
     }
 
     /// <summary>Decisions in file order, through the one edge pipeline (<see cref="ImagePipeline"/>).</summary>
-    private static IEnumerable<ImageDecision> DecideInOrder(ImageLabeler labeler, string root, IReadOnlyList<string> files, int threads, BoundedBufferPool fileBuffers, CancellationToken cancellationToken) =>
-        ImagePipeline.DecideInOrder(labeler, files, path => ReadInput(root, path, fileBuffers), threads, cancellationToken)
+    private static IEnumerable<ImageDecision> DecideInOrder(ImageLabeler labeler, string root, IReadOnlyList<string> files, int threads, int concurrentRuns, BoundedBufferPool fileBuffers, CancellationToken cancellationToken) =>
+        ImagePipeline.DecideInOrder(labeler, files, path => ReadInput(root, path, fileBuffers), threads, cancellationToken, concurrentRuns)
             // ReadInput never answers null: an unreadable file becomes an empty input and is quarantined.
             .Select(d => d.Decision!);
 
