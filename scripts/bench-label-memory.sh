@@ -8,6 +8,9 @@ set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "[bench-memory $(date +%T)] $*" >&2; }
 count=${1:-500}
+shift || true
+# Anything after the count goes to `edgelabel label` (e.g. --concurrent-runs 1).
+extra=("$@")
 command -v /usr/bin/time >/dev/null || { log "needs GNU time (apt-get install time)"; exit 1; }
 
 work="$(mktemp -d -t edgelabel-mem.XXXXXX)"
@@ -26,7 +29,7 @@ exe=cli/EdgeLabeling.Cli/bin/Release/net10.0/edgelabel.dll
 peak() { /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }; cat "$work/rss"; }
 
 floor_kb=$(peak dotnet "$exe" --help)
-label_kb=$(peak dotnet "$exe" label --model "$work/yolov8n-640-80.onnx" --input "$work/in" --output "$work/out" --config "$work/routing.json" --json)
+label_kb=$(peak dotnet "$exe" label --model "$work/yolov8n-640-80.onnx" --input "$work/in" --output "$work/out" --config "$work/routing.json" --json "${extra[@]}")
 images=$(find "$work/in" -type f | wc -l)
 printf '| run | images | peak RSS (MB) | ratio to floor |\n|---|---:|---:|---:|\n'
 printf '| `edgelabel --help` (runtime floor) | 0 | %.1f | 1.00 |\n' "$(echo "$floor_kb / 1024" | bc -l)"

@@ -173,6 +173,8 @@ public sealed partial class OnnxDetector : IDetector
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly long[][] _outputShapes;
+    // The outputs of Run (one run at a time); RunOverlapping uses each input's own.
+    private RunScratch? _sharedScratch;
     // Created on first use: callers of the pipelined path bring their own inputs, and an unused one still holds
     // a 3×H×W float buffer and a letterbox canvas (~6.5 MB at 640×640).
     private DetectorInput? _ownInput;
@@ -275,15 +277,37 @@ public sealed partial class OnnxDetector : IDetector
     /// <summary>Runs the model on a prepared input and returns boxes in original-image pixels (clipped, finite, non-empty).</summary>
     public IReadOnlyList<PixelBox> Run(DetectorInput input)
     {
+        CheckFilled(input);
+        // One run at a time, into the detector's one set of outputs (a device keeps a single output set).
+        lock (_runLock)
+        {
+            return RunInto(input, _sharedScratch ??= new RunScratch(_outputShapes));
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="Run"/>, but into the input's own output tensors (made on its first such run), so runs on
+    /// different inputs may overlap (<see cref="PipelinedDetection"/> with several runs in flight). Each input used
+    /// this way holds one more set of outputs, and each overlapping run its own intermediate tensors.
+    /// </summary>
+    public IReadOnlyList<PixelBox> RunOverlapping(DetectorInput input)
+    {
+        CheckFilled(input);
+        return RunInto(input, input.Scratch ??= new RunScratch(_outputShapes));
+    }
+
+    private static void CheckFilled(DetectorInput input)
+    {
         ArgumentNullException.ThrowIfNull(input);
         if (!input.IsFilled)
         {
             throw new InvalidOperationException("The input has not been prepared with an image.");
         }
+    }
 
-        // The model run takes no lock: each input brings its own outputs, so runs on different inputs may overlap
-        // (PipelinedDetection with several concurrent runs); one input is never run twice at once by its single owner.
-        var scratch = input.Scratch ??= new RunScratch(_outputShapes);
+    private List<PixelBox> RunInto(DetectorInput input, RunScratch scratch)
+    {
+        // ONNX Runtime's Run is thread-safe for distinct output tensors; one input is never run twice at once.
         _session.Run(_runOptions, _inputNames, [input.Value], _outputNames, scratch.Values);
         Interlocked.Increment(ref _runCount);
         input.IsFilled = false;
@@ -325,6 +349,7 @@ public sealed partial class OnnxDetector : IDetector
         lock (_runLock)
         {
             _ownInput?.Dispose();
+            _sharedScratch?.Dispose();
             _session.Dispose();
             _runOptions.Dispose();
         }

@@ -149,7 +149,7 @@ public static class PipelinedDetection
                             if (ready.Reader.TryRead(out var prepared))
                             {
                                 var input = prepared.Input;
-                                inFlight.Enqueue((prepared, input is null ? null : Task.Run(() => detector.Run(input), CancellationToken.None)));
+                                inFlight.Enqueue((prepared, input is null ? null : Task.Run(() => detector.RunOverlapping(input), CancellationToken.None)));
                             }
                         }
 

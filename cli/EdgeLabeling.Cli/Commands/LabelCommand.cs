@@ -25,13 +25,11 @@ internal static class LabelCommand
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON on stdout; no progress bar." };
         var threads = new Option<int>("--threads", "-t") { Description = "Decode threads (inference runs on one session).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var inferenceThreads = new Option<int>("--inference-threads") { Description = "ONNX Runtime intra-op threads of the one inference session.", DefaultValueFactory = _ => 1 };
-        // Two overlapping single-threaded runs where there are two cores: a folder run owns the machine, and on a small
-        // model one run per core beats one run with two intra-op threads, which pays a wake-up per operator
-        // (docs/benchmarks.md). The device's component keeps one run at a time: it shares its cores with the camera.
-        var concurrentRuns = new Option<int>("--concurrent-runs")
+        // Unset: LabelRunner.AutoConcurrentRuns picks two overlapping single-threaded runs for a small model on two
+        // cores, one otherwise. The device's component keeps one run at a time: it shares its cores with the camera.
+        var concurrentRuns = new Option<int?>("--concurrent-runs")
         {
-            Description = "Model runs in flight at once on the one session (default: 2, or 1 on a single core); decisions stay in input order.",
-            DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount),
+            Description = "Model runs in flight at once on the one session; decisions stay in input order (default: 2 for a model input up to 416x416 on 2+ cores, else 1).",
         };
 
         var command = new Command("label", "Label a folder of images on this machine: confident predictions become Ground Truth lines, the rest go to review.")
