@@ -11,7 +11,7 @@ namespace EdgeLabeling.Cli.Tests;
 public sealed class ReleaseModelCommandTests : IDisposable
 {
     private const string DemoNames = "{0: 'bolt', 1: 'nut', 2: 'washer'}";
-    private readonly string _dir = Directory.CreateTempSubdirectory("edgelabel-release-").FullName;
+    private readonly TempDir _temp = new("edgelabel-release-");
 
     public ReleaseModelCommandTests()
     {
@@ -23,11 +23,11 @@ public sealed class ReleaseModelCommandTests : IDisposable
         File.WriteAllText(Path.Combine(ComponentDir, "1.0.0", "recipe.json"), "{}");
     }
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
-    private string CdkJson => Path.Combine(_dir, "cdk.json");
+    private string CdkJson => Path.Combine(_temp.Path, "cdk.json");
 
-    private string ComponentDir => Path.Combine(_dir, "component");
+    private string ComponentDir => Path.Combine(_temp.Path, "component");
 
     private static string Samples(params string[] parts) => Path.Combine([CliRunner.RepoRoot, "samples", .. parts]);
 
@@ -42,7 +42,7 @@ public sealed class ReleaseModelCommandTests : IDisposable
         var at = bytes.AsSpan().IndexOf(from);
         Assert.True(at >= 0, "the demo model's names metadata was not found");
         Encoding.UTF8.GetBytes(names).CopyTo(bytes, at);
-        var path = Path.Combine(_dir, file);
+        var path = Path.Combine(_temp.Path, file);
         File.WriteAllBytes(path, bytes);
         return path;
     }
@@ -53,7 +53,7 @@ public sealed class ReleaseModelCommandTests : IDisposable
     [
         "release-model", "--model", model, "--version", "1.1.0",
         "--holdout-images", Samples("calibration", "holdout", "images"), "--holdout-labels", Samples("calibration", "holdout", "labels"),
-        "--current-model", DemoModel, "--cdk-json", CdkJson, "--component-dir", ComponentDir, "--out", Path.Combine(_dir, "out"), .. extra,
+        "--current-model", DemoModel, "--cdk-json", CdkJson, "--component-dir", ComponentDir, "--out", Path.Combine(_temp.Path, "out"), .. extra,
     ]);
 
     [Fact]

@@ -6,16 +6,16 @@ namespace EdgeLabeling.Evaluation.Tests;
 public sealed class DatasetQualityTests : IDisposable
 {
     private static readonly string[] Names = ["bolt", "nut", "washer"];
-    private readonly string _dir = Directory.CreateTempSubdirectory("pipeline-quality-").FullName;
+    private readonly TempDir _temp = new("pipeline-quality-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private static string Sha(char c) => new(c, 64);
 
     /// <summary>Samples by the image named in the source-ref, the way the pipeline finds them by content address.</summary>
     private Func<string, DatasetSample?> Samples(params (char Sha, IReadOnlyList<PixelBox> ModelBoxes)[] samples) => sourceRef =>
         samples.Where(s => sourceRef.EndsWith("/" + Sha(s.Sha) + ".jpg", StringComparison.Ordinal))
-            .Select(s => new DatasetSample(Path.Combine(_dir, s.Sha + ".txt"), s.ModelBoxes))
+            .Select(s => new DatasetSample(Path.Combine(_temp.Path, s.Sha + ".txt"), s.ModelBoxes))
             .FirstOrDefault();
 
     private static string Line(char sha, bool human, params PixelBox[] boxes) =>
@@ -26,9 +26,9 @@ public sealed class DatasetQualityTests : IDisposable
     public void Evaluate_WithHumanAndAutomaticLines_ScoresEachSetAndRanksHumanBoxesFirst()
     {
         // Truth: one bolt per image at (10,10)-(30,30) in image a, (50,50)-(70,70) in image b.
-        File.WriteAllText(Path.Combine(_dir, "a.txt"), "0 0.2 0.2 0.2 0.2\n");
-        File.WriteAllText(Path.Combine(_dir, "b.txt"), "0 0.6 0.6 0.2 0.2\n");
-        var manifest = Path.Combine(_dir, "dataset.manifest");
+        File.WriteAllText(Path.Combine(_temp.Path, "a.txt"), "0 0.2 0.2 0.2 0.2\n");
+        File.WriteAllText(Path.Combine(_temp.Path, "b.txt"), "0 0.6 0.6 0.2 0.2\n");
+        var manifest = Path.Combine(_temp.Path, "dataset.manifest");
         File.WriteAllLines(manifest,
         [
             // a: the edge's automatic label, one right box (0.9) and one wrong box (0.3).
@@ -57,7 +57,7 @@ public sealed class DatasetQualityTests : IDisposable
     [Fact]
     public void Evaluate_WithLineForUnknownImage_CountsItAsWithoutSample()
     {
-        var manifest = Path.Combine(_dir, "dataset.manifest");
+        var manifest = Path.Combine(_temp.Path, "dataset.manifest");
         File.WriteAllLines(manifest, [Line('c', human: false, new PixelBox(1, 1, 1, 5, 5, 0.8))]);
 
         var q = DatasetQuality.Evaluate(manifest, "parts", Names.Length, Samples());

@@ -20,9 +20,9 @@ namespace EdgeLabeling.IntegrationTests.Packaging;
 public sealed class Arm64EmulationTests(SelfContainedPackage package) : IDisposable
 {
     private static readonly string[] Frames = ["part-001.jpg", "part-002.jpg", "part-003.jpg", "part-004.png"];
-    private readonly string _dir = Directory.CreateTempSubdirectory("edge-arm64-").FullName;
+    private readonly TempDir _temp = new("edge-arm64-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task PackagedArm64_UnderEmulationOnDebian11Libraries_DecidesLikeX64()
@@ -74,7 +74,7 @@ public sealed class Arm64EmulationTests(SelfContainedPackage package) : IDisposa
     /// <summary>Unpacks an archive the way the nucleus does (modes dropped) and applies Execute: OWNER to the program.</summary>
     private string Unpack(string rid)
     {
-        var dir = Path.Combine(_dir, "artifacts", "edgelabeling-component-" + rid);
+        var dir = Path.Combine(_temp.Path, "artifacts", "edgelabeling-component-" + rid);
         ZipFile.ExtractToDirectory(package.Zip(rid), dir);
         File.SetUnixFileMode(Path.Combine(dir, "edgelabeling-component"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return dir;
@@ -82,8 +82,8 @@ public sealed class Arm64EmulationTests(SelfContainedPackage package) : IDisposa
 
     private ComponentProcess Start(string name, string artifacts, string program, string[] prefix)
     {
-        var inbox = Path.Combine(_dir, name, "inbox");
-        var work = Path.Combine(_dir, name, "work");
+        var inbox = Path.Combine(_temp.Path, name, "inbox");
+        var work = Path.Combine(_temp.Path, name, "work");
         Directory.CreateDirectory(inbox);
         Directory.CreateDirectory(work);
         foreach (var frame in Frames)
@@ -91,7 +91,7 @@ public sealed class Arm64EmulationTests(SelfContainedPackage package) : IDisposa
             File.Copy(Path.Combine(EdgeTestKit.SamplesImages, frame), Path.Combine(inbox, frame));
         }
 
-        var routing = EdgeTestKit.NoDuplicatesRoutingConfig(Path.Combine(_dir, name));
+        var routing = EdgeTestKit.NoDuplicatesRoutingConfig(Path.Combine(_temp.Path, name));
         string[] options =
         [
             "--ThingName", "arm64-emulation", "--WorkDirectory", work, "--InputDirectory", inbox,

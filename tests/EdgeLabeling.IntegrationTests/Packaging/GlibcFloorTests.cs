@@ -11,9 +11,9 @@ namespace EdgeLabeling.IntegrationTests.Packaging;
 [Trait("Category", "Integration")]
 public sealed class GlibcFloorTests(SelfContainedPackage package) : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("glibc-floor-").FullName;
+    private readonly TempDir _temp = new("glibc-floor-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task CheckGlibcFloor_ShippedArchives_PassAtDocumentedFloor()
@@ -40,7 +40,7 @@ public sealed class GlibcFloorTests(SelfContainedPackage package) : IDisposable
     [InlineData("linux-arm64")]
     public async Task CheckGlibcFloor_BundledSqliteNeedingGlibc234_Fails(string rid)
     {
-        var zip = Path.Combine(_dir, $"old-{rid}.zip");
+        var zip = Path.Combine(_temp.Path, $"old-{rid}.zip");
         using (var archive = ZipFile.Open(zip, ZipArchiveMode.Create))
         {
             archive.CreateEntryFromFile(BundledSqlite(rid), "libe_sqlite3.so");

@@ -15,9 +15,9 @@ public sealed class PackagingTests : IDisposable
 {
     private const string Version = "0.0.7";
     private const string Zip = "edgelabeling-component-linux-x64.zip";
-    private readonly string _root = Directory.CreateTempSubdirectory("edge-pack-").FullName;
+    private readonly TempDir _temp = new("edge-pack-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private Task PackageAsync(string outDir, params string[] extra) =>
         Scripts.PackageAsync([Version, "--rid", "linux-x64", "--framework-dependent", "--out", outDir, .. extra]);
@@ -27,8 +27,8 @@ public sealed class PackagingTests : IDisposable
     [Fact]
     public async Task PackageComponent_SameInputTwiceThenOtherContent_SameBytesThenRefused()
     {
-        var first = Path.Combine(_root, "first");
-        var second = Path.Combine(_root, "second");
+        var first = Path.Combine(_temp.Path, "first");
+        var second = Path.Combine(_temp.Path, "second");
 
         await PackageAsync(first);
         await PackageAsync(second);
@@ -43,7 +43,7 @@ public sealed class PackagingTests : IDisposable
         Assert.Equal(before, Sha(Path.Combine(first, Zip)));
 
         // The same version with another model is different content: refused, and the packaged files stay as they were.
-        var otherModel = Path.Combine(_root, "other-model.onnx");
+        var otherModel = Path.Combine(_temp.Path, "other-model.onnx");
         File.WriteAllBytes(otherModel, [.. File.ReadAllBytes(PackagedComponent.ModelPath), 0]);
         var refused = await Scripts.RunAsync("package-component.sh", Version, "--rid", "linux-x64", "--framework-dependent", "--out", first, "--model", otherModel);
 
@@ -56,7 +56,7 @@ public sealed class PackagingTests : IDisposable
     [Fact]
     public async Task PackageComponent_Archive_HasSortedEntriesFixedTimesAndModes()
     {
-        var outDir = Path.Combine(_root, "out");
+        var outDir = Path.Combine(_temp.Path, "out");
         await PackageAsync(outDir);
 
         using var zip = ZipFile.OpenRead(Path.Combine(outDir, Zip));
@@ -72,7 +72,7 @@ public sealed class PackagingTests : IDisposable
     [Fact]
     public async Task PackageComponent_Recipe_HasFailingManifestFor32BitArm()
     {
-        var outDir = Path.Combine(_root, "arm");
+        var outDir = Path.Combine(_temp.Path, "arm");
         await PackageAsync(outDir);
 
         var recipe = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(outDir, "recipe.json")))!;

@@ -6,9 +6,9 @@ namespace EdgeLabeling.Labeling.Tests.Deployment;
 /// <summary>The canary-first settings a release writes into cdk.json (docs/deploy.md §7).</summary>
 public sealed class ReleaseSettingsTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("release-settings-").FullName;
+    private readonly TempDir _temp = new("release-settings-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private static JsonObject Cdk() => (JsonObject)JsonNode.Parse("""
         {"context":{"environments":{"prod":{
@@ -60,16 +60,16 @@ public sealed class ReleaseSettingsTests : IDisposable
     {
         foreach (var v in new[] { "1.2.0", "1.10.0", "1.3.0", "2.0.0" })
         {
-            Directory.CreateDirectory(Path.Combine(_dir, v));
-            File.WriteAllText(Path.Combine(_dir, v, "recipe.json"), "{}");
+            Directory.CreateDirectory(Path.Combine(_temp.Path, v));
+            File.WriteAllText(Path.Combine(_temp.Path, v, "recipe.json"), "{}");
         }
 
-        Directory.CreateDirectory(Path.Combine(_dir, "1.9.0")); // no recipe: never packaged
-        Directory.CreateDirectory(Path.Combine(_dir, "notes"));
+        Directory.CreateDirectory(Path.Combine(_temp.Path, "1.9.0")); // no recipe: never packaged
+        Directory.CreateDirectory(Path.Combine(_temp.Path, "notes"));
 
-        Assert.Equal("1.3.0", ReleaseSettings.PreviousVersion(_dir, new Version(1, 9, 0)));
-        Assert.Equal("1.10.0", ReleaseSettings.PreviousVersion(_dir, new Version(1, 11, 0)));
-        Assert.Null(ReleaseSettings.PreviousVersion(_dir, new Version(1, 2, 0)));
+        Assert.Equal("1.3.0", ReleaseSettings.PreviousVersion(_temp.Path, new Version(1, 9, 0)));
+        Assert.Equal("1.10.0", ReleaseSettings.PreviousVersion(_temp.Path, new Version(1, 11, 0)));
+        Assert.Null(ReleaseSettings.PreviousVersion(_temp.Path, new Version(1, 2, 0)));
     }
 
     [Theory]
