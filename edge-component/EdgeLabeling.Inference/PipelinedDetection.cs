@@ -85,118 +85,87 @@ public static class PipelinedDetection
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
-            if (concurrentRuns == 1)
+            // Runs start in input order as inputs become ready and are handed out in input order: the oldest
+            // run is awaited while the younger ones (and the filling of the next input) keep the cores busy. One run
+            // at a time runs inline on this thread, into the detector's shared outputs (what a device does).
+            var inFlight = new Queue<(Prepared<T> Prepared, Task<IReadOnlyList<PixelBox>>? Run)>();
+            // A failure of the decode side is reported after the runs already started are handed out, so every item
+            // before it reaches the caller whatever the number of runs.
+            ExceptionDispatchInfo? producerFailure = null;
+            try
             {
-                await foreach (var prepared in ready.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                var more = true;
+                while (more || inFlight.Count > 0)
                 {
-                    IReadOnlyList<PixelBox> boxes = [];
-                    try
+                    while (more && inFlight.Count < concurrentRuns)
                     {
-                        if (prepared.Input is { } input)
+                        bool readable;
+                        try
                         {
-                            boxes = detector.Run(input);
-                            free.Writer.TryWrite(input);
+                            readable = await ready.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
                         }
-                    }
-                    catch
-                    {
-                        prepared.Image?.Dispose();
-                        throw;
-                    }
-
-                    try
-                    {
-                        yield return new PipelinedResult<T>(prepared.Item, prepared.Image, boxes, prepared.Rejection);
-                    }
-                    finally
-                    {
-                        prepared.Image?.Dispose();
-                    }
-                }
-            }
-            else
-            {
-                // Runs start in input order as inputs become ready and are handed out in input order: the oldest
-                // run is awaited while the younger ones (and the filling of the next input) keep the cores busy.
-                var inFlight = new Queue<(Prepared<T> Prepared, Task<IReadOnlyList<PixelBox>>? Run)>();
-                // A failure of the decode side is reported after the runs already started are handed out, as the
-                // one-run path does (it has handed out every earlier item when the failure reaches it).
-                ExceptionDispatchInfo? producerFailure = null;
-                try
-                {
-                    var more = true;
-                    while (more || inFlight.Count > 0)
-                    {
-                        while (more && inFlight.Count < concurrentRuns)
+                        catch (Exception ex) when (ex is not OperationCanceledException)
                         {
-                            bool readable;
-                            try
-                            {
-                                readable = await ready.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
-                            }
-                            catch (Exception ex) when (ex is not OperationCanceledException)
-                            {
-                                producerFailure = ExceptionDispatchInfo.Capture(ex);
-                                readable = false;
-                            }
-
-                            if (!readable)
-                            {
-                                more = false;
-                                break;
-                            }
-
-                            if (ready.Reader.TryRead(out var prepared))
-                            {
-                                var input = prepared.Input;
-                                inFlight.Enqueue((prepared, input is null ? null : Task.Run(() => detector.RunOverlapping(input), CancellationToken.None)));
-                            }
+                            producerFailure = ExceptionDispatchInfo.Capture(ex);
+                            readable = false;
                         }
 
-                        if (inFlight.Count == 0)
+                        if (!readable)
                         {
-                            producerFailure?.Throw();
+                            more = false;
                             break;
                         }
 
-                        var (head, run) = inFlight.Peek();
-                        IReadOnlyList<PixelBox> boxes = run is null ? [] : await run.ConfigureAwait(false);
-                        inFlight.Dequeue();
-                        if (head.Input is { } done)
+                        if (ready.Reader.TryRead(out var prepared))
                         {
-                            free.Writer.TryWrite(done);
+                            var input = prepared.Input;
+                            inFlight.Enqueue((prepared, input is null ? null : StartRun(detector, input, concurrentRuns)));
                         }
+                    }
 
-                        try
-                        {
-                            yield return new PipelinedResult<T>(head.Item, head.Image, boxes, head.Rejection);
-                        }
-                        finally
-                        {
-                            head.Image?.Dispose();
-                        }
+                    if (inFlight.Count == 0)
+                    {
+                        producerFailure?.Throw();
+                        break;
+                    }
+
+                    var (head, run) = inFlight.Peek();
+                    IReadOnlyList<PixelBox> boxes = run is null ? [] : await run.ConfigureAwait(false);
+                    inFlight.Dequeue();
+                    if (head.Input is { } done)
+                    {
+                        free.Writer.TryWrite(done);
+                    }
+
+                    try
+                    {
+                        yield return new PipelinedResult<T>(head.Item, head.Image, boxes, head.Rejection);
+                    }
+                    finally
+                    {
+                        head.Image?.Dispose();
                     }
                 }
-                finally
+            }
+            finally
+            {
+                // Stopped early or failed: let runs already started end before their inputs are disposed.
+                while (inFlight.Count > 0)
                 {
-                    // Stopped early or failed: let runs already started end before their inputs are disposed.
-                    while (inFlight.Count > 0)
+                    var (left, run) = inFlight.Dequeue();
+                    if (run is not null)
                     {
-                        var (left, run) = inFlight.Dequeue();
-                        if (run is not null)
+                        try
                         {
-                            try
-                            {
-                                await run.ConfigureAwait(false);
-                            }
-                            catch (Exception)
-                            {
-                                // The enumeration is already ending for another reason; that one is reported.
-                            }
+                            await run.ConfigureAwait(false);
                         }
-
-                        left.Image?.Dispose();
+                        catch (Exception)
+                        {
+                            // The enumeration is already ending for another reason; that one is reported.
+                        }
                     }
+
+                    left.Image?.Dispose();
                 }
             }
 
@@ -227,6 +196,25 @@ public static class PipelinedDetection
             {
                 input.Dispose();
             }
+        }
+    }
+
+    // Several runs go to the pool, each into its input's own outputs; a single run happens here and now, its failure
+    // kept in the task so that the caller's image is disposed like any other run's.
+    private static Task<IReadOnlyList<PixelBox>> StartRun(OnnxDetector detector, DetectorInput input, int concurrentRuns)
+    {
+        if (concurrentRuns > 1)
+        {
+            return Task.Run(() => detector.RunOverlapping(input), CancellationToken.None);
+        }
+
+        try
+        {
+            return Task.FromResult(detector.Run(input));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<IReadOnlyList<PixelBox>>(ex);
         }
     }
 

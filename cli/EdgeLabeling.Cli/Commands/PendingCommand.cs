@@ -75,19 +75,10 @@ internal static class PendingCommand
             return CliErrors.Fail("pending", "give exactly one of --stuck, --requeue KEY... or --requeue-all", 2);
         }
 
-        if (max < 1)
+        var (options, refusal) = CheckMaxAndLoadOptions(max, configFile);
+        if (options is null)
         {
-            return CliErrors.Fail("pending", $"--max must be at least 1, is {max}", 2);
-        }
-
-        LabelingOptions options;
-        try
-        {
-            options = BatchCommand.LoadOptions(configFile, null);
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or JsonException)
-        {
-            return CliErrors.Fail("pending", ex.Message, 2);
+            return refusal;
         }
 
         try
@@ -155,21 +146,30 @@ internal static class PendingCommand
         }
     }
 
-    private static async Task<int> RequeueModelAsync(string sha, FileInfo? configFile, int max, bool json, CancellationToken ct)
+    /// <summary>What every mode checks first: <c>--max</c>, then the labeling config; an exit code when either is refused.</summary>
+    private static (LabelingOptions? Options, int Refusal) CheckMaxAndLoadOptions(int max, FileInfo? configFile)
     {
         if (max < 1)
         {
-            return CliErrors.Fail("pending", $"--max must be at least 1, is {max}", 2);
+            return (null, CliErrors.Fail("pending", $"--max must be at least 1, is {max}", 2));
         }
 
-        LabelingOptions options;
         try
         {
-            options = BatchCommand.LoadOptions(configFile, null);
+            return (BatchCommand.LoadOptions(configFile, null), 0);
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or JsonException)
         {
-            return CliErrors.Fail("pending", ex.Message, 2);
+            return (null, CliErrors.Fail("pending", ex.Message, 2));
+        }
+    }
+
+    private static async Task<int> RequeueModelAsync(string sha, FileInfo? configFile, int max, bool json, CancellationToken ct)
+    {
+        var (options, refusal) = CheckMaxAndLoadOptions(max, configFile);
+        if (options is null)
+        {
+            return refusal;
         }
 
         RequeueResult result;

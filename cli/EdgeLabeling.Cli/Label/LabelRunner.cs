@@ -62,7 +62,7 @@ public sealed record LabelRunRequest
     /// Model runs in flight at once on the one session; decisions stay in input order. Null: chosen for the model
     /// and the machine (<see cref="LabelRunner.AutoConcurrentRuns"/>).
     /// </summary>
-    public int? ConcurrentRuns { get; init; } = 1;
+    public int? ConcurrentRuns { get; init; }
 }
 
 /// <summary>Opens a detector for a model path and optional labels file; throws <see cref="ModelLoadException"/>.</summary>
@@ -119,7 +119,7 @@ public static class LabelRunner
             throw new LabelRunException(LabelExitCodes.BadInput, $"--threads {request.Threads} must be between 1 and 64");
         }
 
-        if (request.ConcurrentRuns is { } runs and (< 1 or > 16))
+        if (request.ConcurrentRuns is < 1 or > 16)
         {
             throw new LabelRunException(LabelExitCodes.BadInput, $"--concurrent-runs {request.ConcurrentRuns} must be between 1 and 16");
         }
